@@ -1,0 +1,286 @@
+//! Registry credentials in the OS keychain, through the keyring-core crates.
+//!
+//! One entry per registry: service `docker-credential-scalr`, account = the
+//! registry key (`host[:port]`), secret = `{"Username":…,"Secret":…}` so the
+//! username and secret always change together. On Secret Service the
+//! username is also kept as a (non-secret) attribute so that `list` never has
+//! to read a secret.
+//!
+//! The native store is chosen at compile time, one per platform, and used
+//! directly: keyring-core's process-wide default store is never set or read,
+//! so there is no path to its mock store. A platform without a native store
+//! gets an explicit "unsupported" error, never a file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+
+use keyring_core::{CredentialStore, Entry};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::protocol::Credential;
+use crate::registry::RegistryHost;
+
+/// The keychain "service" under which every entry of ours lives.
+pub const SERVICE: &str = "docker-credential-scalr";
+
+/// Secret Service attribute holding the registry username, for `list`.
+const USERNAME_ATTRIBUTE: &str = "docker_username";
+
+/// The OS keychain, connected on first use (opening a Secret Service session
+/// costs several milliseconds, which a cached `get` must not pay).
+#[derive(Default)]
+pub struct Keychain {
+    store: OnceLock<Arc<CredentialStore>>,
+}
+
+impl Keychain {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn store(&self) -> Result<&Arc<CredentialStore>> {
+        if let Some(store) = self.store.get() {
+            return Ok(store);
+        }
+        let store = native::open()?;
+        Ok(self.store.get_or_init(|| store))
+    }
+
+    /// A description of the native store in use, for `doctor` and tests.
+    pub fn vendor(&self) -> Result<String> {
+        Ok(self.store()?.vendor())
+    }
+
+    fn entry(&self, host: &RegistryHost) -> Result<Entry> {
+        let key = host.key();
+        let label = format!("Registry credentials for {key} (docker-credential-scalr)");
+        let modifiers = native::modifiers(&label);
+        Ok(self.store()?.build(SERVICE, &key, modifiers.as_ref())?)
+    }
+
+    pub fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
+        let entry = self.entry(host)?;
+        match entry.get_secret() {
+            Ok(bytes) => decode(host, Zeroizing::new(bytes)).map(Some),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            // Two concurrent first stores can leave twins behind on some stores;
+            // they hold the same kind of data, so any one answers.
+            Err(keyring_core::Error::Ambiguous(entries)) => {
+                let bytes = Zeroizing::new(entries[0].get_secret()?);
+                decode(host, bytes).map(Some)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn store_credential(&self, host: &RegistryHost, credential: &Credential) -> Result<()> {
+        let entry = self.entry(host)?;
+        let blob = encode(credential);
+        match entry.set_secret(blob.as_bytes()) {
+            Ok(()) => {}
+            Err(keyring_core::Error::Ambiguous(twins)) => {
+                for twin in &twins[1..] {
+                    twin.delete_credential()?;
+                }
+                twins[0].set_secret(blob.as_bytes())?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        native::after_store(&entry, &credential.username)
+    }
+
+    /// `Ok(false)` when there was no entry.
+    pub fn erase(&self, host: &RegistryHost) -> Result<bool> {
+        let entry = self.entry(host)?;
+        match entry.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(keyring_core::Error::Ambiguous(twins)) => {
+                for twin in twins {
+                    twin.delete_credential()?;
+                }
+                Ok(true)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Docker server URL to username, for every entry of ours.
+    pub fn list(&self) -> Result<BTreeMap<String, String>> {
+        let spec = native::search_spec();
+        let spec: HashMap<&str, &str> = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut out = BTreeMap::new();
+        for entry in self.store()?.search(&spec)? {
+            let Some((service, key)) = entry.get_specifiers() else {
+                continue;
+            };
+            if service != SERVICE {
+                continue;
+            }
+            let Ok(host) = RegistryHost::parse(&key) else {
+                continue;
+            };
+            let username = match native::listed_username(&entry) {
+                Some(username) => username,
+                None => decode(&host, Zeroizing::new(entry.get_secret()?))?.username,
+            };
+            out.insert(host.docker_server_url(), username);
+        }
+        Ok(out)
+    }
+}
+
+#[derive(Serialize)]
+struct BlobOut<'a> {
+    #[serde(rename = "Username")]
+    username: &'a str,
+    #[serde(rename = "Secret")]
+    secret: &'a str,
+}
+
+#[derive(Deserialize)]
+struct BlobIn {
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: SecretString,
+}
+
+fn encode(credential: &Credential) -> Zeroizing<String> {
+    Zeroizing::new(
+        serde_json::to_string(&BlobOut {
+            username: &credential.username,
+            secret: credential.secret.expose_secret(),
+        })
+        .expect("strings always serialise"),
+    )
+}
+
+fn decode(host: &RegistryHost, bytes: Zeroizing<Vec<u8>>) -> Result<Credential> {
+    let blob: BlobIn =
+        serde_json::from_slice(&bytes).map_err(|_| Error::CorruptEntry { host: host.key() })?;
+    Ok(Credential {
+        username: blob.username,
+        secret: blob.secret,
+    })
+}
+
+#[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
+mod native {
+    use super::*;
+
+    pub fn open() -> Result<Arc<CredentialStore>> {
+        // Connecting fails when there is no session bus or no Secret Service on
+        // it: both mean "no keychain here", which callers may skip quietly.
+        let store = zbus_secret_service_keyring_store::Store::new().map_err(|e| {
+            Error::KeychainUnavailable {
+                cause: format!("cannot reach a Secret Service on the D-Bus session bus ({e})"),
+            }
+        })?;
+        Ok(store)
+    }
+
+    pub fn modifiers(label: &str) -> Option<HashMap<&str, &str>> {
+        Some(HashMap::from([("label", label)]))
+    }
+
+    pub fn after_store(entry: &Entry, username: &str) -> Result<()> {
+        Ok(entry.update_attributes(&HashMap::from([(USERNAME_ATTRIBUTE, username)]))?)
+    }
+
+    pub fn search_spec() -> Vec<(&'static str, String)> {
+        vec![("service", SERVICE.to_string())]
+    }
+
+    pub fn listed_username(entry: &Entry) -> Option<String> {
+        entry.get_attributes().ok()?.remove(USERNAME_ATTRIBUTE)
+    }
+}
+
+#[cfg(target_os = "macos")]
+mod native {
+    use super::*;
+
+    pub fn open() -> Result<Arc<CredentialStore>> {
+        Ok(apple_native_keyring_store::keychain::Store::new()?)
+    }
+
+    pub fn modifiers(_label: &str) -> Option<HashMap<&str, &str>> {
+        None
+    }
+
+    pub fn after_store(_entry: &Entry, _username: &str) -> Result<()> {
+        Ok(())
+    }
+
+    pub fn search_spec() -> Vec<(&'static str, String)> {
+        vec![("service", SERVICE.to_string())]
+    }
+
+    pub fn listed_username(_entry: &Entry) -> Option<String> {
+        None
+    }
+}
+
+#[cfg(windows)]
+mod native {
+    use super::*;
+
+    pub fn open() -> Result<Arc<CredentialStore>> {
+        Ok(windows_native_keyring_store::Store::new()?)
+    }
+
+    pub fn modifiers(_label: &str) -> Option<HashMap<&str, &str>> {
+        None
+    }
+
+    pub fn after_store(_entry: &Entry, _username: &str) -> Result<()> {
+        Ok(())
+    }
+
+    pub fn search_spec() -> Vec<(&'static str, String)> {
+        // The Windows store matches a regular expression against target names;
+        // list() then keeps only entries whose service is exactly ours.
+        vec![("pattern", SERVICE.replace('-', "\\-"))]
+    }
+
+    pub fn listed_username(_entry: &Entry) -> Option<String> {
+        None
+    }
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "macos",
+    windows
+)))]
+mod native {
+    use super::*;
+
+    pub fn open() -> Result<Arc<CredentialStore>> {
+        Err(Error::KeychainUnavailable {
+            cause: "this platform has no supported OS keychain".into(),
+        })
+    }
+
+    pub fn modifiers(_label: &str) -> Option<HashMap<&str, &str>> {
+        None
+    }
+
+    pub fn after_store(_entry: &Entry, _username: &str) -> Result<()> {
+        Ok(())
+    }
+
+    pub fn search_spec() -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    pub fn listed_username(_entry: &Entry) -> Option<String> {
+        None
+    }
+}

@@ -1,0 +1,288 @@
+//! What clients send as a "server URL", reduced to one canonical registry key.
+//!
+//! OpenTofu sends `https://host[:port]`, the Docker CLI a bare `host[:port]` or
+//! `https://index.docker.io/v1/`, skopeo `docker.io`, ORAS a mix. All of these
+//! must find the same keychain entry, and no spelling may ever reach another
+//! host's secret. So the rules are strict: a small character allow-list first
+//! (different URL parsers disagree about `\`, `@` and friends, and a client
+//! must never connect to a host other than the one we resolved), then the WHATWG
+//! parser of the `url` crate, then the authority alone is the key.
+//!
+//! Decisions:
+//! - Host names compare case-insensitively; the port is significant.
+//! - A bare host means HTTPS, so `host:443` is the same key as `host`, and so
+//!   is `http://host` (port 80 is HTTP's default, and `docker logout` erases
+//!   that spelling too); any other explicit port is distinct.
+//! - `http://` and `https://` spellings of one authority are one key: `docker
+//!   logout` erases both, and the client, not the helper, chooses the scheme.
+//! - The path is ignored (`/v1/`, `/v2/`): it does not change which server
+//!   receives the secret. Userinfo, queries and fragments are refused.
+//! - `docker.io`, `index.docker.io`, `registry-1.docker.io` and
+//!   `registry.hub.docker.com` are all Docker Hub.
+
+use std::fmt;
+
+use url::{Host, Url};
+
+use crate::error::{Error, Result};
+
+/// The key under which Docker Hub is stored and listed, as the Docker CLI
+/// spells it in `credHelpers` and `auths`.
+pub const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";
+
+const DOCKER_HUB_ALIASES: &[&str] = &[
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+];
+
+/// A registry authority (`host` or `host:port`), normalised.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RegistryHost {
+    /// Lower-case host name, IPv4 literal, or bracketed IPv6 literal. Docker
+    /// Hub is always `docker.io`.
+    host: String,
+    port: Option<u16>,
+}
+
+impl RegistryHost {
+    /// Parses what a client sent (surrounding whitespace and a trailing
+    /// newline are trimmed).
+    pub fn parse(input: &str) -> Result<Self> {
+        let trimmed = input.trim();
+        let bad = |reason| Error::BadRegistry {
+            input: trimmed.chars().take(200).collect(),
+            reason,
+        };
+        if trimmed.is_empty() {
+            return Err(Error::MissingServerUrl);
+        }
+        if trimmed.len() > 2048 {
+            return Err(bad("longer than 2048 characters"));
+        }
+        if let Some(c) = trimmed.chars().find(|c| !allowed(*c)) {
+            return Err(bad(match c {
+                '@' => "user information (`user@host`) is not allowed",
+                '?' => "a query string is not allowed",
+                '#' => "a fragment is not allowed",
+                '\\' => "backslashes are not allowed",
+                c if c.is_whitespace() => "white space inside the address is not allowed",
+                c if !c.is_ascii() => {
+                    "non-ASCII host names must be given in their xn-- (punycode) form"
+                }
+                _ => "it contains a character that cannot be part of a registry address",
+            }));
+        }
+
+        let (scheme, rest) = match trimmed.split_once("://") {
+            Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
+            None => ("https".to_string(), trimmed),
+        };
+        if scheme != "https" && scheme != "http" {
+            return Err(bad("only https:// and http:// addresses are registries"));
+        }
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(bad("there is no host name"));
+        }
+        if authority.ends_with(':') {
+            return Err(bad("the port is empty"));
+        }
+
+        let url = Url::parse(&format!("{scheme}://{rest}")).map_err(|e| {
+            bad(match e {
+                url::ParseError::InvalidPort => "the port is not a number from 1 to 65535",
+                url::ParseError::InvalidIpv6Address => "the IPv6 address is not valid",
+                url::ParseError::InvalidIpv4Address => "the IPv4 address is not valid",
+                _ => "it is not a valid host[:port]",
+            })
+        })?;
+        let host = match url.host() {
+            Some(Host::Domain(d)) => {
+                // One trailing dot (a fully qualified name) is allowed.
+                if d.strip_suffix('.')
+                    .unwrap_or(d)
+                    .split('.')
+                    .any(str::is_empty)
+                {
+                    return Err(bad("a host name label is empty"));
+                }
+                d.to_ascii_lowercase()
+            }
+            Some(Host::Ipv4(ip)) => ip.to_string(),
+            Some(Host::Ipv6(ip)) => format!("[{ip}]"),
+            None => return Err(bad("there is no host name")),
+        };
+        let port = match url.port() {
+            Some(0) => return Err(bad("the port is not a number from 1 to 65535")),
+            // A bare host means https on 443, so an explicit 443 is the same key
+            // (the url crate already dropped each scheme's own default port).
+            Some(443) => None,
+            other => other,
+        };
+        let host = if port.is_none() && DOCKER_HUB_ALIASES.contains(&host.as_str()) {
+            DOCKER_HUB_ALIASES[0].to_string()
+        } else {
+            host
+        };
+        Ok(RegistryHost { host, port })
+    }
+
+    /// `host` or `host:port`, the form OpenTofu labels and containers use.
+    pub fn authority(&self) -> String {
+        match self.port {
+            Some(port) => format!("{}:{port}", self.host),
+            None => self.host.clone(),
+        }
+    }
+
+    pub fn is_docker_hub(&self) -> bool {
+        self.port.is_none() && self.host == DOCKER_HUB_ALIASES[0]
+    }
+
+    /// The key Docker uses for this registry in `credHelpers` and `list`.
+    pub fn docker_server_url(&self) -> String {
+        if self.is_docker_hub() {
+            DOCKER_HUB_SERVER.to_string()
+        } else {
+            self.authority()
+        }
+    }
+
+    /// The stable key under which the keychain and the cache store this
+    /// registry.
+    pub fn key(&self) -> String {
+        self.authority()
+    }
+
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+}
+
+impl fmt::Display for RegistryHost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.authority())
+    }
+}
+
+/// Characters that may appear in a registry address: host names, IPv4 and
+/// bracketed IPv6 literals, a port, a scheme and a simple path.
+fn allowed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '/' | '[' | ']' | '~' | '%')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(s: &str) -> String {
+        RegistryHost::parse(s).unwrap().key()
+    }
+
+    #[test]
+    fn every_client_spelling_is_one_key() {
+        for s in [
+            "ghcr.io",
+            "ghcr.io\n",
+            "  ghcr.io  ",
+            "https://ghcr.io",
+            "https://ghcr.io/",
+            "http://ghcr.io",
+            "https://ghcr.io/v2/",
+            "GHCR.IO",
+            "HTTPS://Ghcr.Io/",
+            "ghcr.io:443",
+            "https://ghcr.io:443",
+            "http://ghcr.io:80",
+        ] {
+            assert_eq!(key(s), "ghcr.io", "{s:?}");
+        }
+    }
+
+    #[test]
+    fn docker_hub_aliases_are_one_key() {
+        for s in [
+            "docker.io",
+            "index.docker.io",
+            "registry-1.docker.io",
+            "https://registry-1.docker.io",
+            "https://index.docker.io/v1/",
+            "registry.hub.docker.com",
+        ] {
+            let h = RegistryHost::parse(s).unwrap();
+            assert!(h.is_docker_hub(), "{s}");
+            assert_eq!(h.docker_server_url(), DOCKER_HUB_SERVER);
+        }
+        assert!(
+            !RegistryHost::parse("docker.io:5000")
+                .unwrap()
+                .is_docker_hub()
+        );
+    }
+
+    #[test]
+    fn ports_are_significant() {
+        assert_eq!(key("localhost:5000"), "localhost:5000");
+        assert_eq!(key("https://localhost:5000/"), "localhost:5000");
+        assert_ne!(key("localhost:5000"), key("localhost:5001"));
+        assert_ne!(key("localhost:5000"), key("localhost"));
+        assert_eq!(key("http://localhost:443"), "localhost");
+        assert_eq!(key("localhost:80"), "localhost:80");
+        assert_eq!(key("https://localhost:80"), "localhost:80");
+    }
+
+    #[test]
+    fn ip_literals() {
+        assert_eq!(key("127.0.0.1:5000"), "127.0.0.1:5000");
+        assert_eq!(key("https://[::1]:5000"), "[::1]:5000");
+        assert_eq!(key("[0:0::1]:5000"), "[::1]:5000");
+        assert_eq!(key("[::1]"), "[::1]");
+        assert!(RegistryHost::parse("::1").is_err());
+        assert!(RegistryHost::parse("[::g]:5000").is_err());
+    }
+
+    #[test]
+    fn lookalikes_are_other_hosts() {
+        assert_eq!(key("ghcr.io.evil.com"), "ghcr.io.evil.com");
+        assert_eq!(key("evil.com/ghcr.io"), "evil.com");
+        assert_eq!(key("evil-ghcr.io"), "evil-ghcr.io");
+        assert_eq!(key("https://evil.com/https://ghcr.io"), "evil.com");
+    }
+
+    #[test]
+    fn refused_inputs_say_why() {
+        for (input, why) in [
+            ("https://ghcr.io@evil.com", "user information"),
+            ("ghcr.io@evil.com", "user information"),
+            ("https://user:pw@ghcr.io", "user information"),
+            ("ghcr.io?x=1", "query"),
+            ("ghcr.io#frag", "fragment"),
+            ("ghcr.io\\@evil.com", "backslash"),
+            ("ghcr .io", "white space"),
+            ("gh\u{0}cr.io", "character"),
+            ("bücher.example", "punycode"),
+            ("ftp://ghcr.io", "only https"),
+            ("oci://ghcr.io", "only https"),
+            ("https://", "no host"),
+            ("/v2/", "no host"),
+            ("ghcr.io:", "port is empty"),
+            ("ghcr.io:99999", "port"),
+            ("ghcr.io:0", "port"),
+            ("ghcr.io:abc", "port"),
+            ("ghcr..io", "label is empty"),
+        ] {
+            let err = RegistryHost::parse(input).unwrap_err().to_string();
+            assert!(err.contains(why), "{input:?}: {err}");
+        }
+        assert!(matches!(
+            RegistryHost::parse(" \n"),
+            Err(Error::MissingServerUrl)
+        ));
+    }
+}
