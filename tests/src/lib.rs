@@ -1,1 +1,4 @@
-//! Shared support for the end-to-end tests.
+//! Shared support for the end-to-end tests: a test CA, real peers, the fake
+//! Scalr control plane.
+
+pub mod tls;

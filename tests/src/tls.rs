@@ -1,0 +1,78 @@
+//! A throw-away certificate authority made at test time.
+//!
+//! Every TLS peer in the tests (the registry, the fake control plane) gets a
+//! server certificate for `localhost`, `127.0.0.1` and `::1` from one CA per
+//! test. Clients trust it through `SSL_CERT_FILE` (Go programs and our rustls
+//! client) or `--cert-dir`/`--tls-verify` where a tool wants that instead.
+
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+
+/// PEM files of one CA and one server certificate it signed.
+pub struct TestCa {
+    /// The CA certificate alone: point `SSL_CERT_FILE` here.
+    pub ca_cert: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub ca_pem: String,
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
+}
+
+impl TestCa {
+    /// Writes `ca.pem`, `server.pem` and `server-key.pem` into `dir`.
+    pub fn create(dir: &Path) -> TestCa {
+        Self::create_named(dir, "scalr-oci test CA")
+    }
+
+    /// Like [`TestCa::create`], with a CA name of its own (an "untrusted" CA
+    /// for negative tests is simply a second, unrelated one).
+    pub fn create_named(dir: &Path, ca_name: &str) -> TestCa {
+        std::fs::create_dir_all(dir).expect("create the CA directory");
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, ca_name);
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_cert = ca_params.self_signed(&ca_key).expect("self-sign the CA");
+
+        let server_key = KeyPair::generate().expect("server key");
+        let mut server_params = CertificateParams::new(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+            "::1".to_string(),
+        ])
+        .expect("server params");
+        server_params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        server_params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        let issuer = Issuer::from_params(&ca_params, &ca_key);
+        let server_cert = server_params
+            .signed_by(&server_key, &issuer)
+            .expect("sign the server certificate");
+
+        let ca = TestCa {
+            ca_cert: dir.join("ca.pem"),
+            server_cert: dir.join("server.pem"),
+            server_key: dir.join("server-key.pem"),
+            ca_pem: ca_cert.pem(),
+            server_cert_pem: server_cert.pem(),
+            server_key_pem: server_key.serialize_pem(),
+        };
+        std::fs::write(&ca.ca_cert, &ca.ca_pem).expect("write ca.pem");
+        std::fs::write(&ca.server_cert, &ca.server_cert_pem).expect("write server.pem");
+        std::fs::write(&ca.server_key, &ca.server_key_pem).expect("write server-key.pem");
+        ca
+    }
+}
