@@ -32,7 +32,8 @@ pub enum Error {
     #[error("cannot read or write the protocol stream: {0}")]
     Io(String),
 
-    #[error("invalid registry address {input:?}: {reason}")]
+    /// `input` is empty or a quoted, space-prefixed copy of what was sent.
+    #[error("invalid registry address{input}: {reason}")]
     BadRegistry { input: String, reason: &'static str },
 
     /// The OS keychain could not be reached at all (no session bus, no
@@ -50,7 +51,12 @@ pub enum Error {
     )]
     CorruptEntry { host: String },
 
-    #[error("the control plane at {host} {what}")]
+    #[error(
+        "the Scalr control plane is not configured (set SCALR_HOSTNAME and SCALR_TOKEN, or run `scalr-oci login`)"
+    )]
+    ControlPlaneNotConfigured,
+
+    #[error("the Scalr control plane at {host} {what}")]
     ControlPlane { host: String, what: String },
 
     #[error("settings file {path}: {reason}")]

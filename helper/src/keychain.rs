@@ -26,6 +26,10 @@ use crate::registry::RegistryHost;
 /// The keychain "service" under which every entry of ours lives.
 pub const SERVICE: &str = "docker-credential-scalr";
 
+/// The keychain "service" of Scalr API tokens (account: the Scalr hostname).
+/// Kept apart from registry entries so that `list` never meets a token.
+pub const TOKEN_SERVICE: &str = "scalr-oci-token";
+
 /// Secret Service attribute holding the registry username, for `list`.
 const USERNAME_ATTRIBUTE: &str = "docker_username";
 
@@ -106,6 +110,40 @@ impl Keychain {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The Scalr API token stored for `hostname` by `scalr-oci login`.
+    pub fn get_token(&self, hostname: &str) -> Result<Option<SecretString>> {
+        let entry = self.token_entry(hostname)?;
+        match entry.get_password() {
+            Ok(token) => Ok(Some(SecretString::from(token))),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn store_token(&self, hostname: &str, token: &SecretString) -> Result<()> {
+        Ok(self
+            .token_entry(hostname)?
+            .set_password(token.expose_secret())?)
+    }
+
+    /// `Ok(false)` when there was no token.
+    pub fn erase_token(&self, hostname: &str) -> Result<bool> {
+        match self.token_entry(hostname)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring_core::Error::NoEntry) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn token_entry(&self, hostname: &str) -> Result<Entry> {
+        let hostname = hostname.trim().to_ascii_lowercase();
+        let label = format!("Scalr API token for {hostname} (scalr-oci)");
+        let modifiers = native::modifiers(&label);
+        Ok(self
+            .store()?
+            .build(TOKEN_SERVICE, &hostname, modifiers.as_ref())?)
     }
 
     /// Docker server URL to username, for every entry of ours.

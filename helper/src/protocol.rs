@@ -214,6 +214,11 @@ pub struct ParsedStore {
 
 pub fn parse_store_request(input: &[u8]) -> Result<ParsedStore> {
     let text = input_str(input)?;
+    // serde would also accept a JSON array as a struct, field by position;
+    // the protocol only ever sends an object.
+    if !text.trim_start().starts_with('{') {
+        return Err(Error::BadJson("expected a JSON object".into()));
+    }
     let request: StoreRequest = serde_json::from_str(text).map_err(|e| {
         // serde_json's messages name the position and the expected type, never
         // the offending value, so they are safe to show.

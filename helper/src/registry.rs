@@ -51,8 +51,15 @@ impl RegistryHost {
     /// newline are trimmed).
     pub fn parse(input: &str) -> Result<Self> {
         let trimmed = input.trim();
+        // Userinfo, queries and fragments are where people put passwords and
+        // tokens: an input holding one of those is never echoed back.
+        let shown = if trimmed.contains(['@', '?', '#']) {
+            String::new()
+        } else {
+            format!(" {:?}", trimmed.chars().take(200).collect::<String>())
+        };
         let bad = |reason| Error::BadRegistry {
-            input: trimmed.chars().take(200).collect(),
+            input: shown.clone(),
             reason,
         };
         if trimmed.is_empty() {

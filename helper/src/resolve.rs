@@ -1,93 +1,242 @@
-//! The chain of credential sources, tried in configured order.
+//! The chain of credential sources, tried in configured order, with the
+//! short-lived cache in front of each.
 //!
-//! `get` asks each source in turn; the first that knows the host answers. A
-//! source that cannot be reached at all (no keychain in a container) is
-//! skipped when a later source may answer, and named in the error when none
-//! can. Any other failure stops the chain: a rejected token must surface, not
-//! turn into an anonymous pull. `store`, `erase` and `list` act on the
-//! keychain, the only source we can write.
+//! `get` asks each source in turn (per-registry order if configured); the
+//! first that knows the host answers. A source that cannot be reached at all
+//! (no keychain in a container, no control plane configured) is skipped when
+//! another may answer, and named in the error when none can. Any other
+//! failure stops the chain: a rejected token must surface, not turn into an
+//! anonymous pull. `store`, `erase` and `list` act on the keychain, the only
+//! source we write, and `store`/`erase` drop the host's cached answers.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
 
+use crate::cache::{self, Cache};
+use crate::control_plane::ControlPlane;
 use crate::error::{Error, Result};
 use crate::keychain::Keychain;
 use crate::protocol::{Backend, Credential};
 use crate::registry::RegistryHost;
+use crate::scalr_access::{self, ScalrAccess};
+use crate::settings::{Settings, SourceKind};
+
+/// What a source found.
+pub struct Found {
+    pub credential: Credential,
+    /// When the credential itself stops working, if the source knows.
+    pub expires_at: Option<SystemTime>,
+}
 
 /// A place credentials come from.
 pub trait Source {
-    /// A short name for diagnostics ("keychain", "control plane").
+    /// For diagnostics: "keychain", "control plane".
     fn name(&self) -> &'static str;
+    /// The cache scope of this source's answers; `None`: do not cache them.
+    fn cache_scope(&self) -> Option<String>;
     /// `Ok(None)` when this source does not know the host.
-    fn get(&self, host: &RegistryHost) -> Result<Option<Credential>>;
+    fn get(&self, host: &RegistryHost) -> Result<Option<Found>>;
 }
 
-/// Shared, so that the chain and store/erase/list use one keychain connection.
-impl Source for Arc<Keychain> {
+/// Errors that mean "this source is not here", not "this source said no".
+fn unreachable(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::KeychainUnavailable { .. } | Error::ControlPlaneNotConfigured
+    )
+}
+
+pub struct KeychainSource {
+    keychain: Arc<Keychain>,
+    cache: bool,
+}
+
+impl Source for KeychainSource {
     fn name(&self) -> &'static str {
         "keychain"
     }
 
-    fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
-        Keychain::get(self, host)
+    fn cache_scope(&self) -> Option<String> {
+        // One scope per login session: its bus address names the keychain.
+        let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
+        let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap_or_default();
+        self.cache
+            .then(|| cache::scope("keychain", &[&bus, &runtime]))
+    }
+
+    fn get(&self, host: &RegistryHost) -> Result<Option<Found>> {
+        Ok(self.keychain.get(host)?.map(|credential| Found {
+            credential,
+            expires_at: None,
+        }))
+    }
+}
+
+pub struct ControlPlaneSource {
+    settings: Settings,
+    keychain: Arc<Keychain>,
+    access: OnceLock<Option<ScalrAccess>>,
+}
+
+impl ControlPlaneSource {
+    /// Found once per process; the token may come from the keychain, which
+    /// costs a D-Bus round trip, so only when the control plane is asked.
+    fn access(&self) -> Result<Option<&ScalrAccess>> {
+        if let Some(access) = self.access.get() {
+            return Ok(access.as_ref());
+        }
+        let found = scalr_access::discover(&self.settings, &self.keychain)?;
+        Ok(self.access.get_or_init(|| found).as_ref())
+    }
+}
+
+impl Source for ControlPlaneSource {
+    fn name(&self) -> &'static str {
+        "control plane"
+    }
+
+    fn cache_scope(&self) -> Option<String> {
+        use secrecy::ExposeSecret;
+        let access = self.access().ok()??;
+        Some(cache::scope(
+            "control-plane",
+            &[
+                &scalr_access::bare_host(&access.hostname),
+                access.token.expose_secret(),
+            ],
+        ))
+    }
+
+    fn get(&self, host: &RegistryHost) -> Result<Option<Found>> {
+        let access = self.access()?.ok_or(Error::ControlPlaneNotConfigured)?;
+        let control_plane = ControlPlane::connect(access.clone(), &self.settings)?;
+        let lookup = control_plane.find(host)?;
+        let Some(integration) = lookup.integration else {
+            let why = match lookup.for_host {
+                0 => String::new(),
+                n => format!("; {n} name it but are disabled or do not export credentials"),
+            };
+            eprintln!(
+                "docker-credential-scalr: no Docker registry integration with exported credentials for {host} on {} \
+                 ({} listed{why}; token from {})",
+                access.hostname, lookup.listed, access.origin
+            );
+            return Ok(None);
+        };
+        let issued = control_plane.credentials(&integration)?;
+        Ok(Some(Found {
+            credential: issued.credential,
+            expires_at: issued.expires_at,
+        }))
     }
 }
 
 pub struct Resolver {
-    sources: Vec<Box<dyn Source>>,
+    settings: Settings,
     keychain: Arc<Keychain>,
-    verbose: bool,
+    keychain_source: KeychainSource,
+    control_plane_source: ControlPlaneSource,
+    cache: Cache,
 }
 
 impl Resolver {
-    pub fn new(sources: Vec<Box<dyn Source>>, keychain: Arc<Keychain>, verbose: bool) -> Self {
+    pub fn new(settings: Settings) -> Self {
+        let keychain = Arc::new(Keychain::new());
+        let cache = if settings.cache_ttl.is_zero() {
+            Cache::disabled()
+        } else {
+            Cache::open()
+        };
         Resolver {
-            sources,
+            keychain_source: KeychainSource {
+                keychain: keychain.clone(),
+                cache: settings.cache_keychain,
+            },
+            control_plane_source: ControlPlaneSource {
+                settings: settings.clone(),
+                keychain: keychain.clone(),
+                access: OnceLock::new(),
+            },
             keychain,
-            verbose,
+            settings,
+            cache,
+        }
+    }
+
+    fn source(&self, kind: SourceKind) -> &dyn Source {
+        match kind {
+            SourceKind::Keychain => &self.keychain_source,
+            SourceKind::ControlPlane => &self.control_plane_source,
         }
     }
 }
 
 impl Backend for Resolver {
     fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
-        let mut unreachable = Vec::new();
-        for source in &self.sources {
+        let kinds = self.settings.sources_for(host);
+        let mut missing = Vec::new();
+        for &kind in kinds {
+            let source = self.source(kind);
+            let scope = source.cache_scope();
+            if let Some(scope) = &scope
+                && let Some(hit) = self.cache.get(scope, host)
+            {
+                if self.settings.verbose {
+                    eprintln!(
+                        "docker-credential-scalr: {host}: answered from the cache ({})",
+                        source.name()
+                    );
+                }
+                return Ok(Some(hit));
+            }
             match source.get(host) {
-                Ok(Some(credential)) => return Ok(Some(credential)),
+                Ok(Some(found)) => {
+                    if let Some(scope) = &scope
+                        && let Some(ttl) =
+                            cache::lifetime(self.settings.cache_ttl, found.expires_at)
+                    {
+                        self.cache.put(scope, host, &found.credential, ttl);
+                    }
+                    return Ok(Some(found.credential));
+                }
                 Ok(None) => {}
-                Err(Error::KeychainUnavailable { cause }) => {
-                    if self.verbose {
+                Err(e) if unreachable(&e) => {
+                    if self.settings.verbose {
                         eprintln!(
-                            "docker-credential-scalr: skipping the {}: {cause}",
+                            "docker-credential-scalr: skipping the {}: {e}",
                             source.name()
                         );
                     }
-                    unreachable.push(Error::KeychainUnavailable { cause });
+                    missing.push(e);
                 }
                 Err(e) => return Err(e),
             }
         }
-        match unreachable.len() {
-            // Every source was asked and none knows the host.
-            n if n < self.sources.len() => Ok(None),
-            1 => Err(unreachable.remove(0)),
-            _ => Err(Error::NoSourceReachable(
-                unreachable
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )),
+        if missing.len() < kinds.len() {
+            return Ok(None);
         }
+        if missing.len() == 1 {
+            return Err(missing.remove(0));
+        }
+        Err(Error::NoSourceReachable(
+            missing
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ))
     }
 
     fn store(&self, host: &RegistryHost, credential: &Credential) -> Result<()> {
-        self.keychain.store_credential(host, credential)
+        self.cache.forget(host);
+        let stored = self.keychain.store_credential(host, credential);
+        self.cache.forget(host);
+        stored
     }
 
     fn erase(&self, host: &RegistryHost) -> Result<bool> {
+        self.cache.forget(host);
         self.keychain.erase(host)
     }
 
