@@ -1,10 +1,18 @@
 use clap::Parser;
 
-/// Point OpenTofu, Docker and containers at docker-credential-scalr.
-#[derive(Parser)]
-#[command(version)]
-struct Cli {}
+use scalr_oci::cli::{self, Cli};
 
 fn main() {
-    let _cli = Cli::parse();
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    if let Err(err) = cli::run(cli, &mut stdout) {
+        drop(stdout);
+        eprintln!("scalr-oci: {err}");
+        if let scalr_oci::Error::Helper(inner) = &err
+            && let Some(hint) = inner.hint()
+        {
+            eprintln!("{hint}");
+        }
+        std::process::exit(err.exit_code());
+    }
 }

@@ -1,0 +1,276 @@
+//! The command line: clap definitions (also the source of completions and
+//! man pages) and the dispatch to each command's module.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
+
+use crate::configure::{self, Common};
+use crate::docker_config::Flavor;
+use crate::error::{Error, Result};
+use crate::locations::Env;
+use crate::tofurc::Want;
+use crate::write::Mode;
+use crate::{doctor, migrate, registry_cmd, status};
+
+/// Point OpenTofu, Docker and containers at docker-credential-scalr, and move
+/// plain-text registry secrets into the OS keychain.
+#[derive(Parser, Debug)]
+#[command(
+    name = "scalr-oci",
+    version,
+    after_help = "Examples:\n  scalr-oci configure tofu --default          # every OCI registry asks docker-credential-scalr\n  scalr-oci registry add ghcr.io --username alice < token.txt\n  scalr-oci migrate --dry-run                 # what plain-text secrets would move\n  scalr-oci status\n  scalr-oci doctor ghcr.io"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Write the configuration that makes a tool use docker-credential-scalr.
+    #[command(subcommand)]
+    Configure(Configure),
+
+    /// Move plain-text registry credentials into the OS keychain.
+    #[command(
+        after_help = "Looks in every OpenTofu CLI config file (oci_credentials with username/password),\n\
+Docker's config.json and containers' auth.json (auths.*.auth, identitytoken).\n\
+Each credential is stored in the keychain and read back before its file is rewritten\n\
+to point at docker-credential-scalr; interrupted at any point, nothing is lost.\n\
+No backup copies are made: they would be plain-text copies of the secrets.\n\n\
+Examples:\n  scalr-oci migrate --dry-run\n  scalr-oci migrate"
+    )]
+    Migrate {
+        /// Show what would move; store and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+
+    /// Registry credentials in the OS keychain (secrets from stdin or a prompt).
+    #[command(subcommand)]
+    Registry(Registry),
+
+    /// Show what is configured where and who answers for each registry.
+    #[command(after_help = "Prints no secret. Examples:\n  scalr-oci status")]
+    Status,
+
+    /// Check each registry live: HTTPS, no redirect, challenge, credentials.
+    #[command(
+        after_help = "Without arguments, checks every registry the configuration or keychain knows.\n\n\
+Examples:\n  scalr-oci doctor\n  scalr-oci doctor ghcr.io registry-1.docker.io\n  scalr-oci doctor https://docker.io     # explains why this URL is rejected"
+    )]
+    Doctor {
+        /// Registries to check (host[:port] or https:// URL).
+        registries: Vec<String>,
+    },
+
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  scalr-oci completions bash > ~/.local/share/bash-completion/completions/scalr-oci\n  scalr-oci completions zsh > ~/.zfunc/_scalr-oci"
+    )]
+    Completions { shell: Shell },
+
+    /// Print the man page, or write one per subcommand into a directory.
+    #[command(
+        after_help = "Examples:\n  scalr-oci man | man -l -\n  scalr-oci man --out-dir ~/.local/share/man/man1"
+    )]
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Configure {
+    /// OpenTofu: oci_credentials / oci_default_credentials blocks.
+    #[command(
+        after_help = "Finds the CLI config as OpenTofu does (TF_CLI_CONFIG_FILE, else ~/.tofurc, ~/.terraformrc\n\
+or $XDG_CONFIG_HOME/opentofu/tofurc, plus *.tfrc files in ~/.terraform.d) and never adds a\n\
+block that another file of that set already has. Comments, layout and line endings are kept.\n\n\
+Examples:\n  scalr-oci configure tofu --default\n  scalr-oci configure tofu --registry ghcr.io --registry registry.gitlab.com\n  scalr-oci configure tofu --registry ghcr.io --dry-run\n  scalr-oci configure tofu --default --check    # in CI: exit 1 when a change is needed"
+    )]
+    Tofu {
+        /// Add `oci_credentials "HOST" { docker_credentials_helper = "scalr" }` (bare host[:port]).
+        #[arg(long = "registry", value_name = "HOST")]
+        registries: Vec<String>,
+        /// Add `oci_default_credentials { docker_credentials_helper = "scalr" }`.
+        #[arg(long)]
+        default: bool,
+        /// One block per registry integration the Scalr control plane exports.
+        #[arg(long)]
+        all_from_control_plane: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+    /// Docker: credHelpers entries (or credsStore) in config.json.
+    #[command(
+        after_help = "Edits $DOCKER_CONFIG/config.json (default ~/.docker/config.json); Docker Hub is keyed\n\
+https://index.docker.io/v1/. Without --registry, covers the registries OpenTofu already sends to\n\
+docker-credential-scalr and those in the keychain.\n\n\
+Examples:\n  scalr-oci configure docker --registry ghcr.io\n  scalr-oci configure docker --store\n  scalr-oci configure docker --dry-run"
+    )]
+    Docker(DockerArgs),
+    /// containers (podman, skopeo, buildah): credHelpers in auth.json.
+    #[command(
+        after_help = "Edits $REGISTRY_AUTH_FILE, else $XDG_RUNTIME_DIR/containers/auth.json, else\n\
+~/.config/containers/auth.json; Docker Hub is keyed docker.io.\n\n\
+Examples:\n  scalr-oci configure containers --registry quay.io\n  scalr-oci configure containers --file ./auth.json --check"
+    )]
+    Containers(DockerArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DockerArgs {
+    /// Send this registry to docker-credential-scalr (repeatable).
+    #[arg(long = "registry", value_name = "HOST")]
+    registries: Vec<String>,
+    /// Set credsStore: every registry goes to docker-credential-scalr.
+    #[arg(long)]
+    store: bool,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CommonArgs {
+    /// Edit this file instead of the one the tool reads by default.
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Print the change as a unified diff; write nothing.
+    #[arg(long, conflicts_with = "check")]
+    dry_run: bool,
+    /// Write nothing; exit 1 when a change is needed (for CI).
+    #[arg(long)]
+    check: bool,
+    /// Replace an entry that points at another credential helper.
+    #[arg(long)]
+    force: bool,
+}
+
+impl CommonArgs {
+    fn common(&self) -> Common {
+        Common {
+            file: self.file.clone(),
+            mode: if self.dry_run {
+                Mode::DryRun
+            } else if self.check {
+                Mode::Check
+            } else {
+                Mode::Apply
+            },
+            force: self.force,
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Registry {
+    /// Store credentials for a registry (the secret from stdin or a prompt).
+    #[command(
+        after_help = "The password or token is read from stdin, or asked for without echo on a terminal;\n\
+never pass it as an argument.\n\n\
+Examples:\n  scalr-oci registry add ghcr.io --username alice            # prompts\n  printf %s \"$GHCR_TOKEN\" | scalr-oci registry add ghcr.io --username alice"
+    )]
+    Add {
+        registry: String,
+        #[arg(long, short)]
+        username: String,
+    },
+    /// Remove a registry's credentials from the keychain.
+    #[command(after_help = "Examples:\n  scalr-oci registry remove ghcr.io")]
+    Remove { registry: String },
+    /// List registries and usernames in the keychain (never secrets).
+    #[command(after_help = "Examples:\n  scalr-oci registry list")]
+    List,
+}
+
+pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
+    let env = Env::from_process();
+    match cli.command {
+        Command::Configure(Configure::Tofu {
+            registries,
+            default,
+            all_from_control_plane,
+            common,
+        }) => {
+            if all_from_control_plane {
+                return Err(Error::Usage(
+                    "--all-from-control-plane needs the helper's control-plane client, which this build does not have yet; list the hosts with --registry".into(),
+                ));
+            }
+            let mut wants: Vec<Want> = Vec::new();
+            if default {
+                wants.push(Want::Default);
+            }
+            wants.extend(registries.into_iter().map(Want::Registry));
+            configure::tofu(&env, wants, &common.common(), out)
+        }
+        Command::Configure(Configure::Docker(args)) => configure::docker(
+            &env,
+            Flavor::Docker,
+            &args.registries,
+            args.store,
+            &args.common.common(),
+            out,
+        ),
+        Command::Configure(Configure::Containers(args)) => configure::docker(
+            &env,
+            Flavor::Containers,
+            &args.registries,
+            args.store,
+            &args.common.common(),
+            out,
+        ),
+        Command::Migrate { dry_run } => migrate::run(&env, dry_run, out),
+        Command::Registry(Registry::Add { registry, username }) => {
+            registry_cmd::add(&registry, &username, out)
+        }
+        Command::Registry(Registry::Remove { registry }) => registry_cmd::remove(&registry, out),
+        Command::Registry(Registry::List) => registry_cmd::list(out),
+        Command::Status => status::run(&env, out),
+        Command::Doctor { registries } => doctor::run(&env, &registries, out),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", out);
+            Ok(())
+        }
+        Command::Man { out_dir } => man(out_dir, out),
+    }
+}
+
+fn man(out_dir: Option<PathBuf>, out: &mut dyn Write) -> Result<()> {
+    let command = Cli::command();
+    let Some(dir) = out_dir else {
+        return clap_mangen::Man::new(command)
+            .render(out)
+            .map_err(Error::io("stdout", "write to"));
+    };
+    std::fs::create_dir_all(&dir).map_err(Error::io(&dir, "create the directory"))?;
+    let mut pages = vec![("scalr-oci".to_string(), command.clone())];
+    collect_subcommands("scalr-oci", &command, &mut pages);
+    for (name, cmd) in pages {
+        let path = dir.join(format!("{name}.1"));
+        let mut buf = Vec::new();
+        // clap names are &'static str; this runs once per page in a short-lived process.
+        clap_mangen::Man::new(cmd.name(&*name.clone().leak()))
+            .render(&mut buf)
+            .map_err(Error::io(&path, "render"))?;
+        std::fs::write(&path, buf).map_err(Error::io(&path, "write"))?;
+        configure::writeln_out(out, &format!("wrote {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn collect_subcommands(
+    prefix: &str,
+    command: &clap::Command,
+    pages: &mut Vec<(String, clap::Command)>,
+) {
+    for sub in command.get_subcommands() {
+        let name = format!("{prefix}-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone()));
+        collect_subcommands(&name, sub, pages);
+    }
+}

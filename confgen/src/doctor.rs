@@ -1,0 +1,454 @@
+//! `scalr-oci doctor`: a live check of each registry, turning the known
+//! troubleshooting cases into diagnoses.
+//!
+//! Per registry: the endpoint answers HTTPS without redirecting (Scalr and
+//! registry clients reject redirecting URLs such as https://docker.io);
+//! `GET /v2/` gives a 401 challenge; docker-credential-scalr, called exactly
+//! as OpenTofu calls it, has credentials; and the Basic or Bearer token flow
+//! succeeds with them. Failures are explained; no secret is printed.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use docker_credential_scalr::keychain::Keychain;
+use docker_credential_scalr::protocol::{ERR_NOT_FOUND, TOKEN_USERNAME};
+use docker_credential_scalr::registry::RegistryHost;
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use crate::configure::{known_hosts, writeln_out};
+use crate::error::{Error, Result};
+use crate::locations::Env;
+use crate::status::{Claims, HELPER_BINARY, find_on_path};
+
+/// Docker Hub's registry API; `docker.io` itself redirects to the website.
+const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
+
+pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> {
+    let endpoints: Vec<String> = if registries.is_empty() {
+        known_hosts(env)
+            .iter()
+            .map(|h| {
+                if h.is_docker_hub() {
+                    DOCKER_HUB_ENDPOINT.to_string()
+                } else {
+                    h.authority()
+                }
+            })
+            .collect()
+    } else {
+        registries
+            .iter()
+            .map(|r| endpoint_of(r))
+            .collect::<Result<_>>()?
+    };
+    if endpoints.is_empty() {
+        writeln_out(
+            out,
+            "No registry to check: none is configured yet. Name one: `scalr-oci doctor ghcr.io`.",
+        )?;
+        return Ok(());
+    }
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("scalr-oci/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Http(format!("cannot set up an HTTPS client: {e}")))?;
+    let claims = Claims::gather(env);
+    let mut failures = 0;
+    match find_on_path(HELPER_BINARY) {
+        Some(path) => writeln_out(
+            out,
+            &format!("ok    {HELPER_BINARY} is on PATH ({})", path.display()),
+        )?,
+        None => {
+            failures += 1;
+            writeln_out(
+                out,
+                &format!(
+                    "FAIL  {HELPER_BINARY} is not on PATH: OpenTofu and Docker look for it only there (checking with the keychain directly instead)"
+                ),
+            )?;
+        }
+    }
+    for endpoint in &endpoints {
+        writeln_out(out, &format!("\n{endpoint}:"))?;
+        let mut report = Report { out, failures: 0 };
+        check(&client, endpoint, &claims, &mut report)?;
+        failures += report.failures;
+    }
+    if failures > 0 {
+        return Err(Error::Usage(format!(
+            "doctor found {failures} problem(s) (see above)"
+        )));
+    }
+    Ok(())
+}
+
+/// The authority to contact, as typed: `https://docker.io/` → `docker.io`
+/// (not normalised to Docker Hub's alias, so that a redirect is noticed).
+fn endpoint_of(input: &str) -> Result<String> {
+    let host = RegistryHost::parse(input)?;
+    let rest = input
+        .trim()
+        .split_once("://")
+        .map_or(input.trim(), |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest).to_ascii_lowercase();
+    Ok(if authority.is_empty() {
+        host.authority()
+    } else {
+        authority
+    })
+}
+
+struct Report<'a> {
+    out: &'a mut dyn Write,
+    failures: usize,
+}
+
+impl Report<'_> {
+    fn ok(&mut self, line: &str) -> Result<()> {
+        writeln_out(self.out, &format!("  ok    {line}"))
+    }
+    fn warn(&mut self, line: &str) -> Result<()> {
+        writeln_out(self.out, &format!("  warn  {line}"))
+    }
+    fn fail(&mut self, line: &str) -> Result<()> {
+        self.failures += 1;
+        writeln_out(self.out, &format!("  FAIL  {line}"))
+    }
+}
+
+fn check(client: &Client, endpoint: &str, claims: &Claims, report: &mut Report) -> Result<()> {
+    let host = RegistryHost::parse(endpoint)?;
+    let base = format!("https://{endpoint}");
+    let ping = match client.get(format!("{base}/v2/")).send() {
+        Ok(response) => response,
+        Err(e) => return report.fail(&explain_transport(&base, &e)),
+    };
+    let status = ping.status();
+    if status.is_redirection() {
+        let to = header(&ping, "location").unwrap_or_default();
+        let hint = if host.is_docker_hub() {
+            format!(" Use https://{DOCKER_HUB_ENDPOINT}, Docker Hub's registry endpoint.")
+        } else {
+            " Use the registry's own API endpoint (see your registry's documentation).".into()
+        };
+        return report.fail(&format!(
+            "{base} redirects ({status}) to {to}: registry URLs must be the exact, non-redirecting HTTPS endpoint; OpenTofu and Scalr's integration validation reject it.{hint}"
+        ));
+    }
+    report.ok(&format!("{base} answers HTTPS without redirecting"))?;
+    if status.is_success() {
+        report
+            .ok("GET /v2/ succeeds without credentials: this registry allows anonymous access")?;
+    } else if status == StatusCode::NOT_FOUND {
+        return report.fail(&format!(
+            "GET {base}/v2/ gives 404: this is not a Docker Registry HTTP API V2 endpoint"
+        ));
+    } else if status != StatusCode::UNAUTHORIZED {
+        return report.fail(&format!(
+            "GET {base}/v2/ gives {status}, expected 401 with an authentication challenge"
+        ));
+    }
+    let challenge = header(&ping, "www-authenticate");
+    if status == StatusCode::UNAUTHORIZED {
+        match &challenge {
+            Some(c) => report.ok(&format!(
+                "GET /v2/ asks for credentials ({} challenge)",
+                c.split_whitespace().next().unwrap_or("?")
+            ))?,
+            None => return report.fail(
+                "GET /v2/ gives 401 without a WWW-Authenticate challenge; clients cannot log in",
+            ),
+        }
+    }
+
+    if let Some(host_claims) = claims.by_host.get(&host.key()) {
+        let plain: Vec<&str> = host_claims
+            .iter()
+            .filter(|c| c.plaintext)
+            .map(|c| c.place.as_str())
+            .collect();
+        if !plain.is_empty() {
+            report.warn(&format!(
+                "plain-text credentials for this registry are also configured ({}); two sources claim one host, and a client may use those instead of docker-credential-scalr. Run `scalr-oci migrate`.",
+                plain.join("; ")
+            ))?;
+        }
+    }
+
+    let Some((username, secret)) = credentials(&host, report)? else {
+        return Ok(());
+    };
+    if username == TOKEN_USERNAME {
+        report.warn("the helper answers with an identity token (username <token>): Docker and skopeo accept it, but OpenTofu refuses it (\"only username/password-style is allowed from a credential helper\"); store a username and password or access token for OpenTofu")?;
+        return Ok(());
+    }
+    let Some(challenge) = challenge else {
+        return Ok(());
+    };
+    let (scheme, params) = parse_challenge(&challenge);
+    let authorised = match scheme.as_str() {
+        "basic" => client
+            .get(format!("{base}/v2/"))
+            .basic_auth(&username, Some(secret.expose_secret()))
+            .send(),
+        "bearer" => {
+            let Some(realm) = params
+                .iter()
+                .find(|(k, _)| k == "realm")
+                .map(|(_, v)| v.clone())
+            else {
+                return report.fail("the Bearer challenge names no token realm");
+            };
+            if !realm.starts_with("https://") {
+                report.warn(&format!(
+                    "the token realm {realm} is not HTTPS: credentials would travel in clear text"
+                ))?;
+            }
+            let Ok(mut token_url) = url::Url::parse(&realm) else {
+                return report.fail(&format!("the token realm {realm:?} is not a URL"));
+            };
+            for (key, value) in params
+                .iter()
+                .filter(|(k, _)| k == "service" || k == "scope")
+            {
+                token_url.query_pairs_mut().append_pair(key, value);
+            }
+            let token = match client
+                .get(token_url)
+                .basic_auth(&username, Some(secret.expose_secret()))
+                .send()
+            {
+                Ok(r) if r.status().is_success() => r,
+                Ok(r) => {
+                    return report.fail(&explain_denied(
+                        r.status(),
+                        "the token service",
+                        &username,
+                    ));
+                }
+                Err(e) => return report.fail(&explain_transport(&realm, &e)),
+            };
+            let body: Value = token.json_value();
+            let Some(bearer) = body
+                .get("token")
+                .or_else(|| body.get("access_token"))
+                .and_then(Value::as_str)
+            else {
+                return report.fail("the token service answered without a token");
+            };
+            let bearer = SecretString::from(bearer);
+            client
+                .get(format!("{base}/v2/"))
+                .bearer_auth(bearer.expose_secret())
+                .send()
+        }
+        other => {
+            return report.warn(&format!(
+                "unknown challenge scheme {other:?}; cannot check the credentials"
+            ));
+        }
+    };
+    match authorised {
+        Ok(r) if r.status().is_success() => report.ok(&format!(
+            "the credentials of {username} authenticate ({scheme} flow)"
+        )),
+        Ok(r) => report.fail(&explain_denied(r.status(), "the registry", &username)),
+        Err(e) => report.fail(&explain_transport(&base, &e)),
+    }
+}
+
+/// Asks the helper the way OpenTofu does (`get`, stdin `https://host`); falls
+/// back to the keychain when the helper is not on PATH.
+fn credentials(host: &RegistryHost, report: &mut Report) -> Result<Option<(String, SecretString)>> {
+    let Some(helper) = find_on_path(HELPER_BINARY) else {
+        return match Keychain::new().get(host) {
+            Ok(Some(c)) => {
+                report.ok(&format!(
+                    "the keychain holds credentials of {} for {host}",
+                    c.username
+                ))?;
+                Ok(Some((c.username, c.secret)))
+            }
+            Ok(None) => {
+                report.fail(&format!("no credentials for {host}: `scalr-oci registry add {host} --username NAME`, or export a Scalr Docker registry integration for it"))?;
+                Ok(None)
+            }
+            Err(e) => {
+                report.fail(&e.to_string())?;
+                Ok(None)
+            }
+        };
+    };
+    let mut child = Command::new(&helper)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(Error::io(&helper, "run"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(format!("https://{}", host.authority()).as_bytes());
+    }
+    let mut output = zeroize::Zeroizing::new(Vec::new());
+    if let Some(mut stdout) = child.stdout.take() {
+        let _ = stdout.read_to_end(&mut output);
+    }
+    let status = child.wait().map_err(Error::io(&helper, "wait for"))?;
+    if !status.success() {
+        // The helper prints only its error message on failure, never a secret.
+        let message = String::from_utf8_lossy(&output).trim().to_string();
+        if message == ERR_NOT_FOUND {
+            report.fail(&format!("docker-credential-scalr has no credentials for {host}: `scalr-oci registry add {host} --username NAME`, or check that the Scalr Docker registry integration for it is active with Export credentials enabled"))?;
+        } else {
+            report.fail(&format!("docker-credential-scalr get failed: {message}"))?;
+        }
+        return Ok(None);
+    }
+    let parsed: Value = serde_json::from_slice(&output).unwrap_or(Value::Null);
+    let username = parsed
+        .get("Username")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let secret = SecretString::from(
+        parsed
+            .get("Secret")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    );
+    if username.is_empty() {
+        report.fail("docker-credential-scalr answered without a username")?;
+        return Ok(None);
+    }
+    report.ok(&format!(
+        "docker-credential-scalr answers for {host} (user {username})"
+    ))?;
+    Ok(Some((username, secret)))
+}
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)?
+        .to_str()
+        .ok()
+        .map(str::to_string)
+}
+
+trait JsonValue {
+    fn json_value(self) -> Value;
+}
+
+impl JsonValue for Response {
+    fn json_value(self) -> Value {
+        let bytes = zeroize::Zeroizing::new(self.bytes().map(|b| b.to_vec()).unwrap_or_default());
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    }
+}
+
+/// `Bearer realm="…",service="…",scope="…"` → ("bearer", params).
+pub fn parse_challenge(challenge: &str) -> (String, Vec<(String, String)>) {
+    let challenge = challenge.trim();
+    let (scheme, rest) = challenge.split_once(' ').unwrap_or((challenge, ""));
+    let mut params = Vec::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else {
+            break;
+        };
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
+        let after = after.trim_start();
+        let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
+            let end = quoted.find('"').unwrap_or(quoted.len());
+            (
+                quoted[..end].to_string(),
+                quoted.get(end + 1..).unwrap_or(""),
+            )
+        } else {
+            let end = after.find(',').unwrap_or(after.len());
+            (after[..end].trim().to_string(), &after[end..])
+        };
+        params.push((key, value));
+        rest = next.trim_start().trim_start_matches(',').trim_start();
+    }
+    (scheme.to_ascii_lowercase(), params)
+}
+
+/// What a 401 or 403 most likely means, in the words of the troubleshooting
+/// guides this product was specified from.
+pub fn explain_denied(status: StatusCode, who: &str, username: &str) -> String {
+    match status {
+        StatusCode::UNAUTHORIZED => format!(
+            "{who} rejects the credentials of {username} (401): the token or password was revoked, has expired, or is wrong. If they come from a Scalr integration, confirm it is active and that Export credentials is enabled; if several integrations or files claim this host, only one set is used, so consolidate them."
+        ),
+        StatusCode::FORBIDDEN => format!(
+            "{who} accepts {username} but denies access (403): the token lacks the scope for this registry (read:packages on GHCR, read_registry on GitLab, pull access on Artifactory), or Export credentials is disabled on the Scalr integration."
+        ),
+        other => format!("{who} answered {other} to {username}'s credentials"),
+    }
+}
+
+fn explain_transport(url: &str, error: &reqwest::Error) -> String {
+    let mut text = format!("{url}: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        text.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    if text.contains("certificate") || text.contains("UnknownIssuer") {
+        text.push_str(". The certificate is not trusted: for a private CA set SSL_CERT_FILE to a bundle that contains it (OpenTofu honours the same variable).");
+    } else if error.is_connect() || error.is_timeout() {
+        text.push_str(". Check the host name, the port and any proxy (HTTPS_PROXY, NO_PROXY). Registries must serve HTTPS, even on localhost.");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_docker_and_ghcr_challenges() {
+        let (scheme, params) = parse_challenge(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#,
+        );
+        assert_eq!(scheme, "bearer");
+        assert_eq!(
+            params[0],
+            ("realm".into(), "https://auth.docker.io/token".into())
+        );
+        assert_eq!(params[1], ("service".into(), "registry.docker.io".into()));
+        assert_eq!(params[2].1, "repository:library/alpine:pull");
+        let (scheme, params) = parse_challenge(r#"Basic realm="Registry Realm""#);
+        assert_eq!(scheme, "basic");
+        assert_eq!(params, vec![("realm".into(), "Registry Realm".into())]);
+    }
+
+    #[test]
+    fn endpoints_keep_what_was_typed() {
+        assert_eq!(endpoint_of("https://docker.io/").unwrap(), "docker.io");
+        assert_eq!(endpoint_of("GHCR.io").unwrap(), "ghcr.io");
+        assert_eq!(endpoint_of("localhost:5000").unwrap(), "localhost:5000");
+        assert!(endpoint_of("https://user@evil").is_err());
+    }
+
+    #[test]
+    fn denials_are_explained() {
+        let e = explain_denied(StatusCode::UNAUTHORIZED, "the registry", "alice");
+        assert!(e.contains("revoked") && e.contains("Export credentials"));
+        let e = explain_denied(StatusCode::FORBIDDEN, "the registry", "alice");
+        assert!(e.contains("403") && e.contains("scope"));
+    }
+}

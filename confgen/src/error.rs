@@ -1,0 +1,95 @@
+//! The one error type of `scalr-oci`.
+//!
+//! Every variant is one message that says what went wrong and, where there
+//! is one, what to do next. No variant carries a secret: file contents are
+//! never quoted, only paths, line and column numbers and host names.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: cannot {action}: {source}")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "{path}:{line}:{column}: not valid HCL ({message}); the file was left untouched, fix it and run again"
+    )]
+    HclSyntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    #[error(
+        "{path}:{line}:{column}: not valid JSON ({message}); the file was left untouched, fix it and run again"
+    )]
+    JsonSyntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+
+    #[error("{path}: {reason}; the file was left untouched")]
+    UnexpectedShape { path: PathBuf, reason: String },
+
+    #[error("invalid registry label {label:?}: {reason}")]
+    BadLabel { label: String, reason: String },
+
+    #[error("cannot find your home directory; set HOME or pass --file")]
+    NoHome,
+
+    #[error("{0}")]
+    Helper(#[from] docker_credential_scalr::Error),
+
+    #[error(
+        "the keychain returned something other than what was just stored for {host}; the file was left as it was"
+    )]
+    VerifyFailed { host: String },
+
+    #[error("refusing to read a secret from an interactive terminal without a prompt: {0}")]
+    Prompt(String),
+
+    #[error("no secret was given on stdin or at the prompt")]
+    EmptySecret,
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("changes are needed (run without --check to apply them)")]
+    CheckFailed,
+
+    #[error("{0}")]
+    Http(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Wraps an I/O error with the path and the action that failed.
+    pub fn io(
+        path: impl Into<PathBuf>,
+        action: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            path,
+            action,
+            source,
+        }
+    }
+
+    /// The exit status for this error: 1 for "a change is needed" (`--check`),
+    /// 2 for everything else, so that CI can tell the two apart.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::CheckFailed => 1,
+            _ => 2,
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `scalr-oci registry add|remove|list`: registry credentials in the OS
+//! keychain, where docker-credential-scalr finds them.
+
+use std::io::Write;
+
+use docker_credential_scalr::keychain::Keychain;
+use docker_credential_scalr::protocol::{Credential, TOKEN_USERNAME};
+use docker_credential_scalr::registry::RegistryHost;
+use secrecy::ExposeSecret;
+
+use crate::configure::writeln_out;
+use crate::error::{Error, Result};
+use crate::secret_input::read_secret;
+
+pub fn add(registry: &str, username: &str, out: &mut dyn Write) -> Result<()> {
+    let host = RegistryHost::parse(registry)?;
+    if username.is_empty() {
+        return Err(Error::Usage("the username must not be empty".into()));
+    }
+    let secret = read_secret(&format!(
+        "Password or access token for {username} at {host}: "
+    ))?;
+    let keychain = Keychain::new();
+    let replaced = keychain.get(&host)?.is_some();
+    let credential = Credential {
+        username: username.to_string(),
+        secret,
+    };
+    keychain.store_credential(&host, &credential)?;
+    let back = keychain.get(&host)?;
+    if !back.is_some_and(|b| {
+        b.username == credential.username
+            && b.secret.expose_secret() == credential.secret.expose_secret()
+    }) {
+        return Err(Error::VerifyFailed {
+            host: host.to_string(),
+        });
+    }
+    let verb = if replaced { "Replaced" } else { "Stored" };
+    writeln_out(
+        out,
+        &format!(
+            "{verb} the credentials of {username} for {host} in the OS keychain ({}).",
+            keychain.vendor()?
+        ),
+    )?;
+    if username == TOKEN_USERNAME {
+        writeln_out(
+            out,
+            "note: OpenTofu refuses identity tokens (username <token>) from a credential helper; Docker and skopeo accept them.",
+        )?;
+    }
+    writeln_out(
+        out,
+        &format!(
+            "Next: `scalr-oci configure tofu --registry {host}` (and `configure docker`) if they do not ask docker-credential-scalr yet; `scalr-oci doctor {host}` checks them against the registry."
+        ),
+    )
+}
+
+pub fn remove(registry: &str, out: &mut dyn Write) -> Result<()> {
+    let host = RegistryHost::parse(registry)?;
+    if Keychain::new().erase(&host)? {
+        writeln_out(
+            out,
+            &format!("Removed the credentials for {host} from the OS keychain."),
+        )
+    } else {
+        writeln_out(
+            out,
+            &format!("The OS keychain held no credentials for {host}; nothing to remove."),
+        )
+    }
+}
+
+pub fn list(out: &mut dyn Write) -> Result<()> {
+    let listed = Keychain::new().list()?;
+    if listed.is_empty() {
+        return writeln_out(
+            out,
+            "The OS keychain holds no registry credentials of docker-credential-scalr yet; add some with `scalr-oci registry add HOST --username NAME`.",
+        );
+    }
+    let width = listed
+        .keys()
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
+        .max("REGISTRY".len());
+    writeln_out(out, &format!("{:width$}  USERNAME", "REGISTRY"))?;
+    for (server, username) in listed {
+        writeln_out(out, &format!("{server:width$}  {username}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,334 @@
+//! Every file `scalr-oci` changes goes through [`edit_file`]:
+//!
+//! - concurrent runs on one file are serialised by an advisory lock on a
+//!   sibling lock file (the file itself is replaced by rename, so locking it
+//!   would lock an inode that disappears), and the file is read only after
+//!   the lock is held, so no run edits a stale copy;
+//! - symlinks are followed the way Docker does: the link stays, its target
+//!   is replaced;
+//! - the new content goes to a temporary file in the same directory, is
+//!   fsynced, renamed over the target, and the directory is fsynced, so a
+//!   crash leaves either the old or the new file, never half of one;
+//! - the mode and owner of an existing file are kept; a new file gets the
+//!   mode the caller asks for (0600 for anything that may hold credentials);
+//! - there is no backup copy: a backup of a credential file is a second
+//!   plain-text copy of its secrets.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::{failpoint, redact};
+
+/// What to do with a computed change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Apply,
+    /// Compute and show the change as a diff; write nothing.
+    DryRun,
+    /// Compute the change; write nothing.
+    Check,
+}
+
+/// The result of one [`edit_file`] call.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The file that was (or would be) written: the symlink target.
+    pub path: PathBuf,
+    pub changed: bool,
+    /// A unified diff with secret-looking values redacted, in dry-run mode.
+    pub diff: Option<String>,
+}
+
+/// Locks `path`, reads it, lets `edit` compute the new content from the
+/// current one (`None` when the file does not exist), and writes the result
+/// atomically unless `edit` returns `None` (nothing to change) or `mode` says
+/// not to write. An error from `edit` leaves the file untouched.
+pub fn edit_file(
+    path: &Path,
+    mode: Mode,
+    new_file_mode: u32,
+    edit: impl FnOnce(Option<&str>) -> Result<Option<String>>,
+) -> Result<Outcome> {
+    let target = resolve_symlinks(path);
+    let _lock = match mode {
+        // A dry run must not even create a directory or a lock file.
+        Mode::Apply => Some(lock(&target)?),
+        Mode::DryRun | Mode::Check => None,
+    };
+    let current = read_optional(&target)?;
+    let Some(new) = edit(current.as_deref())? else {
+        return Ok(Outcome {
+            path: target,
+            changed: false,
+            diff: None,
+        });
+    };
+    if current.as_deref() == Some(new.as_str()) {
+        return Ok(Outcome {
+            path: target,
+            changed: false,
+            diff: None,
+        });
+    }
+    let diff = (mode == Mode::DryRun)
+        .then(|| unified_diff(&target, current.as_deref().unwrap_or(""), &new));
+    if mode == Mode::Apply {
+        replace_atomically(&target, new.as_bytes(), new_file_mode)?;
+        failpoint::hit("write");
+    }
+    Ok(Outcome {
+        path: target,
+        changed: true,
+        diff,
+    })
+}
+
+/// Reads a text file; `Ok(None)` when it does not exist.
+pub fn read_optional(path: &Path) -> Result<Option<String>> {
+    match fs::read(path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| Error::UnexpectedShape {
+                path: path.to_path_buf(),
+                reason: "it is not UTF-8 text".into(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, "read")(e)),
+    }
+}
+
+/// Follows a chain of symlinks to the file that is really written, even when
+/// that file does not exist yet (a dangling link is created through).
+pub fn resolve_symlinks(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    // The same bound the Linux kernel uses for nested links.
+    for _ in 0..40 {
+        let Ok(meta) = fs::symlink_metadata(&current) else {
+            break;
+        };
+        if !meta.file_type().is_symlink() {
+            break;
+        }
+        let Ok(link) = fs::read_link(&current) else {
+            break;
+        };
+        current = match current.parent() {
+            Some(parent) if link.is_relative() => parent.join(link),
+            _ => link,
+        };
+    }
+    current
+}
+
+/// Holds the advisory lock for as long as it lives.
+struct Lock(#[allow(dead_code)] File);
+
+fn lock(target: &Path) -> Result<Lock> {
+    let dir = parent_dir(target);
+    create_private_dir(dir)?;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let lock_path = dir.join(format!(".{}.scalr-oci.lock", name.trim_start_matches('.')));
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(&lock_path)
+        .map_err(Error::io(&lock_path, "create the lock file"))?;
+    fs4::fs_std::FileExt::lock_exclusive(&file).map_err(Error::io(&lock_path, "lock"))?;
+    Ok(Lock(file))
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Creates missing directories readable by their owner only: they are about
+/// to hold credential configuration.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(Error::io(dir, "create the directory"))
+}
+
+fn replace_atomically(target: &Path, bytes: &[u8], new_file_mode: u32) -> Result<()> {
+    let dir = parent_dir(target);
+    create_private_dir(dir)?;
+    let existing = fs::metadata(target).ok();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".scalr-oci-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(Error::io(dir, "create a temporary file in"))?;
+    let tmp_path = tmp.path().to_path_buf();
+    tmp.write_all(bytes)
+        .map_err(Error::io(&tmp_path, "write"))?;
+    keep_mode_and_owner(tmp.as_file(), existing.as_ref(), new_file_mode, &tmp_path)?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(Error::io(&tmp_path, "fsync"))?;
+    tmp.persist(target)
+        .map_err(|e| Error::io(target, "replace")(e.error))?;
+    sync_dir(dir)
+}
+
+#[cfg(unix)]
+fn keep_mode_and_owner(
+    file: &File,
+    existing: Option<&fs::Metadata>,
+    new_file_mode: u32,
+    path: &Path,
+) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let mode = existing.map_or(new_file_mode, |m| m.mode() & 0o7777);
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(Error::io(path, "set the mode of"))?;
+    if let Some(meta) = existing {
+        // The temporary file was just created by us: its owner is who we are.
+        let ours = file.metadata().ok();
+        let differs = ours.is_none_or(|o| o.uid() != meta.uid() || o.gid() != meta.gid());
+        if differs {
+            // Only root (or the owner, for the group) may do this; when we may
+            // not, the file ends up ours, which is what any editor would do.
+            let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn keep_mode_and_owner(
+    file: &File,
+    existing: Option<&fs::Metadata>,
+    _new_file_mode: u32,
+    path: &Path,
+) -> Result<()> {
+    if let Some(meta) = existing {
+        file.set_permissions(meta.permissions())
+            .map_err(Error::io(path, "set the permissions of"))?;
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io(dir, "fsync the directory"))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<()> {
+    // Windows has no directory fsync; the rename is durable on NTFS.
+    Ok(())
+}
+
+/// A unified diff of two versions of a file, with anything that looks like a
+/// secret value redacted on both sides first, so that context lines from
+/// elsewhere in the file cannot show one.
+pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
+    let old = redact::redact(old);
+    let new = redact::redact(new);
+    let name = path.display().to_string();
+    similar::TextDiff::from_lines(&old, &new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{name} (current)"), &format!("{name} (new)"))
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_through_a_symlink_and_keeps_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.json");
+        fs::write(&real, "{}").unwrap();
+        let link = dir.path().join("config.json");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        #[cfg(unix)]
+        {
+            edit_file(&link, Mode::Apply, 0o600, |_| Ok(Some("{\"a\":1}".into()))).unwrap();
+            assert!(
+                fs::symlink_metadata(&link)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            assert_eq!(fs::read_to_string(&real).unwrap(), "{\"a\":1}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keeps_the_mode_of_an_existing_file_and_makes_new_ones_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("existing");
+        fs::write(&existing, "a").unwrap();
+        fs::set_permissions(&existing, fs::Permissions::from_mode(0o640)).unwrap();
+        edit_file(&existing, Mode::Apply, 0o600, |_| Ok(Some("b".into()))).unwrap();
+        let mode = fs::metadata(&existing).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+
+        let new = dir.path().join("sub/new");
+        edit_file(&new, Mode::Apply, 0o600, |_| Ok(Some("b".into()))).unwrap();
+        let mode = fs::metadata(&new).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dir_mode = fs::metadata(dir.path().join("sub"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dir_mode, 0o700);
+    }
+
+    #[test]
+    fn dry_run_and_check_write_nothing_and_create_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none/file");
+        let out = edit_file(&path, Mode::DryRun, 0o600, |_| Ok(Some("x\n".into()))).unwrap();
+        assert!(out.changed);
+        assert!(out.diff.unwrap().contains("+x"));
+        let out = edit_file(&path, Mode::Check, 0o600, |_| Ok(Some("x\n".into()))).unwrap();
+        assert!(out.changed);
+        assert!(!dir.path().join("none").exists());
+    }
+
+    #[test]
+    fn a_failing_edit_leaves_the_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "old").unwrap();
+        let err = edit_file(&path, Mode::Apply, 0o600, |_| Err(Error::EmptySecret));
+        assert!(err.is_err());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+    }
+
+    #[test]
+    fn diffs_never_show_secret_values() {
+        let old = "oci_credentials \"a\" {\n  password = \"hunter2\"\n}\n";
+        let new = format!("{old}\n# added\n");
+        let diff = unified_diff(Path::new("f"), old, &new);
+        assert!(!diff.contains("hunter2"), "{diff}");
+        assert!(diff.contains("+# added"));
+    }
+}
