@@ -147,7 +147,8 @@ go_bin() {
 # The Go module and build caches live under the peers cache rather than the
 # user's defaults: the whole toolchain state is then one directory that CI
 # can cache and restore, a rebuild after a pin bump reuses the downloaded
-# dependencies, and the user's own Go environment is left alone. GOPROXY and
+# dependencies (and the ~1.6 GB build cache turns a rebuild into a re-link),
+# and the user's own Go environment is left alone. Budget ~3 GB. GOPROXY and
 # GOSUMDB are deliberately not overridden, so a configured mirror still works.
 setup_go_env() {
   GO=$(go_bin)
@@ -185,10 +186,12 @@ peer_version() {
   local name=$1 out
   case $name in
     tofu)
-      # First line: "OpenTofu v1.12.6" (plus "-dev" if built without dev=no).
+      # A line "OpenTofu v1.12.6" ("-dev" appended if built without dev=no).
+      # Not necessarily the first: CLI config warnings (e.g. TF_CLI_CONFIG_FILE
+      # naming a missing file) are printed to stdout before it.
       out=$("$BIN/tofu" version 2>/dev/null) || return 1
-      out=${out%%$'\n'*}
-      printf '%s\n' "${out#OpenTofu }"
+      [[ $out =~ (^|$'\n')OpenTofu[[:space:]]+(v[^[:space:]]+) ]] || return 1
+      printf '%s\n' "${BASH_REMATCH[2]}"
       ;;
     oras)
       # "Version:        1.3.2" on the first line.
