@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::locations::Env;
 use crate::tofurc::Want;
 use crate::write::Mode;
-use crate::{doctor, migrate, registry_cmd, status};
+use crate::{doctor, login, migrate, registry_cmd, scalr, status};
 
 /// Point OpenTofu, Docker and containers at docker-credential-scalr, and move
 /// plain-text registry secrets into the OS keychain.
@@ -47,6 +47,29 @@ Examples:\n  scalr-oci migrate --dry-run\n  scalr-oci migrate"
         /// Show what would move; store and write nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+
+    /// Store the Scalr API token in the OS keychain (from stdin or a prompt).
+    #[command(
+        after_help = "The token is checked against the control plane first (skip with --no-verify), then\n\
+stored under keychain service `scalr-oci-token`, account = the hostname; docker-credential-scalr\n\
+uses it whenever SCALR_TOKEN is not set. Never pass the token as an argument.\n\n\
+Examples:\n  scalr-oci login --hostname example.scalr.io              # prompts\n  printf %s \"$TOKEN\" | scalr-oci login --hostname example.scalr.io"
+    )]
+    Login {
+        /// The Scalr account host (default: SCALR_HOSTNAME or the settings file).
+        #[arg(long)]
+        hostname: Option<String>,
+        /// Store the token without asking the control plane whether it works.
+        #[arg(long)]
+        no_verify: bool,
+    },
+
+    /// Remove the Scalr API token from the OS keychain.
+    #[command(after_help = "Examples:\n  scalr-oci logout --hostname example.scalr.io")]
+    Logout {
+        #[arg(long)]
+        hostname: Option<String>,
     },
 
     /// Registry credentials in the OS keychain (secrets from stdin or a prompt).
@@ -196,16 +219,32 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             all_from_control_plane,
             common,
         }) => {
-            if all_from_control_plane {
-                return Err(Error::Usage(
-                    "--all-from-control-plane needs the helper's control-plane client, which this build does not have yet; list the hosts with --registry".into(),
-                ));
-            }
             let mut wants: Vec<Want> = Vec::new();
             if default {
                 wants.push(Want::Default);
             }
             wants.extend(registries.into_iter().map(Want::Registry));
+            if all_from_control_plane {
+                let keychain = docker_credential_scalr::keychain::Keychain::new();
+                let control_plane = scalr::connect(&keychain)?;
+                let (labels, left_out) = scalr::exported_labels(&control_plane)?;
+                for line in &left_out {
+                    configure::writeln_out(out, &format!("skipped integration {line}"))?;
+                }
+                if labels.is_empty() {
+                    configure::writeln_out(
+                        out,
+                        &format!(
+                            "{} exports no Docker registry integration to this token.",
+                            control_plane.hostname()
+                        ),
+                    )?;
+                }
+                wants.extend(labels.into_iter().map(Want::Registry));
+                if wants.is_empty() {
+                    return Ok(());
+                }
+            }
             configure::tofu(&env, wants, &common.common(), out)
         }
         Command::Configure(Configure::Docker(args)) => configure::docker(
@@ -225,6 +264,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             out,
         ),
         Command::Migrate { dry_run } => migrate::run(&env, dry_run, out),
+        Command::Login {
+            hostname,
+            no_verify,
+        } => login::login(hostname, !no_verify, out),
+        Command::Logout { hostname } => login::logout(hostname, out),
         Command::Registry(Registry::Add { registry, username }) => {
             registry_cmd::add(&registry, &username, out)
         }

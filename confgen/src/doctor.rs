@@ -22,7 +22,7 @@ use serde_json::Value;
 use crate::configure::{known_hosts, writeln_out};
 use crate::error::{Error, Result};
 use crate::locations::Env;
-use crate::status::{Claims, HELPER_BINARY, find_on_path};
+use crate::status::{Claims, ControlPlaneView, HELPER_BINARY, find_on_path};
 
 /// Docker Hub's registry API; `docker.io` itself redirects to the website.
 const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
@@ -75,6 +75,13 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
                 ),
             )?;
         }
+    }
+    let control = ControlPlaneView::load(&Keychain::new());
+    if control.failed {
+        failures += 1;
+        writeln_out(out, &format!("FAIL  {}", control.summary))?;
+    } else {
+        writeln_out(out, &format!("ok    {}", control.summary))?;
     }
     for endpoint in &endpoints {
         writeln_out(out, &format!("\n{endpoint}:"))?;

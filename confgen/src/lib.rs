@@ -14,13 +14,16 @@ pub mod error;
 pub mod failpoint;
 pub mod json_format;
 pub mod locations;
+pub mod login;
 pub mod migrate;
 pub mod redact;
 pub mod registry_cmd;
 pub mod report;
+pub mod scalr;
 pub mod secret_input;
 pub mod status;
 pub mod tofurc;
+pub mod token_files;
 pub mod write;
 
 pub use error::{Error, Result};

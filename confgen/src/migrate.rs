@@ -21,23 +21,36 @@ use crate::docker_config::{self, Flavor};
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::locations::Env;
-use crate::report::{Findings, Note};
+use crate::report::{Findings, Note, Outcome};
 use crate::tofurc::{self, Locations, Policy, Want};
+use crate::token_files::{self, TokenFile};
 use crate::write::{self, Mode};
 
-/// One plain-text credential, wherever it was found.
+/// One plain-text secret, wherever it was found.
 struct Found {
-    host: RegistryHost,
-    username: String,
+    target: Target,
     secret: SecretString,
-    /// How the file names it: the OpenTofu label or the `auths` key.
+    /// How the file names it: the OpenTofu label, the `auths` key, the
+    /// scalr-cli profile or the `credentials` host.
     name: String,
+}
+
+/// Where a secret goes in the keychain.
+enum Target {
+    Registry {
+        host: RegistryHost,
+        username: String,
+    },
+    ScalrToken {
+        hostname: String,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum FileKind {
     Tofu,
     Docker(Flavor),
+    Tokens(TokenFile),
 }
 
 /// What happened to one credential.
@@ -64,6 +77,16 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
         }
     }
 
+    for kind in [TokenFile::ScalrCli, TokenFile::TofuCredentials] {
+        if let Some(path) = kind.path(env).filter(|p| p.is_file()) {
+            files.push((path, FileKind::Tokens(kind)));
+        }
+    }
+    // Which credentials.tfrc.json entries are Scalr's: the configured host.
+    let scalr_host = docker_credential_scalr::settings::Settings::load()
+        .ok()
+        .and_then(|s| s.hostname);
+
     let keychain = Keychain::new();
     let mut moved_total = 0;
     let mut problems = 0;
@@ -73,7 +96,7 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
         let mode = if dry_run { Mode::Check } else { Mode::Apply };
         write::edit_file(path, mode, 0o600, |text| {
             let Some(text) = text else { return Ok(None) };
-            let (found, skipped) = find(path, text, *kind)?;
+            let (found, skipped) = find(path, text, *kind, scalr_host.as_deref())?;
             let mut report = report.borrow_mut();
             report.skipped = skipped;
             if dry_run {
@@ -87,13 +110,9 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
                         report.moved.push(describe(&item));
                         moved.push(item);
                     }
-                    Moved::Conflict => report.skipped.push((
-                        item.name.clone(),
-                        format!(
-                            "the keychain already holds different credentials for {}; two sources claim this registry. Keep the right one: `scalr-oci registry remove {}` and run migrate again, or delete this entry by hand",
-                            item.host, item.host
-                        ),
-                    )),
+                    Moved::Conflict => report
+                        .skipped
+                        .push((item.name.clone(), conflict_advice(&item.target))),
                 }
             }
             if moved.is_empty() {
@@ -189,25 +208,43 @@ impl FileReport {
 }
 
 fn describe(found: &Found) -> String {
-    format!(
-        "the credentials of {} (user {})",
-        found.host, found.username
-    )
+    match &found.target {
+        Target::Registry { host, username } => {
+            format!("the credentials of {host} (user {username})")
+        }
+        Target::ScalrToken { hostname } => format!("the Scalr token for {hostname}"),
+    }
 }
 
-fn find(path: &Path, text: &str, kind: FileKind) -> Result<Findings<Found>> {
+fn conflict_advice(target: &Target) -> String {
+    match target {
+        Target::Registry { host, .. } => format!(
+            "the keychain already holds different credentials for {host}; two sources claim this registry. Keep the right one: `scalr-oci registry remove {host}` and run migrate again, or delete this entry by hand"
+        ),
+        Target::ScalrToken { hostname } => format!(
+            "the keychain already holds a different Scalr token for {hostname}; `scalr-oci logout --hostname {hostname}` and run migrate again to keep this one, or delete it from the file by hand"
+        ),
+    }
+}
+
+fn find(
+    path: &Path,
+    text: &str,
+    kind: FileKind,
+    scalr_host: Option<&str>,
+) -> Result<Findings<Found>> {
+    let registry = |host, username, secret, name| Found {
+        target: Target::Registry { host, username },
+        secret,
+        name,
+    };
     match kind {
         FileKind::Tofu => {
             let (found, mut skipped) = tofurc::plaintext(path, text)?;
             let mut out = Vec::new();
             for item in found {
                 match RegistryHost::parse(&item.label) {
-                    Ok(host) => out.push(Found {
-                        host,
-                        username: item.username,
-                        secret: item.password,
-                        name: item.label,
-                    }),
+                    Ok(host) => out.push(registry(host, item.username, item.password, item.label)),
                     Err(e) => skipped.push((item.label, e.to_string())),
                 }
             }
@@ -215,45 +252,70 @@ fn find(path: &Path, text: &str, kind: FileKind) -> Result<Findings<Found>> {
         }
         FileKind::Docker(flavor) => {
             let (found, skipped) = docker_config::plaintext(path, text, flavor)?;
-            Ok((
-                found
-                    .into_iter()
-                    .map(|item| Found {
-                        host: item.host,
-                        username: item.username,
-                        secret: item.secret,
-                        name: item.key,
-                    })
-                    .collect(),
-                skipped,
-            ))
+            let found = found
+                .into_iter()
+                .map(|item| registry(item.host, item.username, item.secret, item.key))
+                .collect();
+            Ok((found, skipped))
+        }
+        FileKind::Tokens(file) => {
+            let (found, skipped) = token_files::find(path, text, file, scalr_host)?;
+            let found = found
+                .into_iter()
+                .map(|t| Found {
+                    target: Target::ScalrToken {
+                        hostname: t.hostname,
+                    },
+                    secret: t.token,
+                    name: t.name,
+                })
+                .collect();
+            Ok((found, skipped))
         }
     }
 }
 
-/// Stores the credential and reads it back; only a verified copy counts.
+/// Stores the secret and reads it back; only a verified copy counts.
 fn store_verified(keychain: &Keychain, found: &Found) -> Result<Moved> {
-    let same = |c: &Credential| {
-        c.username == found.username && c.secret.expose_secret() == found.secret.expose_secret()
-    };
-    match keychain.get(&found.host)? {
-        Some(existing) if same(&existing) => return Ok(Moved::AlreadyThere),
-        Some(_) => return Ok(Moved::Conflict),
-        None => {}
-    }
-    let credential = Credential {
-        username: found.username.clone(),
-        secret: SecretString::from(found.secret.expose_secret()),
-    };
-    keychain.store_credential(&found.host, &credential)?;
-    failpoint::hit("store");
-    match keychain.get(&found.host)? {
-        Some(back) if same(&back) => {}
-        _ => {
-            return Err(Error::VerifyFailed {
-                host: found.host.to_string(),
-            });
+    let secret = found.secret.expose_secret();
+    let verified = match &found.target {
+        Target::Registry { host, username } => {
+            let same =
+                |c: &Credential| &c.username == username && c.secret.expose_secret() == secret;
+            match keychain.get(host)? {
+                Some(existing) if same(&existing) => return Ok(Moved::AlreadyThere),
+                Some(_) => return Ok(Moved::Conflict),
+                None => {}
+            }
+            let credential = Credential {
+                username: username.clone(),
+                secret: SecretString::from(secret),
+            };
+            keychain.store_credential(host, &credential)?;
+            failpoint::hit("store");
+            keychain.get(host)?.is_some_and(|back| same(&back))
         }
+        Target::ScalrToken { hostname } => {
+            let same = |t: &SecretString| t.expose_secret() == secret;
+            match keychain.get_token(hostname)? {
+                Some(existing) if same(&existing) => return Ok(Moved::AlreadyThere),
+                Some(_) => return Ok(Moved::Conflict),
+                None => {}
+            }
+            keychain.store_token(hostname, &found.secret)?;
+            failpoint::hit("store");
+            keychain
+                .get_token(hostname)?
+                .is_some_and(|back| same(&back))
+        }
+    };
+    if !verified {
+        return Err(Error::VerifyFailed {
+            host: match &found.target {
+                Target::Registry { host, .. } => host.to_string(),
+                Target::ScalrToken { hostname } => hostname.clone(),
+            },
+        });
     }
     failpoint::hit("verify");
     Ok(Moved::Stored)
@@ -280,9 +342,30 @@ fn rewrite(
         FileKind::Docker(flavor) => {
             let keys: Vec<(String, RegistryHost)> = moved
                 .iter()
-                .map(|m| (m.name.clone(), m.host.clone()))
+                .filter_map(|m| match &m.target {
+                    Target::Registry { host, .. } => Some((m.name.clone(), host.clone())),
+                    Target::ScalrToken { .. } => None,
+                })
                 .collect();
             docker_config::strip_plaintext(path, Some(text), flavor, &keys)
+        }
+        FileKind::Tokens(file) => {
+            let names: Vec<String> = moved.iter().map(|m| m.name.clone()).collect();
+            let new = token_files::strip(path, text, file, &names)?;
+            let next = match file {
+                TokenFile::ScalrCli => {
+                    "moved out of the file; scalr-cli now needs SCALR_TOKEN in its environment, and docker-credential-scalr reads the token from the keychain"
+                }
+                TokenFile::TofuCredentials => {
+                    "moved out of the file; OpenTofu's own Scalr remote backend and module registry now need TF_TOKEN_<host> (a Scalr run sets it), and docker-credential-scalr reads the token from the keychain"
+                }
+            };
+            let note = |m: &Found| Note {
+                subject: describe(m),
+                path: path.to_path_buf(),
+                outcome: Outcome::Removed(next.into()),
+            };
+            Ok((new, moved.iter().map(note).collect()))
         }
     }
 }

@@ -13,6 +13,8 @@ pub enum Outcome {
     Replaced(String),
     /// Left as it is; the string says why and what to do.
     Kept(String),
+    /// A secret was taken out of the file; the string says what follows.
+    Removed(String),
 }
 
 #[derive(Clone, Debug)]
@@ -27,7 +29,7 @@ impl Note {
     pub fn changes(&self) -> bool {
         matches!(
             self.outcome,
-            Outcome::Added | Outcome::Completed | Outcome::Replaced(_)
+            Outcome::Added | Outcome::Completed | Outcome::Replaced(_) | Outcome::Removed(_)
         )
     }
 
@@ -53,6 +55,9 @@ impl Note {
                     self.subject,
                     self.path.display()
                 );
+            }
+            Outcome::Removed(what) => {
+                return format!("{}: {what} ({})", self.subject, self.path.display());
             }
             Outcome::Kept(why) => {
                 return format!(

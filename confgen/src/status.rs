@@ -6,14 +6,17 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use docker_credential_scalr::control_plane::{ControlPlane, Integration};
 use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::registry::RegistryHost;
+use docker_credential_scalr::settings::{Settings, SourceKind};
 use serde_json::Value;
 
 use crate::configure::writeln_out;
 use crate::docker_config::{self, Flavor};
 use crate::error::Result;
 use crate::locations::Env;
+use crate::scalr;
 use crate::tofurc::{self, Locations, Style};
 use crate::write;
 
@@ -170,6 +173,9 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
         }
     };
 
+    let control = ControlPlaneView::load(&keychain);
+    writeln_out(out, &control.summary)?;
+
     let claims = Claims::gather(env);
     let mut hosts: Vec<String> = claims.by_host.keys().cloned().collect();
     for server in listed.keys() {
@@ -186,16 +192,16 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
             "\nNo registry is configured anywhere yet. Start with `scalr-oci registry add HOST --username NAME` and `scalr-oci configure tofu --registry HOST`.",
         );
     }
-    writeln_out(out, "\nWho answers for each registry:")?;
+    writeln_out(
+        out,
+        "\nWho answers for each registry (docker-credential-scalr asks its sources in this order):",
+    )?;
     for host in hosts {
-        let keychain_user = RegistryHost::parse(&host)
-            .ok()
-            .and_then(|h| listed.get(&h.docker_server_url()).cloned());
-        let helper_answer = match &keychain_user {
-            Some(user) => format!("docker-credential-scalr answers from the keychain (user {user})"),
-            None => "docker-credential-scalr has no keychain entry (it answers only if the Scalr control plane exports this registry)".to_string(),
+        let answer = match RegistryHost::parse(&host) {
+            Ok(parsed) => control.who_answers(&parsed, &listed),
+            Err(_) => "not a registry address".into(),
         };
-        writeln_out(out, &format!("  {host}: {helper_answer}"))?;
+        writeln_out(out, &format!("  {host}: {answer}"))?;
         let host_claims = claims.by_host.get(&host).cloned().unwrap_or_default();
         for claim in &host_claims {
             let mark = if claim.plaintext {
@@ -206,14 +212,104 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
             writeln_out(out, &format!("    configured by {}{mark}", claim.place))?;
         }
         let plain = host_claims.iter().filter(|c| c.plaintext).count();
-        if plain > 0 && (keychain_user.is_some() || host_claims.iter().any(|c| c.ours)) {
+        if plain > 0 && host_claims.len() > plain {
             writeln_out(
                 out,
-                "    warning: two sources claim this registry; a client may use the plain-text one while you update the other",
+                "    warning: two sources claim this registry; a client may use the plain-text one rather than docker-credential-scalr",
             )?;
         }
     }
     Ok(())
+}
+
+/// What the Scalr control plane says, fetched once: whether the token is
+/// accepted and which integrations it exports.
+pub struct ControlPlaneView {
+    pub settings: Option<Settings>,
+    /// `None` when the control plane could not be asked.
+    pub integrations: Option<Vec<Integration>>,
+    /// One line for the user.
+    pub summary: String,
+    /// Whether a configured token was rejected or unreachable.
+    pub failed: bool,
+}
+
+impl ControlPlaneView {
+    pub fn load(keychain: &Keychain) -> ControlPlaneView {
+        let (settings, access) = match scalr::access(keychain) {
+            Ok(pair) => pair,
+            Err(e) => {
+                return ControlPlaneView {
+                    settings: None,
+                    integrations: None,
+                    summary: format!("Scalr control plane: {e}"),
+                    failed: true,
+                };
+            }
+        };
+        let Some(access) = access else {
+            return ControlPlaneView {
+                settings: Some(settings),
+                integrations: None,
+                summary: "Scalr control plane: no token configured (set SCALR_HOSTNAME and SCALR_TOKEN, or `scalr-oci login --hostname ACCOUNT.scalr.io`); only the keychain answers".into(),
+                failed: false,
+            };
+        };
+        let head = format!(
+            "Scalr control plane: {} with the token from {}",
+            access.hostname, access.origin
+        );
+        match ControlPlane::connect(access, &settings).and_then(|cp| cp.integrations()) {
+            Ok(list) => {
+                let exported = list.iter().filter(|i| i.usable()).count();
+                ControlPlaneView {
+                    summary: format!(
+                        "{head}: token accepted; {} Docker registry integration(s), {exported} exported",
+                        list.len()
+                    ),
+                    settings: Some(settings),
+                    integrations: Some(list),
+                    failed: false,
+                }
+            }
+            Err(e) => ControlPlaneView {
+                summary: format!("{head}: NOT accepted: {e}"),
+                settings: Some(settings),
+                integrations: None,
+                failed: true,
+            },
+        }
+    }
+
+    /// The source that would answer `get` for the host, in the helper's
+    /// configured order; never a secret.
+    pub fn who_answers(&self, host: &RegistryHost, keychain: &BTreeMap<String, String>) -> String {
+        let defaults = Settings::defaults();
+        let settings = self.settings.as_ref().unwrap_or(&defaults);
+        for kind in settings.sources_for(host) {
+            match kind {
+                SourceKind::Keychain => {
+                    if let Some(user) = keychain.get(&host.docker_server_url()) {
+                        return format!("the keychain (user {user})");
+                    }
+                }
+                SourceKind::ControlPlane => {
+                    let found = self
+                        .integrations
+                        .iter()
+                        .flatten()
+                        .find(|i| i.usable() && i.host().as_ref() == Some(host));
+                    if let Some(i) = found {
+                        return format!(
+                            "the control plane: integration {} ({}), user {}",
+                            i.name, i.id, i.username
+                        );
+                    }
+                }
+            }
+        }
+        "nobody: docker-credential-scalr answers \"credentials not found\" and clients go on without credentials".into()
+    }
 }
 
 fn describe_tofu_file(path: &Path, out: &mut dyn Write) -> Result<()> {

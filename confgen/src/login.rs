@@ -1,0 +1,82 @@
+//! `scalr-oci login` / `logout`: the Scalr API token in the OS keychain.
+//!
+//! Scheme (shared with the helper, which reads it): keychain service
+//! `scalr-oci-token`, account = the bare Scalr hostname (`example.scalr.io`,
+//! `host:port`), secret = the token. Registry credentials live under another
+//! service, so `docker-credential-scalr list` never meets a token.
+
+use std::io::Write;
+
+use docker_credential_scalr::control_plane::ControlPlane;
+use docker_credential_scalr::keychain::Keychain;
+use docker_credential_scalr::scalr_access::{self, ScalrAccess, TokenOrigin};
+use docker_credential_scalr::settings::Settings;
+use secrecy::ExposeSecret;
+
+use crate::configure::writeln_out;
+use crate::error::{Error, Result};
+use crate::secret_input::read_secret;
+
+/// The hostname from the option, else `SCALR_HOSTNAME` or the settings file.
+fn hostname(given: Option<String>, settings: &Settings) -> Result<String> {
+    given
+        .or_else(|| settings.hostname.clone())
+        .map(|h| scalr_access::bare_host(&h))
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| {
+            Error::Usage(
+                "which Scalr account? pass --hostname ACCOUNT.scalr.io or set SCALR_HOSTNAME"
+                    .into(),
+            )
+        })
+}
+
+pub fn login(given: Option<String>, verify: bool, out: &mut dyn Write) -> Result<()> {
+    let settings = Settings::load()?;
+    let hostname = hostname(given, &settings)?;
+    let token = read_secret(&format!("Scalr API token for {hostname}: "))?;
+    if verify {
+        let access = ScalrAccess {
+            hostname: hostname.clone(),
+            token: token.clone(),
+            origin: TokenOrigin::Keychain,
+        };
+        let listed = ControlPlane::connect(access, &settings)?.integrations()?;
+        writeln_out(
+            out,
+            &format!(
+                "{hostname} accepts the token ({} Docker registry integration(s) visible).",
+                listed.len()
+            ),
+        )?;
+    }
+    let keychain = Keychain::new();
+    keychain.store_token(&hostname, &token)?;
+    let back = keychain.get_token(&hostname)?;
+    if back.is_none_or(|b| b.expose_secret() != token.expose_secret()) {
+        return Err(Error::VerifyFailed { host: hostname });
+    }
+    writeln_out(
+        out,
+        &format!(
+            "Stored the Scalr token for {hostname} in the OS keychain ({}). docker-credential-scalr uses it when SCALR_TOKEN is not set.",
+            keychain.vendor()?
+        ),
+    )
+}
+
+pub fn logout(given: Option<String>, out: &mut dyn Write) -> Result<()> {
+    let settings = Settings::load()?;
+    let hostname = hostname(given, &settings)?;
+    if Keychain::new().erase_token(&hostname)? {
+        writeln_out(
+            out,
+            &format!("Removed the Scalr token for {hostname} from the OS keychain."),
+        )
+    } else {
+        writeln_out(
+            out,
+            &format!("The OS keychain held no Scalr token for {hostname}; nothing to remove."),
+        )
+    }
+}

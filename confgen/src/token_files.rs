@@ -1,0 +1,148 @@
+//! Plain-text Scalr API tokens written by other tools: scalr-cli's
+//! `~/.scalr/scalr.conf` (JSON, flat or one object per profile) and
+//! `tofu login`'s `~/.terraform.d/credentials.tfrc.json`
+//! (`credentials.<host>.token`). Only Scalr hosts are taken from the latter:
+//! another service's token is OpenTofu's business.
+
+use std::path::{Path, PathBuf};
+
+use docker_credential_scalr::scalr_access::bare_host;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+
+use crate::docker_config;
+use crate::error::Result;
+use crate::json_format;
+use crate::locations::Env;
+use crate::report::Findings;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenFile {
+    ScalrCli,
+    TofuCredentials,
+}
+
+impl TokenFile {
+    pub fn path(self, env: &Env) -> Option<PathBuf> {
+        let home = env.home.as_ref()?;
+        Some(match self {
+            TokenFile::ScalrCli => home.join(".scalr/scalr.conf"),
+            TokenFile::TofuCredentials => home.join(".terraform.d/credentials.tfrc.json"),
+        })
+    }
+}
+
+pub struct Token {
+    /// The profile name or the `credentials` key, as the file has it.
+    pub name: String,
+    pub hostname: String,
+    pub token: SecretString,
+}
+
+/// The tokens of one file. `scalr_host` is the configured Scalr hostname, if
+/// any: a `credentials.tfrc.json` entry counts as Scalr's when it is that
+/// host or ends in `.scalr.io`.
+pub fn find(
+    path: &Path,
+    text: &str,
+    kind: TokenFile,
+    scalr_host: Option<&str>,
+) -> Result<Findings<Token>> {
+    let root = docker_config::parse(path, Some(text))?;
+    let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    for (name, entry) in entries(&root, kind) {
+        let Some(token) = entry
+            .get("token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+        else {
+            continue;
+        };
+        let hostname = match kind {
+            TokenFile::ScalrCli => match entry.get("hostname").and_then(Value::as_str) {
+                Some(h) => bare_host(h),
+                None => {
+                    skipped.push((name, "it names no hostname, so the token has no keychain key; add \"hostname\" or move it by hand".into()));
+                    continue;
+                }
+            },
+            TokenFile::TofuCredentials => {
+                let host = bare_host(&name);
+                let ours =
+                    host.ends_with(".scalr.io") || scalr_host.is_some_and(|s| bare_host(s) == host);
+                if !ours {
+                    continue;
+                }
+                host
+            }
+        };
+        found.push(Token {
+            name,
+            hostname,
+            token: SecretString::from(token.trim()),
+        });
+    }
+    Ok((found, skipped))
+}
+
+/// `(name, object)` for each place a token may sit.
+fn entries(root: &Map<String, Value>, kind: TokenFile) -> Vec<(String, &Map<String, Value>)> {
+    match kind {
+        TokenFile::ScalrCli if root.contains_key("token") => vec![("(default)".into(), root)],
+        TokenFile::ScalrCli => root
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_object()?)))
+            .collect(),
+        TokenFile::TofuCredentials => root
+            .get("credentials")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_object()?)))
+            .collect(),
+    }
+}
+
+/// Removes the named tokens; a `credentials` entry left empty goes too.
+pub fn strip(path: &Path, text: &str, kind: TokenFile, names: &[String]) -> Result<Option<String>> {
+    let mut root = docker_config::parse(path, Some(text))?;
+    let before = root.clone();
+    match kind {
+        TokenFile::ScalrCli if root.contains_key("token") => {
+            if names.iter().any(|n| n == "(default)") {
+                root.shift_remove("token");
+            }
+        }
+        TokenFile::ScalrCli => {
+            for name in names {
+                if let Some(profile) = root.get_mut(name).and_then(Value::as_object_mut) {
+                    profile.shift_remove("token");
+                }
+            }
+        }
+        TokenFile::TofuCredentials => {
+            if let Some(creds) = root.get_mut("credentials").and_then(Value::as_object_mut) {
+                for name in names {
+                    let emptied = creds
+                        .get_mut(name)
+                        .and_then(Value::as_object_mut)
+                        .map(|entry| {
+                            entry.shift_remove("token");
+                            entry.is_empty()
+                        });
+                    if emptied == Some(true) {
+                        creds.shift_remove(name);
+                    }
+                }
+            }
+        }
+    }
+    if root == before {
+        return Ok(None);
+    }
+    Ok(Some(json_format::to_string_like(
+        &Value::Object(root),
+        Some(text),
+    )))
+}
