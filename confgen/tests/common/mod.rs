@@ -1,0 +1,147 @@
+//! Shared support for tests that run the real `scalr-oci` binary in a
+//! temporary home, with every variable that locates a config file cleared
+//! (the machine running the tests may set TF_CLI_CONFIG_FILE, DOCKER_CONFIG…).
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_scalr-oci");
+
+const CLEARED: &[&str] = &[
+    "TF_CLI_CONFIG_FILE",
+    "XDG_CONFIG_HOME",
+    "XDG_RUNTIME_DIR",
+    "DOCKER_CONFIG",
+    "REGISTRY_AUTH_FILE",
+    "SCALR_HOSTNAME",
+    "SCALR_TOKEN",
+    "SCALR_PROFILE",
+    "SCALR_OCI_CONFIG",
+    "SCALR_OCI_FAILPOINT",
+    "DBUS_SESSION_BUS_ADDRESS",
+];
+
+pub struct Home {
+    pub dir: tempfile::TempDir,
+    /// Extra environment for every command (a keyring session's bus).
+    pub env: Vec<(String, String)>,
+}
+
+impl Home {
+    pub fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(&self, rel: &str) -> PathBuf {
+        self.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.file(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.file(rel)).unwrap()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).env("HOME", self.path());
+        for var in CLEARED {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        // Settings of the helper are read from the temporary home only.
+        cmd.env(
+            "SCALR_OCI_CONFIG",
+            self.file(".config/scalr-oci/settings.toml"),
+        );
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child: Child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Fails if any file under the temporary home contains `secret`.
+    pub fn assert_nowhere(&self, secret: &str) {
+        for path in walk(self.path()) {
+            let bytes = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} contains a secret in plain text",
+                path.display()
+            );
+        }
+    }
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            out.extend(walk(&path));
+        } else if meta.is_file() {
+            out.push(path);
+        }
+    }
+    out
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[track_caller]
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        stdout(output),
+        stderr(output)
+    );
+}
