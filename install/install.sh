@@ -1,0 +1,127 @@
+#!/bin/sh
+# Installs docker-credential-scalr and scalr-oci, then points OpenTofu and
+# Docker at the helper. Safe to run again: unchanged binaries are left alone
+# and `scalr-oci configure` changes nothing that is already right.
+#
+#   install/install.sh [--prefix DIR] [--from DIR] [--no-configure] [--dry-run]
+#   install/install.sh --uninstall [--prefix DIR] [--dry-run]
+#
+#   --prefix DIR    where the binaries go (default: ~/.local/bin)
+#   --from DIR      take ready-built binaries from DIR instead of building them
+#                   with `cargo install --path`
+#   --no-configure  install only; do not run `scalr-oci configure`
+#   --dry-run       print what would be done (configure shows its diffs); change nothing
+#   --uninstall     remove the two binaries (configuration files are left as they are)
+set -eu
+
+prefix="${HOME}/.local/bin"
+from=""
+dry_run=0
+uninstall=0
+configure=1
+binaries="docker-credential-scalr scalr-oci"
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'install.sh: %s\n' "$*" >&2; exit 2; }
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --prefix) [ $# -ge 2 ] || die "--prefix needs a directory"; prefix=$2; shift 2 ;;
+        --prefix=*) prefix=${1#--prefix=}; shift ;;
+        --from) [ $# -ge 2 ] || die "--from needs a directory"; from=$2; shift 2 ;;
+        --from=*) from=${1#--from=}; shift ;;
+        --dry-run) dry_run=1; shift ;;
+        --uninstall) uninstall=1; shift ;;
+        --no-configure) configure=0; shift ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) die "unknown option: $1 (see --help)" ;;
+    esac
+done
+
+run() {
+    if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
+}
+
+if [ "$uninstall" = 1 ]; then
+    for bin in $binaries; do
+        if [ -e "$prefix/$bin" ]; then
+            run rm -f "$prefix/$bin"
+            [ "$dry_run" = 1 ] || say "removed $prefix/$bin"
+        else
+            say "$prefix/$bin is not installed; nothing to remove"
+        fi
+    done
+    say "Configuration files were left as they are. OpenTofu and Docker entries that name"
+    say "\"scalr\" (oci_credentials / oci_default_credentials in ~/.tofurc, credHelpers or"
+    say "credsStore in ~/.docker/config.json) now point at a missing helper: remove them by hand."
+    say "Credentials stay in the OS keychain; \`scalr-oci registry remove HOST\` before uninstalling removes them."
+    exit 0
+fi
+
+repo=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
+staging=""
+cleanup() { [ -z "$staging" ] || rm -rf "$staging"; }
+trap cleanup EXIT INT TERM
+
+if [ -z "$from" ]; then
+    command -v cargo >/dev/null 2>&1 || die "cargo is not installed; build elsewhere and pass --from DIR"
+    if [ "$dry_run" = 1 ]; then
+        say "would run: cargo install --locked --path $repo/helper and --path $repo/confgen"
+    else
+        staging=$(mktemp -d)
+        for crate in helper confgen; do
+            cargo install --quiet --locked --path "$repo/$crate" --root "$staging" \
+                || cargo install --quiet --path "$repo/$crate" --root "$staging"
+        done
+        from="$staging/bin"
+    fi
+fi
+
+if [ -n "$from" ]; then
+    for bin in $binaries; do
+        [ -x "$from/$bin" ] || die "$from/$bin is missing or not executable"
+    done
+fi
+
+run mkdir -p "$prefix"
+for bin in $binaries; do
+    if [ -n "$from" ] && [ -e "$prefix/$bin" ] && cmp -s "$from/$bin" "$prefix/$bin"; then
+        say "$prefix/$bin is up to date"
+    elif [ -n "$from" ]; then
+        # Copy next to the target and rename: a running `get` never sees half a binary.
+        run cp "$from/$bin" "$prefix/.$bin.new"
+        run chmod 0755 "$prefix/.$bin.new"
+        run mv -f "$prefix/.$bin.new" "$prefix/$bin"
+        [ "$dry_run" = 1 ] || say "installed $prefix/$bin"
+    else
+        say "would install $prefix/$bin"
+    fi
+done
+
+case ":${PATH}:" in
+    *":$prefix:"*) ;;
+    *) say "warning: $prefix is not on your PATH. OpenTofu and Docker find docker-credential-scalr only there;"
+       say "         add  export PATH=\"$prefix:\$PATH\"  to your shell profile." ;;
+esac
+
+[ "$configure" = 1 ] || exit 0
+
+scalr_oci="$prefix/scalr-oci"
+if [ ! -x "$scalr_oci" ]; then
+    if [ -n "$from" ] && [ -x "$from/scalr-oci" ]; then scalr_oci="$from/scalr-oci"; else
+        say "would run: scalr-oci configure tofu --default"
+        say "would run: scalr-oci configure docker"
+        exit 0
+    fi
+fi
+extra=""
+[ "$dry_run" = 1 ] && extra="--dry-run"
+status=0
+# shellcheck disable=SC2086 # $extra is one optional word
+"$scalr_oci" configure tofu --default $extra || status=$?
+# shellcheck disable=SC2086
+"$scalr_oci" configure docker $extra || status=$?
+if [ "$status" != 0 ]; then
+    say "Some settings were left as they were (see above); the binaries are installed."
+fi
+say "Next: \`scalr-oci registry add HOST --username NAME\` or \`scalr-oci login\`, then \`scalr-oci doctor\`."
