@@ -29,6 +29,10 @@ readonly OPENTOFU_SUM='h1:0VT4P8pMmGcCUnQ9JDrJ+Qg2d35Vzm4FFd/9+H7oF98='
 readonly ORAS_MODULE=oras.land/oras
 readonly ORAS_VERSION=v1.3.2
 readonly ORAS_SUM='h1:gUJgkTt3iSTiqxr66RDm6DGFFEovvLZkW3b/EEHYOGo='
+# Debian's hyperfine 1.15 has no --input, so a benchmark of a credential
+# helper (which reads stdin) would time a shell too. 1.20 from crates.io,
+# locked to its own Cargo.lock, into $BIN.
+readonly HYPERFINE_VERSION=1.20.0
 
 readonly APT_PACKAGES=(
   docker-registry skopeo gnome-keyring dbus apache2-utils
@@ -193,6 +197,10 @@ peer_version() {
       [[ $out =~ (^|$'\n')OpenTofu[[:space:]]+(v[^[:space:]]+) ]] || return 1
       printf '%s\n' "${BASH_REMATCH[2]}"
       ;;
+    hyperfine)
+      out=$("$BIN/hyperfine" --version 2>/dev/null) || return 1
+      printf '%s\n' "${out#hyperfine }"
+      ;;
     oras)
       # "Version:        1.3.2" on the first line.
       out=$("$BIN/oras" version 2>/dev/null) || return 1
@@ -277,6 +285,13 @@ list_missing() {
   docker --version >/dev/null 2>&1 || echo "Docker CLI (docker --version fails; expected preinstalled at /usr/local/bin/docker)"
   peer_current tofu "$OPENTOFU_VERSION" "$OPENTOFU_SUM" || echo "OpenTofu $OPENTOFU_VERSION in $BIN"
   peer_current oras "$ORAS_VERSION" "$ORAS_SUM" || echo "ORAS $ORAS_VERSION in $BIN"
+  [[ $(peer_version hyperfine) == "$HYPERFINE_VERSION" ]] || echo "hyperfine $HYPERFINE_VERSION in $BIN"
+}
+
+build_hyperfine() {
+  [[ $(peer_version hyperfine) == "$HYPERFINE_VERSION" ]] && return
+  log "cargo install hyperfine $HYPERFINE_VERSION"
+  cargo install --quiet --locked --version "$HYPERFINE_VERSION" --root "$CACHE" hyperfine
 }
 
 summary() {
@@ -289,6 +304,7 @@ summary() {
   printf '%-33s %-28s %s\n' docker "$(docker --version)" "$(command -v docker)"
   printf '%-33s %-28s %s\n' tofu "$(peer_version tofu)" "$BIN/tofu"
   printf '%-33s %-28s %s\n' oras "$(peer_version oras)" "$BIN/oras"
+  printf '%-33s %-28s %s\n' hyperfine "$(peer_version hyperfine)" "$BIN/hyperfine"
 }
 
 main() {
@@ -310,6 +326,7 @@ main() {
     build_go_peer tofu "$OPENTOFU_MODULE" "$OPENTOFU_VERSION" "$OPENTOFU_SUM" cmd/tofu \
       "-X $OPENTOFU_MODULE/version.dev=no" # drop the "-dev" suffix, as releases do
     build_go_peer oras "$ORAS_MODULE" "$ORAS_VERSION" "$ORAS_SUM" cmd/oras ""
+    build_hyperfine
     write_env_sh
   fi
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: install the real peers (cached
+# after the first run), check formatting and lints, then run every test with
+# the peers required. This is the README's test command and what CI runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tests/peers/install.sh
+# shellcheck source=/dev/null
+. "${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/env.sh"
+
+# The peers were just installed, so a missing one is a failure, not a skip.
+export CI="${CI:-1}"
+# Some machines export TF_CLI_CONFIG_FILE pointing at a file that does not
+# exist; every test sets its own, and none may inherit the user's.
+unset TF_CLI_CONFIG_FILE
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "==> cargo test"
+cargo test --workspace
