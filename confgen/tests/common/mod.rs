@@ -145,3 +145,73 @@ pub fn assert_success(output: &Output) {
         stderr(output)
     );
 }
+
+/// A private Secret Service for one test: its own D-Bus session bus with a
+/// gnome-keyring daemon, unlocked with a throw-away password, in a temporary
+/// home. Ends when dropped (closing its stdin ends the session).
+pub struct KeyringSession {
+    child: Child,
+    pub bus: String,
+}
+
+impl KeyringSession {
+    /// `None` (after saying so loudly on stderr) when dbus or gnome-keyring
+    /// is not installed; panics instead when `CI` is set, where a skip would
+    /// hide a broken machine.
+    pub fn start(home: &Path) -> Option<KeyringSession> {
+        let missing: Vec<&str> = ["dbus-run-session", "gnome-keyring-daemon"]
+            .into_iter()
+            .filter(|tool| {
+                !std::env::var_os("PATH")
+                    .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+                    .unwrap_or(false)
+            })
+            .collect();
+        if !missing.is_empty() {
+            let message = format!(
+                "SKIPPED: this test needs {} for a private Secret Service keychain\n",
+                missing.join(" and ")
+            );
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{message}(CI is set, so this is a failure)"
+            );
+            // Straight to stderr: the test harness captures eprintln!.
+            let _ = std::io::stderr().write_all(message.as_bytes());
+            return None;
+        }
+        let mut child = Command::new("dbus-run-session")
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; echo \"$DBUS_SESSION_BUS_ADDRESS\"; read _",
+            ])
+            .env("HOME", home)
+            .env_remove("DBUS_SESSION_BUS_ADDRESS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-run-session starts");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let bus = line.trim().to_string();
+        assert!(
+            !bus.is_empty(),
+            "the keyring session printed no bus address"
+        );
+        Some(KeyringSession { child, bus })
+    }
+}
+
+impl Drop for KeyringSession {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,317 @@
+//! Tests that need a real OS keychain: a private gnome-keyring on a private
+//! D-Bus session per scenario (skipped loudly without one, failed under CI).
+//!
+//! Proves: `migrate` moves every kind of plain-text secret (OpenTofu
+//! username/password, Docker and containers `auths`, scalr-cli and
+//! `tofu login` tokens) into the keychain, rewrites the files to point at the
+//! helper, and that killing it after any store, any verification or any file
+//! write loses nothing: each secret is always in its file or in the
+//! keychain, and a second run finishes the job. Also `registry add|list|
+//! remove` and `login|logout` with the secret on stdin. Every scenario ends
+//! by searching every file under its temporary home for every secret.
+
+mod common;
+
+use base64::Engine;
+use common::{Home, KeyringSession, assert_success, stdout};
+use docker_credential_scalr::keychain::Keychain;
+use docker_credential_scalr::registry::RegistryHost;
+use secrecy::ExposeSecret;
+
+struct Secret {
+    /// Keychain key: a registry host, or `token:HOST` for a Scalr token.
+    key: &'static str,
+    username: &'static str,
+    secret: &'static str,
+    file: &'static str,
+}
+
+const SECRETS: &[Secret] = &[
+    Secret {
+        key: "ghcr.io",
+        username: "alice",
+        secret: "kc-secret-tofu-1a",
+        file: ".tofurc",
+    },
+    Secret {
+        key: "quay.io",
+        username: "bob",
+        secret: "kc-secret-docker-2b",
+        file: ".docker/config.json",
+    },
+    Secret {
+        key: "docker.io",
+        username: "carol",
+        secret: "kc-secret-hub-3c",
+        file: ".docker/config.json",
+    },
+    Secret {
+        key: "registry.gitlab.com",
+        username: "dan",
+        secret: "kc-secret-podman-4d",
+        file: ".config/containers/auth.json",
+    },
+    Secret {
+        key: "token:acme.scalr.io",
+        username: "",
+        secret: "kc-secret-scalrcli-5e",
+        file: ".scalr/scalr.conf",
+    },
+    Secret {
+        key: "token:other.scalr.io",
+        username: "",
+        secret: "kc-secret-tofulogin-6f",
+        file: ".terraform.d/credentials.tfrc.json",
+    },
+];
+
+fn b64(user: &str, pass: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+}
+
+fn seed(home: &Home) {
+    home.write(
+        ".tofurc",
+        "# keep me\noci_credentials \"ghcr.io\" {\n  username = \"alice\"\n  password = \"kc-secret-tofu-1a\"\n}\n",
+    );
+    home.write(
+        ".docker/config.json",
+        &format!(
+            "{{\n\t\"auths\": {{\n\t\t\"quay.io\": {{\n\t\t\t\"auth\": \"{}\"\n\t\t}},\n\t\t\"https://index.docker.io/v1/\": {{\n\t\t\t\"auth\": \"{}\",\n\t\t\t\"email\": \"c@example.com\"\n\t\t}}\n\t}},\n\t\"psFormat\": \"table\"\n}}",
+            b64("bob", "kc-secret-docker-2b"),
+            b64("carol", "kc-secret-hub-3c")
+        ),
+    );
+    home.write(
+        ".config/containers/auth.json",
+        &format!(
+            "{{\"auths\": {{\"registry.gitlab.com\": {{\"auth\": \"{}\"}}}}}}",
+            b64("dan", "kc-secret-podman-4d")
+        ),
+    );
+    home.write(
+        ".scalr/scalr.conf",
+        "{\"hostname\": \"acme.scalr.io\", \"token\": \"kc-secret-scalrcli-5e\"}",
+    );
+    home.write(
+        ".terraform.d/credentials.tfrc.json",
+        "{\n  \"credentials\": {\n    \"other.scalr.io\": {\n      \"token\": \"kc-secret-tofulogin-6f\"\n    },\n    \"app.terraform.io\": {\n      \"token\": \"not-scalrs-token\"\n    }\n  }\n}\n",
+    );
+}
+
+/// Reads the keychain in-process, through the session's bus.
+fn in_keychain(session: &KeyringSession, item: &Secret) -> bool {
+    // SAFETY: this test binary runs one test function at a time on purpose
+    // (see `all_keychain_scenarios`), so no other thread reads the
+    // environment while it changes.
+    unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &session.bus) };
+    let keychain = Keychain::new();
+    match item.key.strip_prefix("token:") {
+        Some(host) => keychain
+            .get_token(host)
+            .unwrap()
+            .is_some_and(|t| t.expose_secret() == item.secret),
+        None => keychain
+            .get(&RegistryHost::parse(item.key).unwrap())
+            .unwrap()
+            .is_some_and(|c| {
+                c.username == item.username && c.secret.expose_secret() == item.secret
+            }),
+    }
+}
+
+fn in_file(home: &Home, item: &Secret) -> bool {
+    let text = std::fs::read_to_string(home.file(item.file)).unwrap_or_default();
+    text.contains(item.secret) || text.contains(&b64(item.username, item.secret))
+}
+
+fn migrate(home: &Home, failpoint: Option<&str>) -> std::process::Output {
+    let mut cmd = home.command(&["migrate"]);
+    if let Some(point) = failpoint {
+        cmd.env("SCALR_OCI_FAILPOINT", point);
+    }
+    cmd.output().unwrap()
+}
+
+fn assert_fully_migrated(home: &Home, session: &KeyringSession) {
+    for item in SECRETS {
+        assert!(
+            in_keychain(session, item),
+            "{} is not in the keychain",
+            item.key
+        );
+        home.assert_nowhere(item.secret);
+        if !item.username.is_empty() {
+            home.assert_nowhere(&b64(item.username, item.secret));
+        }
+    }
+    let tofurc = home.read(".tofurc");
+    assert_eq!(
+        tofurc,
+        "# keep me\noci_credentials \"ghcr.io\" {\n  docker_credentials_helper = \"scalr\"\n}\n"
+    );
+    let docker = home.read(".docker/config.json");
+    assert!(
+        docker.contains("\"email\": \"c@example.com\"")
+            && docker.contains("\"psFormat\": \"table\""),
+        "{docker}"
+    );
+    assert!(
+        docker.contains("\"https://index.docker.io/v1/\": \"scalr\"")
+            && docker.contains("\"quay.io\": \"scalr\""),
+        "{docker}"
+    );
+    assert!(
+        home.read(".config/containers/auth.json")
+            .contains("\"registry.gitlab.com\": \"scalr\"")
+    );
+    assert!(
+        home.read(".terraform.d/credentials.tfrc.json")
+            .contains("not-scalrs-token"),
+        "another service's token was taken"
+    );
+}
+
+#[test]
+fn all_keychain_scenarios() {
+    // One test function: the keychain checks set DBUS_SESSION_BUS_ADDRESS
+    // in-process, which must not race another test.
+    if !migrate_in_one_go() {
+        return;
+    }
+    migrate_interrupted_at_every_step_loses_nothing();
+    registry_and_login_take_secrets_from_stdin_only();
+}
+
+fn migrate_in_one_go() -> bool {
+    let home = Home::new();
+    let Some(session) = KeyringSession::start(home.path()) else {
+        return false;
+    };
+    let mut home = home;
+    home.env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    seed(&home);
+    let dry = home.command(&["migrate", "--dry-run"]).output().unwrap();
+    assert_success(&dry);
+    assert!(
+        stdout(&dry).contains("would move the credentials of ghcr.io (user alice)"),
+        "{}",
+        stdout(&dry)
+    );
+    assert!(
+        SECRETS
+            .iter()
+            .all(|s| in_file(&home, s) && !in_keychain(&session, s)),
+        "--dry-run moved something"
+    );
+
+    let out = migrate(&home, None);
+    assert_success(&out);
+    assert!(!stdout(&out).contains("kc-secret"), "{}", stdout(&out));
+    assert_fully_migrated(&home, &session);
+    let again = migrate(&home, None);
+    assert_success(&again);
+    assert!(
+        stdout(&again).contains("Nothing to migrate"),
+        "{}",
+        stdout(&again)
+    );
+    true
+}
+
+fn migrate_interrupted_at_every_step_loses_nothing() {
+    // 6 secrets are stored and verified; 5 files are rewritten.
+    let points: Vec<String> = (1..=6)
+        .flat_map(|n| [format!("store:{n}"), format!("verify:{n}")])
+        .chain((1..=5).map(|n| format!("write:{n}")))
+        .collect();
+    for point in points {
+        let mut home = Home::new();
+        let session = KeyringSession::start(home.path()).unwrap();
+        home.env
+            .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+        seed(&home);
+        let out = migrate(&home, Some(&point));
+        assert_eq!(
+            out.status.code(),
+            Some(86),
+            "{point}: the failpoint was not reached:\n{}",
+            stdout(&out)
+        );
+        for item in SECRETS {
+            assert!(
+                in_file(&home, item) || in_keychain(&session, item),
+                "{point}: {} is in neither its file nor the keychain",
+                item.key
+            );
+        }
+        for path in common::walk(home.path()) {
+            assert!(
+                !path.to_string_lossy().ends_with(".tmp"),
+                "{point}: {} left behind",
+                path.display()
+            );
+        }
+        let resumed = migrate(&home, None);
+        assert_success(&resumed);
+        assert_fully_migrated(&home, &session);
+    }
+}
+
+fn registry_and_login_take_secrets_from_stdin_only() {
+    let mut home = Home::new();
+    let session = KeyringSession::start(home.path()).unwrap();
+    home.env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    let secret = "kc-secret-registry-add-7g";
+    let out = home.run_with_stdin(
+        &["registry", "add", "ghcr.io", "--username", "erin"],
+        &format!("{secret}\n"),
+    );
+    assert_success(&out);
+    let item = Secret {
+        key: "ghcr.io",
+        username: "erin",
+        secret,
+        file: "",
+    };
+    assert!(
+        in_keychain(&session, &item),
+        "the trailing newline was kept or nothing was stored"
+    );
+    let list = home.run(&["registry", "list"]);
+    assert_success(&list);
+    assert!(
+        stdout(&list).contains("ghcr.io")
+            && stdout(&list).contains("erin")
+            && !stdout(&list).contains(secret)
+    );
+    assert_success(&home.run(&["registry", "remove", "ghcr.io"]));
+    assert!(!in_keychain(&session, &item));
+    let empty = home.run_with_stdin(&["registry", "add", "ghcr.io", "--username", "erin"], "");
+    assert_eq!(empty.status.code(), Some(2));
+
+    let token = "kc-secret-login-8h";
+    let login = home.run_with_stdin(
+        &[
+            "login",
+            "--hostname",
+            "https://acme.scalr.io/",
+            "--no-verify",
+        ],
+        token,
+    );
+    assert_success(&login);
+    let item = Secret {
+        key: "token:acme.scalr.io",
+        username: "",
+        secret: token,
+        file: "",
+    };
+    assert!(in_keychain(&session, &item));
+    assert_success(&home.run(&["logout", "--hostname", "acme.scalr.io"]));
+    assert!(!in_keychain(&session, &item));
+    home.assert_nowhere(secret);
+    home.assert_nowhere(token);
+}
