@@ -86,7 +86,7 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
     for endpoint in &endpoints {
         writeln_out(out, &format!("\n{endpoint}:"))?;
         let mut report = Report { out, failures: 0 };
-        check(&client, endpoint, &claims, &mut report)?;
+        check(&client, endpoint, &claims, &control, &mut report)?;
         failures += report.failures;
     }
     if failures > 0 {
@@ -131,7 +131,13 @@ impl Report<'_> {
     }
 }
 
-fn check(client: &Client, endpoint: &str, claims: &Claims, report: &mut Report) -> Result<()> {
+fn check(
+    client: &Client,
+    endpoint: &str,
+    claims: &Claims,
+    control: &ControlPlaneView,
+    report: &mut Report,
+) -> Result<()> {
     let host = RegistryHost::parse(endpoint)?;
     let base = format!("https://{endpoint}");
     let ping = match client.get(format!("{base}/v2/")).send() {
@@ -188,6 +194,28 @@ fn check(client: &Client, endpoint: &str, claims: &Claims, report: &mut Report) 
                 plain.join("; ")
             ))?;
         }
+    }
+
+    let integrations: Vec<String> = control
+        .integrations
+        .iter()
+        .flatten()
+        .filter(|i| i.host().as_ref() == Some(&host))
+        .map(|i| {
+            format!(
+                "{} ({}{})",
+                i.name,
+                i.id,
+                if i.usable() { "" } else { ", not exported" }
+            )
+        })
+        .collect();
+    if integrations.len() > 1 {
+        report.warn(&format!(
+            "{} Scalr integrations claim this host: {}; only one set of credentials is used per host, so consolidate them or disable Export credentials on the unused ones",
+            integrations.len(),
+            integrations.join(", ")
+        ))?;
     }
 
     let Some((username, secret)) = credentials(&host, report)? else {
