@@ -15,6 +15,7 @@
 //! only ever sent to the configured host.
 
 use std::io::Read;
+use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::StatusCode;
@@ -76,7 +77,11 @@ pub struct IssuedCredential {
 pub struct ControlPlane {
     base: Url,
     access: ScalrAccess,
-    client: Client,
+    /// Never dropped: dropping a blocking client joins its runtime thread,
+    /// which waits for any connection still open. After a timeout against a
+    /// server that holds the connection, that wait would outlast our
+    /// deadline; the process is about to exit anyway.
+    client: ManuallyDrop<Client>,
     deadline: Instant,
     timeout: Duration,
     verbose: bool,
@@ -103,7 +108,7 @@ impl ControlPlane {
         Ok(ControlPlane {
             base,
             access,
-            client,
+            client: ManuallyDrop::new(client),
             deadline: Instant::now() + settings.timeout,
             timeout: settings.timeout,
             verbose: settings.verbose,

@@ -77,6 +77,12 @@ impl Error {
                  In a CI job or a Scalr run, set SCALR_HOSTNAME and SCALR_TOKEN so that credentials come from the control plane instead."
                     .into(),
             ),
+            Error::NoSourceReachable(_) | Error::ControlPlaneNotConfigured => Some(
+                "docker-credential-scalr answers from the OS keychain or from the Scalr control plane.\n\
+                 On a workstation: unlock your keyring (Secret Service, macOS Keychain, Windows Credential Manager), or run `scalr-oci login`.\n\
+                 In a CI job or a Scalr run: set SCALR_HOSTNAME and SCALR_TOKEN."
+                    .into(),
+            ),
             Error::InputTooLarge { .. } => Some(
                 "The credential-helper protocol sends a server URL or a small JSON object on stdin; this input is far larger."
                     .into(),
