@@ -137,6 +137,27 @@ impl Keychain {
         }
     }
 
+    /// The Scalr hosts that have a token stored, so that `scalr-oci login`
+    /// alone is enough on a workstation (no SCALR_HOSTNAME needed).
+    pub fn token_hosts(&self) -> Result<Vec<String>> {
+        let spec: Vec<(&str, String)> = native::search_spec()
+            .into_iter()
+            .map(|(k, v)| (k, v.replace(SERVICE, TOKEN_SERVICE)))
+            .collect();
+        let spec: HashMap<&str, &str> = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut hosts: Vec<String> = self
+            .store()?
+            .search(&spec)?
+            .iter()
+            .filter_map(Entry::get_specifiers)
+            .filter(|(service, _)| service == TOKEN_SERVICE)
+            .map(|(_, host)| host)
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        Ok(hosts)
+    }
+
     fn token_entry(&self, hostname: &str) -> Result<Entry> {
         let hostname = hostname.trim().to_ascii_lowercase();
         let label = format!("Scalr API token for {hostname} (scalr-oci)");

@@ -80,20 +80,12 @@ fn discover_with(
         }));
     }
 
-    if let Some(hostname) = &hostname {
-        match keychain.get_token(&bare_host(hostname)) {
-            Ok(Some(token)) => {
-                return Ok(Some(ScalrAccess {
-                    hostname: hostname.clone(),
-                    token,
-                    origin: TokenOrigin::Keychain,
-                }));
-            }
-            Ok(None) => {}
-            // No keychain here (a container, a CI job): the files may still answer.
-            Err(Error::KeychainUnavailable { .. }) => {}
-            Err(e) => return Err(e),
-        }
+    match from_keychain(keychain, hostname.as_deref()) {
+        Ok(Some(access)) => return Ok(Some(access)),
+        Ok(None) => {}
+        // No keychain here (a container, a CI job): the files may still answer.
+        Err(Error::KeychainUnavailable { .. }) => {}
+        Err(e) => return Err(e),
     }
 
     let Some(home) = home else {
@@ -109,6 +101,35 @@ fn discover_with(
         );
     }
     Ok(found)
+}
+
+/// The token `scalr-oci login` stored: for the configured hostname, or, with
+/// none configured, the only one there is.
+fn from_keychain(keychain: &Keychain, hostname: Option<&str>) -> Result<Option<ScalrAccess>> {
+    let hostname = match hostname {
+        Some(h) => h.to_string(),
+        None => {
+            let mut hosts = keychain.token_hosts()?;
+            if hosts.len() > 1 {
+                eprintln!(
+                    "docker-credential-scalr: the keychain holds Scalr tokens for {}; set SCALR_HOSTNAME to choose one",
+                    hosts.join(", ")
+                );
+                return Ok(None);
+            }
+            match hosts.pop() {
+                Some(h) => h,
+                None => return Ok(None),
+            }
+        }
+    };
+    Ok(keychain
+        .get_token(&bare_host(&hostname))?
+        .map(|token| ScalrAccess {
+            hostname,
+            token,
+            origin: TokenOrigin::Keychain,
+        }))
 }
 
 /// `https://host:port/` → `host:port`: the key tokens are stored under.
