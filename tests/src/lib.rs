@@ -2,4 +2,8 @@
 //! Scalr control plane.
 
 pub mod fake_control_plane;
+pub mod keyring_session;
+pub mod peers;
+pub mod registry;
+pub mod secrets;
 pub mod tls;

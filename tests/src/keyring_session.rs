@@ -1,0 +1,335 @@
+//! A real Secret Service of its own for one test.
+//!
+//! [`KeyringSession::start`] makes a fresh temporary HOME (with the XDG
+//! directories inside it), a private D-Bus session bus and a gnome-keyring
+//! daemon on it with only the `secrets` component, unlocked with a throw-away
+//! password fed on stdin, so that the login collection exists and is open.
+//! [`KeyringSession::env`] is what child processes need to reach it.
+//! Everything is killed on `Drop`, and every session is independent, so tests
+//! can run in parallel.
+//!
+//! The bus runs from a configuration file of our own, without any
+//! `<servicedir>`: nothing is D-Bus-activated behind our back (Debian's
+//! session.conf would auto-start a gnome-keyring for `org.freedesktop.secrets`),
+//! which also makes "a bus without a Secret Service" a real, stable state.
+//! Its socket lives outside `XDG_RUNTIME_DIR` on purpose: clients that fall
+//! back to `$XDG_RUNTIME_DIR/bus` when `DBUS_SESSION_BUS_ADDRESS` is unset
+//! must not find it, so a test that forgets the address fails loudly.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+use crate::peers::{self, Found, Output, Peer};
+
+/// How long a daemon may take to come up before the test fails.
+const STARTUP: Duration = Duration::from_secs(20);
+
+/// The password of the throw-away login keyring. Not a registry secret.
+const KEYRING_PASSWORD: &str = "scalr-e2e-keyring";
+
+/// A temporary HOME with XDG directories, shared by every environment below.
+struct Home {
+    root: TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        let root = tempfile::Builder::new()
+            .prefix("scalr-e2e-")
+            .tempdir()
+            .expect("create a temporary directory");
+        let home = Home { root };
+        for dir in [
+            home.home(),
+            home.home().join(".config"),
+            home.home().join(".local/share"),
+            home.home().join(".cache"),
+            home.runtime_dir(),
+        ] {
+            std::fs::create_dir_all(&dir).expect("create the test HOME");
+        }
+        // XDG_RUNTIME_DIR must be private to its user, or daemons refuse it.
+        std::fs::set_permissions(home.runtime_dir(), std::fs::Permissions::from_mode(0o700))
+            .expect("chmod XDG_RUNTIME_DIR");
+        home
+    }
+
+    fn home(&self) -> PathBuf {
+        self.root.path().join("home")
+    }
+
+    fn runtime_dir(&self) -> PathBuf {
+        self.root.path().join("run")
+    }
+
+    /// HOME, the XDG directories and a stable locale; nothing from the
+    /// developer's own session (their bus, their Docker config) leaks in.
+    fn env(&self) -> Vec<(OsString, OsString)> {
+        let home = self.home();
+        let mut env: Vec<(OsString, OsString)> = vec![
+            ("HOME".into(), home.clone().into()),
+            ("XDG_CONFIG_HOME".into(), home.join(".config").into()),
+            ("XDG_DATA_HOME".into(), home.join(".local/share").into()),
+            ("XDG_CACHE_HOME".into(), home.join(".cache").into()),
+            ("XDG_RUNTIME_DIR".into(), self.runtime_dir().into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("TMPDIR".into(), self.root.path().into()),
+        ];
+        if let Some(path) = std::env::var_os("PATH") {
+            env.push(("PATH".into(), path));
+        }
+        env
+    }
+}
+
+/// Starts `program` with a cleared environment plus `env`.
+fn command(program: impl AsRef<std::ffi::OsStr>, env: &[(OsString, OsString)]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+    cmd
+}
+
+/// A private session bus, and a gnome-keyring Secret Service on it unless
+/// made with [`KeyringSession::without_secret_service`].
+pub struct KeyringSession {
+    // Field order is drop order: daemons first (see Drop), then the files.
+    keyring: Option<Child>,
+    bus: Child,
+    address: String,
+    home: Home,
+}
+
+impl KeyringSession {
+    /// The peers [`KeyringSession::start`] needs; pass them to
+    /// [`peers::require`].
+    pub const PEERS: &'static [Peer] = peers::SECRET_SERVICE;
+
+    /// A bus with an unlocked gnome-keyring on it; panics when it does not
+    /// come up within a bounded time.
+    pub fn start(found: &Found) -> KeyringSession {
+        let mut session = Self::bus_only(found);
+        session.start_keyring(found);
+        session
+    }
+
+    /// A working session bus on which nobody provides `org.freedesktop.secrets`.
+    pub fn without_secret_service(found: &Found) -> KeyringSession {
+        Self::bus_only(found)
+    }
+
+    fn bus_only(found: &Found) -> KeyringSession {
+        let home = Home::new();
+        let socket = home.root.path().join("bus.socket");
+        let config = home.root.path().join("bus.conf");
+        std::fs::write(&config, bus_config(&socket)).expect("write the bus configuration");
+        let mut bus = command(found.path(Peer::DbusDaemon), &home.env())
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--nopidfile", "--print-address=1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        // dbus-daemon prints its address once it is listening: that line is
+        // the readiness signal. Read it on a thread so the wait is bounded.
+        let stdout = bus.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let address = match rx.recv_timeout(STARTUP) {
+            Ok(line) if !line.trim().is_empty() => line.trim().to_string(),
+            other => {
+                peers::kill(&mut bus);
+                panic!("dbus-daemon did not print its address: {other:?}");
+            }
+        };
+        KeyringSession {
+            keyring: None,
+            bus,
+            address,
+            home,
+        }
+    }
+
+    fn start_keyring(&mut self, found: &Found) {
+        let mut keyring = command(found.path(Peer::GnomeKeyringDaemon), &self.env())
+            // --foreground keeps it our child, so Drop can kill it; --unlock
+            // reads the password on stdin and creates and opens the login
+            // collection with it.
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        {
+            let mut stdin = keyring.stdin.take().expect("piped stdin");
+            stdin
+                .write_all(KEYRING_PASSWORD.as_bytes())
+                .expect("give gnome-keyring its password");
+        } // closing stdin ends the password
+        self.keyring = Some(keyring);
+
+        // Ready means: the default collection answers and says it is unlocked.
+        let dbus_send = found.path(Peer::DbusSend).to_path_buf();
+        let env = self.env();
+        let ready = peers::poll(STARTUP, || {
+            if let Some(Ok(Some(status))) = self.keyring.as_mut().map(Child::try_wait) {
+                panic!("gnome-keyring-daemon exited during start-up: {status}");
+            }
+            let out = peers::run(
+                command(&dbus_send, &env).args([
+                    "--session",
+                    "--print-reply",
+                    "--reply-timeout=2000",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets/aliases/default",
+                    "org.freedesktop.DBus.Properties.Get",
+                    "string:org.freedesktop.Secret.Collection",
+                    "string:Locked",
+                ]),
+                b"",
+                Duration::from_secs(5),
+            );
+            (out.status.success() && out.stdout_lossy().contains("boolean false")).then_some(())
+        });
+        assert!(
+            ready.is_some(),
+            "gnome-keyring did not offer an unlocked login collection within {STARTUP:?}"
+        );
+    }
+
+    /// The variables a child needs to use this session (a cleared
+    /// environment plus these is complete): HOME, XDG_*, PATH,
+    /// DBUS_SESSION_BUS_ADDRESS.
+    pub fn env(&self) -> Vec<(OsString, OsString)> {
+        let mut env = self.home.env();
+        env.push((
+            "DBUS_SESSION_BUS_ADDRESS".into(),
+            self.address.clone().into(),
+        ));
+        env
+    }
+
+    /// A command with a cleared environment plus [`KeyringSession::env`].
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        command(program, &self.env())
+    }
+
+    /// The temporary HOME: search it for secrets at the end of a test.
+    pub fn home(&self) -> PathBuf {
+        self.home.home()
+    }
+
+    /// A scratch directory next to HOME (not searched with it), removed with
+    /// the session.
+    pub fn scratch(&self) -> PathBuf {
+        let dir = self.home.root.path().join("scratch");
+        std::fs::create_dir_all(&dir).expect("create the scratch directory");
+        dir
+    }
+
+    pub fn bus_address(&self) -> &str {
+        &self.address
+    }
+
+    /// Runs `docker-credential-scalr <verb>` in this session with `stdin`.
+    pub fn helper(&self, verb: &str, stdin: &str) -> Output {
+        self.helper_with(verb, stdin, &[])
+    }
+
+    /// [`KeyringSession::helper`] with extra environment variables (e.g.
+    /// `SCALR_OCI_CACHE_TTL=0`, so that every `get` reaches the keychain).
+    pub fn helper_with(&self, verb: &str, stdin: &str, extra: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(peers::helper_bin());
+        cmd.envs(extra.iter().copied());
+        run_helper(cmd, verb, stdin)
+    }
+}
+
+impl Drop for KeyringSession {
+    fn drop(&mut self) {
+        if let Some(keyring) = self.keyring.as_mut() {
+            peers::kill(keyring);
+        }
+        peers::kill(&mut self.bus);
+    }
+}
+
+/// A helper call is a fresh process answering in milliseconds; a minute
+/// means it hangs.
+fn run_helper(mut cmd: Command, verb: &str, stdin: &str) -> Output {
+    peers::run(cmd.arg(verb), stdin.as_bytes(), Duration::from_secs(60))
+}
+
+fn bus_config(socket: &Path) -> String {
+    format!(
+        r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+        socket.display()
+    )
+}
+
+/// An environment with no keychain at all: a fresh HOME, no
+/// `DBUS_SESSION_BUS_ADDRESS`, and an empty `XDG_RUNTIME_DIR` (D-Bus clients
+/// fall back to `$XDG_RUNTIME_DIR/bus`; without our own, they would find the
+/// developer's real session bus in `/run/user/<uid>`).
+pub struct NoKeychain {
+    home: Home,
+}
+
+impl NoKeychain {
+    pub fn new() -> NoKeychain {
+        NoKeychain { home: Home::new() }
+    }
+
+    pub fn env(&self) -> Vec<(OsString, OsString)> {
+        self.home.env()
+    }
+
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        command(program, &self.env())
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.home.home()
+    }
+
+    /// Runs `docker-credential-scalr <verb>` without a keychain.
+    pub fn helper(&self, verb: &str, stdin: &str) -> Output {
+        run_helper(self.command(peers::helper_bin()), verb, stdin)
+    }
+
+    /// The whole temporary tree (HOME and XDG_RUNTIME_DIR), to prove that
+    /// nothing was written anywhere in it.
+    pub fn root(&self) -> &Path {
+        self.home.root.path()
+    }
+}
+
+impl Default for NoKeychain {
+    fn default() -> Self {
+        Self::new()
+    }
+}

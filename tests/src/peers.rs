@@ -1,0 +1,389 @@
+//! Finding the real peers the end-to-end tests drive, and our own binaries.
+//!
+//! A peer is a program from another project (the Docker CLI, a registry,
+//! gnome-keyring, ...). A test names the peers it needs with [`require`]:
+//!
+//! ```no_run
+//! use scalr_oci_e2e::peers::{self, Peer};
+//! let Some(found) = peers::require(&[Peer::Skopeo, Peer::DockerRegistry]) else {
+//!     return; // skipped, and said so loudly
+//! };
+//! let skopeo = found.path(Peer::Skopeo);
+//! ```
+//!
+//! A missing peer skips the test on a developer machine, so that a plain
+//! `cargo test` passes anywhere, but the skip is written straight to the
+//! process's stderr (libtest captures `eprintln!`, not raw writes to fd 2),
+//! so it cannot go unnoticed. With `CI` set, a missing peer fails the test
+//! instead: CI must never pass by skipping.
+//!
+//! Peers are looked up in `$SCALR_OCI_PEERS_BIN` (a PATH-style list, where
+//! `tests/peers/install.sh` puts what it builds) and then on `PATH`.
+
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The fix printed with every skip.
+pub const INSTALL_HINT: &str = "tests/peers/install.sh";
+
+/// Every program the end-to-end tests run that is not ours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Peer {
+    /// The Docker CLI (client only; no daemon needed).
+    Docker,
+    /// The distribution registry 2.8, Debian's `docker-registry`.
+    DockerRegistry,
+    /// `htpasswd` from apache2-utils, to make the registry's bcrypt user file.
+    Htpasswd,
+    Skopeo,
+    /// A private D-Bus session bus per test.
+    DbusDaemon,
+    /// Used to ask the Secret Service whether the login collection is unlocked.
+    DbusSend,
+    GnomeKeyringDaemon,
+    /// The Go helper we compare speed with.
+    DockerCredentialSecretservice,
+    Hyperfine,
+}
+
+impl Peer {
+    /// The executable's file name.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Peer::Docker => "docker",
+            Peer::DockerRegistry => "docker-registry",
+            Peer::Htpasswd => "htpasswd",
+            Peer::Skopeo => "skopeo",
+            Peer::DbusDaemon => "dbus-daemon",
+            Peer::DbusSend => "dbus-send",
+            Peer::GnomeKeyringDaemon => "gnome-keyring-daemon",
+            Peer::DockerCredentialSecretservice => "docker-credential-secretservice",
+            Peer::Hyperfine => "hyperfine",
+        }
+    }
+
+    /// Where it comes from, for the skip message.
+    pub fn package(self) -> &'static str {
+        match self {
+            Peer::Docker => "Docker CLI 28 (client only)",
+            Peer::DockerRegistry => "Debian package docker-registry",
+            Peer::Htpasswd => "Debian package apache2-utils",
+            Peer::Skopeo => "Debian package skopeo",
+            Peer::DbusDaemon => "Debian package dbus-daemon",
+            Peer::DbusSend => "Debian package dbus-bin",
+            Peer::GnomeKeyringDaemon => "Debian package gnome-keyring",
+            Peer::DockerCredentialSecretservice => {
+                "Debian package golang-docker-credential-helpers"
+            }
+            Peer::Hyperfine => "Debian package hyperfine",
+        }
+    }
+}
+
+/// The peers that every test using a real Secret Service needs.
+pub const SECRET_SERVICE: &[Peer] = &[Peer::DbusDaemon, Peer::DbusSend, Peer::GnomeKeyringDaemon];
+
+/// The peers behind [`crate::registry::Registry`].
+pub const REGISTRY: &[Peer] = &[Peer::DockerRegistry, Peer::Htpasswd];
+
+/// The peers a test asked for, all present.
+#[derive(Debug, Clone)]
+pub struct Found {
+    paths: Vec<(Peer, PathBuf)>,
+}
+
+impl Found {
+    /// The path of a peer this test required.
+    ///
+    /// # Panics
+    /// If the test did not list `peer` in [`require`]: a programming error.
+    pub fn path(&self, peer: Peer) -> &Path {
+        self.paths
+            .iter()
+            .find(|(p, _)| *p == peer)
+            .map(|(_, path)| path.as_path())
+            .unwrap_or_else(|| panic!("{peer:?} was not listed in peers::require"))
+    }
+}
+
+/// Finds every peer in `peers` (duplicates are fine). When one is missing,
+/// prints a loud skip notice and returns `None`, or panics when `CI` is set.
+/// The test is named after the current libtest thread.
+pub fn require(peers: &[Peer]) -> Option<Found> {
+    require_for(&current_test_name(), peers)
+}
+
+/// [`require`] with an explicit test name.
+pub fn require_for(test: &str, peers: &[Peer]) -> Option<Found> {
+    let mut paths = Vec::new();
+    let mut missing = Vec::new();
+    for &peer in peers {
+        match find(peer.binary()) {
+            Some(path) => paths.push((peer, path)),
+            None if missing.contains(&peer) => {}
+            None => missing.push(peer),
+        }
+    }
+    if missing.is_empty() {
+        return Some(Found { paths });
+    }
+    let list = missing
+        .iter()
+        .map(|p| format!("`{}` ({})", p.binary(), p.package()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if in_ci() {
+        panic!(
+            "{test}: missing peer(s) {list}; CI is set, so this is a failure, not a skip. \
+             Fix: run {INSTALL_HINT}"
+        );
+    }
+    loud(&format!(
+        "\n*** SKIPPED {test}: missing peer(s) {list}.\n\
+         ***   Fix: run {INSTALL_HINT} (or put the binaries on PATH or in $SCALR_OCI_PEERS_BIN).\n\
+         ***   With CI set this would be a failure.\n"
+    ));
+    None
+}
+
+/// True when the `CI` environment variable is set to anything non-empty.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Writes to the real stderr, past libtest's output capture: a skip must be
+/// seen even when the test "passes".
+pub fn loud(message: &str) {
+    let mut stderr = std::io::stderr();
+    let _ = stderr.write_all(message.as_bytes());
+    let _ = stderr.flush();
+}
+
+/// libtest names each test's thread after the test; fall back to the
+/// executable's name when something else runs us.
+fn current_test_name() -> String {
+    match std::thread::current().name() {
+        Some(name) if name != "main" => name.to_string(),
+        _ => std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "an end-to-end test".into()),
+    }
+}
+
+/// The first executable named `binary` in `$SCALR_OCI_PEERS_BIN`, then `PATH`.
+pub fn find(binary: &str) -> Option<PathBuf> {
+    let dirs = [
+        std::env::var_os("SCALR_OCI_PEERS_BIN"),
+        std::env::var_os("PATH"),
+    ];
+    dirs.iter()
+        .flatten()
+        .flat_map(std::env::split_paths)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(binary))
+        .find(|candidate| is_executable(candidate))
+}
+
+/// A regular file with an execute bit.
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `PATH` with `dir` first, for peers that find our helper on `PATH` (Docker
+/// and skopeo run `docker-credential-<name>`).
+pub fn path_with(dir: &Path) -> OsString {
+    let rest = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(&rest));
+    std::env::join_paths(dirs).expect("PATH entries contain no ':'")
+}
+
+// ---------------------------------------------------------------------------
+// Our own binaries.
+
+/// The `docker-credential-scalr` binary under test.
+///
+/// `env!("CARGO_BIN_EXE_…")` only exists for binaries of the test's own
+/// package, and `cargo test -p scalr-oci-e2e` does not build other packages'
+/// binaries, so a binary found lying next to the test executable may be
+/// missing or stale. So, once per test process, this runs
+/// `cargo build -p docker-credential-scalr` into the very target directory
+/// and profile the test executable itself was built in (derived from
+/// `current_exe()`, so `--target-dir`, `CARGO_TARGET_DIR` and `--release`
+/// all carry over), and uses the binary it reports. When nothing changed,
+/// that build is a no-op well under a second. `cargo test` holds the build
+/// lock only while compiling, not while running tests, so this cannot
+/// deadlock.
+///
+/// `$SCALR_OCI_HELPER_BIN`, when set, is used as is instead (e.g. to test an
+/// installed release).
+pub fn helper_bin() -> &'static Path {
+    static HELPER: OnceLock<PathBuf> = OnceLock::new();
+    HELPER.get_or_init(|| {
+        if let Some(path) = std::env::var_os("SCALR_OCI_HELPER_BIN").filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            assert!(
+                is_executable(&path),
+                "SCALR_OCI_HELPER_BIN={} is not an executable file",
+                path.display()
+            );
+            return path;
+        }
+        cargo_build_bin("docker-credential-scalr", "docker-credential-scalr")
+    })
+}
+
+/// Builds `bin` of `package` like the running test was built and returns its
+/// path. Panics with cargo's output when the build fails.
+pub fn cargo_build_bin(package: &str, bin: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // <target-dir>/<profile-dir>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test executable lives in <target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("a target directory");
+    let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
+        Some("debug") => "dev",
+        Some(other) => other,
+        None => "dev",
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["build", "--quiet", "--package", package, "--bin", bin])
+        .arg("--profile")
+        .arg(profile)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    // Generous: a cold build of the helper takes a minute or two on 2 cores.
+    let out = run(&mut cmd, b"", Duration::from_secs(900));
+    assert!(
+        out.status.success(),
+        "cargo build -p {package} failed:\n{}",
+        out.stderr_lossy()
+    );
+    let path = profile_dir.join(bin);
+    assert!(
+        is_executable(&path),
+        "cargo built {package} but {} is not there",
+        path.display()
+    );
+    path
+}
+
+// ---------------------------------------------------------------------------
+// Running child processes with a bound.
+
+/// What a finished child printed.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    pub fn stdout_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// Runs `cmd` with `stdin` as its whole input and returns what it printed.
+///
+/// # Panics
+/// If it cannot start, or if it runs longer than `timeout` (it is killed
+/// first): a test must never hang a test run.
+pub fn run(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Output {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    let input = stdin.to_vec();
+    let mut pipe_in = child.stdin.take().expect("piped stdin");
+    // Writing from a thread: a child that does not read its input must not
+    // block us before the deadline is checked. A closed pipe is the child's
+    // business, not an error here.
+    let writer = std::thread::spawn(move || {
+        let _ = pipe_in.write_all(&input);
+    });
+    let stdout = drain(child.stdout.take().expect("piped stdout"));
+    let stderr = drain(child.stderr.take().expect("piped stderr"));
+    let status = wait_until(&mut child, Instant::now() + timeout).unwrap_or_else(|| {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{shown} did not finish within {timeout:?}; killed it");
+    });
+    let _ = writer.join();
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Waits for `child` to exit, up to `deadline`; `None` when it is still
+/// running then. Polls `try_wait`: std has no blocking wait with a timeout.
+pub fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for a child") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Retries `check` until it returns `Some`, up to `timeout`; for readiness
+/// checks of daemons that announce nothing. Short back-off, bounded.
+pub fn poll<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if let Some(value) = check() {
+            return Some(value);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Kills and reaps a daemon we started; for `Drop` impls.
+pub fn kill(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}

@@ -1,0 +1,227 @@
+//! A real OCI registry for one test: Debian's `docker-registry` (distribution
+//! 2.8) on `127.0.0.1` and a free port, TLS from a fresh [`TestCa`], htpasswd
+//! (bcrypt) authentication for one user, storage in a temporary directory.
+//! Killed on `Drop`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use crate::peers::{self, Found, Peer};
+use crate::tls::TestCa;
+
+const STARTUP: Duration = Duration::from_secs(20);
+
+pub struct Registry {
+    child: Child,
+    port: u16,
+    ca: TestCa,
+    username: String,
+    log: Arc<Mutex<Vec<String>>>,
+    dir: TempDir,
+}
+
+impl Registry {
+    /// The peers [`Registry::start`] needs; pass them to [`peers::require`].
+    pub const PEERS: &'static [Peer] = peers::REGISTRY;
+
+    /// Starts a registry that accepts `username` with `password`, and waits
+    /// until it listens. Panics when it cannot start within a bounded time.
+    pub fn start(found: &Found, username: &str, password: &str) -> Registry {
+        let dir = tempfile::Builder::new()
+            .prefix("scalr-e2e-registry-")
+            .tempdir()
+            .expect("create the registry directory");
+        let ca = TestCa::create(&dir.path().join("tls"));
+        let htpasswd = dir.path().join("htpasswd");
+        std::fs::write(&htpasswd, bcrypt_line(found, username, password))
+            .expect("write the htpasswd file");
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(&storage).expect("create the registry storage");
+
+        // A free port can be taken by someone else between our probe and the
+        // registry's bind (tests run in parallel): then it exits at once, and
+        // we try another.
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let config = dir.path().join("config.yml");
+            std::fs::write(&config, config_yaml(port, &ca, &htpasswd, &storage))
+                .expect("write the registry configuration");
+            match launch(found, &config, port) {
+                Ok((child, log)) => {
+                    return Registry {
+                        child,
+                        port,
+                        ca,
+                        username: username.to_string(),
+                        log,
+                        dir,
+                    };
+                }
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!(
+            "docker-registry did not start:\n{}",
+            failures.join("\n---\n")
+        );
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:PORT`, the name clients log in to and key credentials by.
+    pub fn authority(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The CA that signed the registry's certificate (PEM): `SSL_CERT_FILE`.
+    pub fn ca_cert(&self) -> &Path {
+        &self.ca.ca_cert
+    }
+
+    /// A directory holding only `ca.crt`, the layout containers tools
+    /// (`skopeo --cert-dir`) and Docker's certs.d want.
+    pub fn cert_dir(&self) -> PathBuf {
+        let dir = self.dir.path().join("certs.d");
+        std::fs::create_dir_all(&dir).expect("create the cert dir");
+        std::fs::write(dir.join("ca.crt"), &self.ca.ca_pem).expect("write ca.crt");
+        dir
+    }
+
+    /// What the registry logged so far, for failure messages.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        peers::kill(&mut self.child);
+    }
+}
+
+/// One `user:$2y$…` line. The password goes to htpasswd on stdin (`-i`),
+/// never in its argv.
+fn bcrypt_line(found: &Found, username: &str, password: &str) -> Vec<u8> {
+    let out = peers::run(
+        Command::new(found.path(Peer::Htpasswd))
+            .args(["-n", "-i", "-B"])
+            .arg(username),
+        password.as_bytes(),
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success() && out.stdout.starts_with(format!("{username}:$2").as_bytes()),
+        "htpasswd -niB failed: {}",
+        out.stderr_lossy()
+    );
+    out.stdout
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("find a free port")
+        .port()
+}
+
+fn config_yaml(port: u16, ca: &TestCa, htpasswd: &Path, storage: &Path) -> String {
+    // Paths come from tempfile and contain no quotes or backslashes, so
+    // double-quoted YAML strings hold them verbatim.
+    format!(
+        r#"version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: "{storage}"
+  delete:
+    enabled: true
+http:
+  addr: "127.0.0.1:{port}"
+  secret: "scalr-e2e-not-a-secret"
+  tls:
+    certificate: "{cert}"
+    key: "{key}"
+auth:
+  htpasswd:
+    realm: scalr-e2e
+    path: "{htpasswd}"
+"#,
+        storage = storage.display(),
+        cert = ca.server_cert.display(),
+        key = ca.server_key.display(),
+        htpasswd = htpasswd.display(),
+    )
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// Starts the registry and waits for its "listening on 127.0.0.1:PORT" line
+/// (it logs that once the socket is bound), then confirms with a TCP
+/// connection. `Err` carries the log when it exits or stays silent.
+fn launch(found: &Found, config: &Path, port: u16) -> Result<(Child, Log), String> {
+    let mut child = Command::new(found.path(Peer::DockerRegistry))
+        .arg("serve")
+        .arg(config)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start docker-registry: {e}"))?;
+    let log: Log = Arc::default();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("piped stderr");
+    let sink = log.clone();
+    let needle = format!("listening on 127.0.0.1:{port}");
+    // Keeps draining after readiness so that the registry never blocks on a
+    // full pipe; the log stays in memory only.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if line.contains(&needle) {
+                let _ = tx.send(());
+            }
+            if let Ok(mut log) = sink.lock() {
+                log.push(line);
+            }
+        }
+    });
+    let deadline = Instant::now() + STARTUP;
+    let announced = loop {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(()) => break true,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break false,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if Instant::now() >= deadline || matches!(child.try_wait(), Ok(Some(_))) {
+                    break false;
+                }
+            }
+        }
+    };
+    let connects = announced
+        && std::net::TcpStream::connect_timeout(
+            &([127, 0, 0, 1], port).into(),
+            Duration::from_secs(5),
+        )
+        .is_ok();
+    if connects {
+        return Ok((child, log));
+    }
+    peers::kill(&mut child);
+    Err(log.lock().map(|l| l.join("\n")).unwrap_or_default())
+}

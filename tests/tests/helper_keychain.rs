@@ -1,0 +1,686 @@
+//! The real `docker-credential-scalr` binary against a real Secret Service
+//! (gnome-keyring on a private session bus): the credential-helper protocol
+//! as clients drive it, for every spelling they send.
+
+use std::collections::BTreeMap;
+
+use scalr_oci_e2e::keyring_session::{KeyringSession, NoKeychain};
+use scalr_oci_e2e::peers::{self, Output};
+use scalr_oci_e2e::secrets::{assert_no_credential_in_files, fresh_secret, regular_files};
+
+const NOT_FOUND: &str = "credentials not found in native keychain";
+
+/// The helper keeps recent answers in a kernel-keyring cache. With it off,
+/// every `get` is answered by the Secret Service itself, which is what most
+/// tests here are about; the concurrency tests keep it on, as users run it.
+const NO_CACHE: &[(&str, &str)] = &[("SCALR_OCI_CACHE_TTL", "0")];
+
+/// Starts a keyring session, or `None` (after a loud skip) without the peers.
+fn session() -> Option<KeyringSession> {
+    let found = peers::require(KeyringSession::PEERS)?;
+    Some(KeyringSession::start(&found))
+}
+
+fn store_json(server_url: &str, username: &str, secret: &str) -> String {
+    serde_json::json!({"ServerURL": server_url, "Username": username, "Secret": secret}).to_string()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {:?}\nstderr: {:?}",
+        out.code(),
+        out.stdout_lossy(),
+        out.stderr_lossy()
+    )
+}
+
+/// A keyring session plus the environment every helper call gets.
+struct Helper<'a> {
+    s: &'a KeyringSession,
+    env: &'a [(&'a str, &'a str)],
+}
+
+impl Helper<'_> {
+    fn call(&self, verb: &str, stdin: &str) -> Output {
+        self.s.helper_with(verb, stdin, self.env)
+    }
+}
+
+fn uncached(s: &KeyringSession) -> Helper<'_> {
+    Helper { s, env: NO_CACHE }
+}
+
+fn cached(s: &KeyringSession) -> Helper<'_> {
+    Helper { s, env: &[] }
+}
+
+fn store(s: &Helper, server_url: &str, username: &str, secret: &str) {
+    let out = s.call("store", &store_json(server_url, username, secret));
+    assert!(
+        out.code() == Some(0) && out.stdout.is_empty(),
+        "store {server_url:?}: {}",
+        show(&out)
+    );
+}
+
+/// `Some((username, secret))`, or `None` on exactly the not-found answer.
+fn get(s: &Helper, server_url: &str) -> Option<(String, String)> {
+    let out = s.call("get", server_url);
+    match out.code() {
+        Some(0) => {
+            let text = out.stdout_lossy();
+            assert!(
+                text.ends_with('\n') && text.trim_end().lines().count() == 1,
+                "get {server_url:?} must print one JSON line: {text:?}"
+            );
+            let answer: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("get {server_url:?} printed bad JSON ({e})"));
+            let keys: Vec<&str> = answer.keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                ["ServerURL", "Username", "Secret"],
+                "get {server_url:?}"
+            );
+            let field = |k: &str| answer[k].as_str().expect("string fields").to_string();
+            Some((field("Username"), field("Secret")))
+        }
+        Some(1) if out.stdout_lossy().trim() == NOT_FOUND => None,
+        _ => panic!("get {server_url:?}: {}", show(&out)),
+    }
+}
+
+/// True when erased; false on exactly the not-found answer.
+fn erase(s: &Helper, server_url: &str) -> bool {
+    let out = s.call("erase", server_url);
+    match out.code() {
+        Some(0) if out.stdout.is_empty() => true,
+        Some(1) if out.stdout_lossy().trim() == NOT_FOUND => false,
+        _ => panic!("erase {server_url:?}: {}", show(&out)),
+    }
+}
+
+/// The parsed listing; also checks that no `secret` appears in the output.
+fn list(s: &Helper, secrets: &[&str]) -> BTreeMap<String, String> {
+    let out = s.call("list", "unused");
+    assert_eq!(out.code(), Some(0), "list: {}", show(&out));
+    let text = out.stdout_lossy();
+    for secret in secrets {
+        assert!(!text.contains(secret), "list shows a secret: {text}");
+    }
+    assert!(text.ends_with('\n'), "list ends with a newline: {text:?}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("list printed bad JSON ({e}): {text}"))
+}
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Stores through each spelling in turn, then proves that every spelling
+/// (including the one stored through) finds exactly that credential, that
+/// `list` shows the one canonical key, and that erasing through another
+/// spelling removes it for all.
+fn every_spelling_is_one_entry(spellings: &[&str], listed_as: &str) {
+    let Some(session) = session() else { return };
+    let s = &uncached(&session);
+    let mut used = Vec::new();
+    for (i, stored_as) in spellings.iter().enumerate() {
+        let user = format!("user-{i}");
+        let secret = fresh_secret("spelling");
+        store(s, stored_as, &user, &secret);
+        for asked_as in spellings {
+            assert_eq!(
+                get(s, asked_as),
+                Some((user.clone(), secret.clone())),
+                "stored as {stored_as:?}, asked as {asked_as:?}"
+            );
+        }
+        assert_eq!(
+            list(s, &[&secret]),
+            map(&[(listed_as, &user)]),
+            "stored as {stored_as:?}"
+        );
+        let erased_as = spellings[(i + 1) % spellings.len()];
+        assert!(
+            erase(s, erased_as),
+            "erase {erased_as:?} after storing {stored_as:?}"
+        );
+        for asked_as in spellings {
+            assert_eq!(
+                get(s, asked_as),
+                None,
+                "erased as {erased_as:?}, asked as {asked_as:?}"
+            );
+        }
+        assert_eq!(list(s, &[]), BTreeMap::new());
+        used.push((user, secret));
+    }
+    for (user, secret) in &used {
+        assert_no_credential_in_files(&session.home(), user, secret);
+    }
+}
+
+#[test]
+fn every_spelling_of_a_bare_host_is_one_entry() {
+    every_spelling_is_one_entry(
+        &[
+            "ghcr.io",
+            "ghcr.io\n",
+            "https://ghcr.io",
+            "http://ghcr.io",
+            "ghcr.io/",
+            "https://ghcr.io/",
+            "https://ghcr.io/v1/",
+            "https://ghcr.io/v2/",
+            "https://ghcr.io/v2/\n",
+            "GHCR.IO",
+        ],
+        "ghcr.io",
+    );
+}
+
+#[test]
+fn every_spelling_of_host_and_port_is_one_entry() {
+    every_spelling_is_one_entry(
+        &[
+            "registry.example.com:5000",
+            "registry.example.com:5000\n",
+            "https://registry.example.com:5000",
+            "http://registry.example.com:5000",
+            "registry.example.com:5000/",
+            "https://registry.example.com:5000/v1/",
+            "https://registry.example.com:5000/v2/",
+        ],
+        "registry.example.com:5000",
+    );
+}
+
+#[test]
+fn every_spelling_of_docker_hub_is_one_entry() {
+    every_spelling_is_one_entry(
+        &[
+            "docker.io",
+            "index.docker.io",
+            "registry-1.docker.io",
+            "https://index.docker.io/v1/",
+            "https://index.docker.io/v1/\n",
+            "https://registry-1.docker.io/v2/",
+            "docker.io\n",
+        ],
+        // Docker's own key for Docker Hub, as in `credHelpers` and `auths`.
+        "https://index.docker.io/v1/",
+    );
+}
+
+#[test]
+fn list_is_an_empty_object_then_every_host_and_never_a_secret() {
+    let Some(session) = session() else { return };
+    let s = &uncached(&session);
+    let out = s.call("list", "unused");
+    assert_eq!(
+        (out.code(), out.stdout_lossy().as_str()),
+        (Some(0), "{}\n"),
+        "{}",
+        show(&out)
+    );
+
+    let a = fresh_secret("list-a");
+    let b = fresh_secret("list-b");
+    let c = fresh_secret("list-c");
+    store(s, "https://ghcr.io", "alice", &a);
+    store(s, "localhost:5000", "bob", &b);
+    store(s, "docker.io", "carol", &c);
+    let out = s.call("list", "unused");
+    for secret in [&a, &b, &c] {
+        assert!(
+            !out.stdout_lossy().contains(secret.as_str()),
+            "{}",
+            show(&out)
+        );
+        assert!(
+            !out.stderr_lossy().contains(secret.as_str()),
+            "{}",
+            show(&out)
+        );
+    }
+    assert_eq!(
+        list(s, &[&a, &b, &c]),
+        map(&[
+            ("ghcr.io", "alice"),
+            ("localhost:5000", "bob"),
+            ("https://index.docker.io/v1/", "carol"),
+        ])
+    );
+    for (user, secret) in [("alice", &a), ("bob", &b), ("carol", &c)] {
+        assert_no_credential_in_files(&session.home(), user, secret);
+    }
+}
+
+#[test]
+fn store_replaces_username_and_secret_together() {
+    let Some(session) = session() else { return };
+    let s = &uncached(&session);
+    let first = fresh_secret("first");
+    let second = fresh_secret("second");
+    store(s, "registry.example.com", "first-user", &first);
+    store(
+        s,
+        "https://registry.example.com/v2/",
+        "second-user",
+        &second,
+    );
+    assert_eq!(
+        get(s, "registry.example.com"),
+        Some(("second-user".into(), second.clone()))
+    );
+    assert_eq!(
+        list(s, &[&first, &second]),
+        map(&[("registry.example.com", "second-user")])
+    );
+    // One erase removes it: the replacement left no second entry behind.
+    assert!(erase(s, "registry.example.com"));
+    assert_eq!(get(s, "registry.example.com"), None);
+    assert_no_credential_in_files(&session.home(), "first-user", &first);
+    assert_no_credential_in_files(&session.home(), "second-user", &second);
+}
+
+#[test]
+fn misses_answer_exactly_not_found() {
+    let Some(session) = session() else { return };
+    let s = &uncached(&session);
+    for verb in ["get", "erase"] {
+        for input in [
+            "never.example.com",
+            "https://never.example.com\n",
+            "docker.io",
+        ] {
+            let out = s.call(verb, input);
+            assert_eq!(out.code(), Some(1), "{verb} {input:?}: {}", show(&out));
+            assert_eq!(
+                out.stdout_lossy(),
+                format!("{NOT_FOUND}\n"),
+                "{verb} {input:?}: {}",
+                show(&out)
+            );
+        }
+    }
+    // An erase that found something answers nothing; the next one misses.
+    let secret = fresh_secret("erase-twice");
+    store(s, "twice.example.com", "u", &secret);
+    assert!(erase(s, "twice.example.com"));
+    assert!(!erase(s, "twice.example.com"));
+    assert_no_credential_in_files(&session.home(), "u", &secret);
+}
+
+#[test]
+fn a_host_never_gets_another_hosts_secret() {
+    let Some(session) = session() else { return };
+    let s = &uncached(&session);
+    let ghcr = fresh_secret("ghcr");
+    let local = fresh_secret("local5000");
+    store(s, "ghcr.io", "ghcr-user", &ghcr);
+    store(s, "localhost:5000", "local-user", &local);
+
+    // Other hosts, or the same host on another port: a plain miss.
+    for other in [
+        "ghcr.io.evil.com",
+        "https://ghcr.io.evil.com",
+        "evil.com/ghcr.io",
+        "https://evil.com/ghcr.io",
+        "https://evil.com/https://ghcr.io",
+        "evil-ghcr.io",
+        "ghcr.io:5000",
+        "ghcr.com",
+        "io",
+        "localhost",
+        "localhost:5001",
+        "https://localhost:50000",
+        "127.0.0.1:5000",
+    ] {
+        assert_eq!(get(s, other), None, "{other:?} must not get a secret");
+    }
+    // Spellings that smuggle a second host in: refused, with a reason.
+    for smuggled in [
+        "https://ghcr.io@evil.com",
+        "ghcr.io@evil.com",
+        "https://user:pw@ghcr.io",
+        "ghcr.io?x=1",
+        "ghcr.io#x",
+        "ghcr.io\\@evil.com",
+    ] {
+        let out = s.call("get", smuggled);
+        assert_eq!(out.code(), Some(1), "{smuggled:?}: {}", show(&out));
+        let text = out.stdout_lossy();
+        assert!(
+            !text.contains(&ghcr) && !text.contains(&local) && text.trim() != NOT_FOUND,
+            "{smuggled:?} must be refused, not looked up: {}",
+            show(&out)
+        );
+        assert!(text.contains("invalid registry address"), "{}", show(&out));
+    }
+    // And the look-alike's own secret stays its own, in both directions.
+    let evil = fresh_secret("evil");
+    store(s, "ghcr.io.evil.com", "evil-user", &evil);
+    assert_eq!(get(s, "ghcr.io"), Some(("ghcr-user".into(), ghcr.clone())));
+    assert_eq!(
+        get(s, "https://ghcr.io.evil.com"),
+        Some(("evil-user".into(), evil.clone()))
+    );
+    for (user, secret) in [
+        ("ghcr-user", &ghcr),
+        ("local-user", &local),
+        ("evil-user", &evil),
+    ] {
+        assert_no_credential_in_files(&session.home(), user, secret);
+    }
+}
+
+/// What every verb must answer when no keychain can be reached.
+fn assert_clear_keychain_error(out: &Output, what: &str) {
+    let stdout = out.stdout_lossy();
+    assert_eq!(out.code(), Some(1), "{what}: {}", show(out));
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "{what}: one protocol line: {}",
+        show(out)
+    );
+    assert!(
+        stdout.contains("keychain is not available") && stdout.trim() != NOT_FOUND,
+        "{what}: the protocol line names the cause: {}",
+        show(out)
+    );
+    // stderr carries more than the protocol line: what to do about it.
+    let stderr = out.stderr_lossy();
+    assert!(
+        stderr.lines().count() > 1
+            && stderr.contains("Secret Service")
+            && (stderr.contains("unlock") || stderr.contains("DBUS_SESSION_BUS_ADDRESS")),
+        "{what}: stderr explains the cause and the fix: {}",
+        show(out)
+    );
+}
+
+/// Every verb through a helper runner that has no keychain.
+fn every_verb_fails_clearly(helper: impl Fn(&str, &str) -> Output, secret: &str) {
+    let out = helper("store", &store_json("ghcr.io", "u", secret));
+    assert_clear_keychain_error(&out, "store");
+    assert!(!out.stdout_lossy().contains(secret) && !out.stderr_lossy().contains(secret));
+    assert_clear_keychain_error(&helper("get", "ghcr.io"), "get");
+    assert_clear_keychain_error(&helper("erase", "https://ghcr.io"), "erase");
+    assert_clear_keychain_error(&helper("list", "unused"), "list");
+}
+
+#[test]
+fn no_session_bus_is_a_clear_error_and_writes_nothing() {
+    // Needs only our binary: no peer to require.
+    let env = NoKeychain::new();
+    let secret = fresh_secret("no-bus");
+    every_verb_fails_clearly(|verb, stdin| env.helper(verb, stdin), &secret);
+    let written = regular_files(env.root());
+    assert!(
+        written.is_empty(),
+        "files written without a keychain: {written:?}"
+    );
+}
+
+#[test]
+fn a_bus_without_secret_service_is_a_clear_error_and_writes_nothing() {
+    let Some(found) = peers::require(KeyringSession::PEERS) else {
+        return;
+    };
+    let session = KeyringSession::without_secret_service(&found);
+    let secret = fresh_secret("no-ss");
+    every_verb_fails_clearly(|verb, stdin| session.helper(verb, stdin), &secret);
+    let written = regular_files(&session.home());
+    assert!(
+        written.is_empty(),
+        "files written without a keychain: {written:?}"
+    );
+}
+
+#[test]
+fn opentofu_3086_a_bare_store_answers_the_https_get() {
+    // `docker login host` stores under the bare host; OpenTofu then asks for
+    // `https://host` (no path, no newline). Every other helper misses here.
+    let Some(session) = session() else { return };
+    let s = &uncached(&session);
+    let secret = fresh_secret("tofu");
+    store(s, "registry.example.com:5443", "tofu-user", &secret);
+    assert_eq!(
+        get(s, "https://registry.example.com:5443"),
+        Some(("tofu-user".into(), secret.clone()))
+    );
+    assert_no_credential_in_files(&session.home(), "tofu-user", &secret);
+}
+
+/// Runs all `calls` (verb, stdin) at once, one process each, and returns
+/// their outputs in order.
+fn in_parallel(s: &Helper, calls: &[(&str, String)]) -> Vec<Output> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = calls
+            .iter()
+            .map(|(verb, stdin)| scope.spawn(move || s.call(verb, stdin)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a helper thread"))
+            .collect()
+    })
+}
+
+/// Parses a successful `get` answer into (username, secret).
+fn pair(out: &Output) -> (String, String) {
+    assert_eq!(out.code(), Some(0), "get: {}", show(out));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("get prints JSON");
+    let field = |k: &str| answer[k].as_str().expect("a string field").to_string();
+    (field("Username"), field("Secret"))
+}
+
+#[test]
+fn parallel_processes_lose_nothing() {
+    // The cache stays on: parallel pulls are exactly when it is used.
+    let Some(session) = session() else { return };
+    let s = &cached(&session);
+    let distinct: Vec<(String, String, String)> = (0..16)
+        .map(|i| {
+            (
+                format!("host{i}.example.com"),
+                format!("user{i}"),
+                fresh_secret("par"),
+            )
+        })
+        .collect();
+    let shared: Vec<(String, String)> = (0..8)
+        .map(|i| (format!("shared-user{i}"), fresh_secret("shared")))
+        .collect();
+    let shared_host = "shared.example.com";
+    let fresh: Vec<(String, String, String)> = (0..6)
+        .map(|i| {
+            let host = format!("https://new{i}.example.com/v2/");
+            (host, format!("new-user{i}"), fresh_secret("new"))
+        })
+        .collect();
+
+    // Round 1: 24 stores at once, 16 on different hosts and 8 on one host.
+    let mut calls: Vec<(&str, String)> = Vec::new();
+    calls.extend(
+        distinct
+            .iter()
+            .map(|(h, u, p)| ("store", store_json(h, u, p))),
+    );
+    calls.extend(
+        shared
+            .iter()
+            .map(|(u, p)| ("store", store_json(shared_host, u, p))),
+    );
+    for out in in_parallel(s, &calls) {
+        assert!(
+            out.code() == Some(0) && out.stdout.is_empty(),
+            "store: {}",
+            show(&out)
+        );
+    }
+    for (h, u, p) in &distinct {
+        assert_eq!(get(s, h), Some((u.clone(), p.clone())), "{h}");
+    }
+    // One of the eight won, whole: a username with its own secret.
+    let winner = get(s, shared_host).expect("the shared host was stored");
+    assert!(shared.contains(&winner), "a mixed-up pair: {winner:?}");
+
+    // Round 2: 24 mixed calls at once: 6 gets, 6 erases and 6 stores on
+    // hosts of their own, and 3 gets racing 3 stores on the shared host.
+    let mut calls: Vec<(&str, String)> = Vec::new();
+    calls.extend(distinct[0..6].iter().map(|(h, _, _)| ("get", h.clone())));
+    calls.extend(distinct[8..14].iter().map(|(h, _, _)| ("erase", h.clone())));
+    calls.extend(fresh.iter().map(|(h, u, p)| ("store", store_json(h, u, p))));
+    calls.extend((0..3).map(|_| ("get", shared_host.to_string())));
+    calls.extend(
+        shared[0..3]
+            .iter()
+            .map(|(u, p)| ("store", store_json(shared_host, u, p))),
+    );
+    assert_eq!(calls.len(), 24);
+    for (out, (verb, input)) in in_parallel(s, &calls).iter().zip(&calls) {
+        assert_eq!(out.code(), Some(0), "{verb}: {}", show(out));
+        if *verb != "get" {
+            continue;
+        }
+        let got = pair(out);
+        if input == shared_host {
+            assert!(shared.contains(&got), "a mixed-up pair: {got:?}");
+        } else {
+            let (_, u, p) = distinct.iter().find(|(h, _, _)| h == input).unwrap();
+            assert_eq!(got, (u.clone(), p.clone()), "{input}");
+        }
+    }
+
+    let kept: Vec<&(String, String, String)> =
+        distinct[0..8].iter().chain(&distinct[14..16]).collect();
+    for (h, u, p) in &kept {
+        assert_eq!(get(s, h), Some((u.clone(), p.clone())), "{h}");
+    }
+    for (h, _, _) in &distinct[8..14] {
+        assert_eq!(get(s, h), None, "{h} was erased");
+    }
+    for (h, u, p) in &fresh {
+        assert_eq!(get(s, h), Some((u.clone(), p.clone())), "{h}");
+    }
+    let winner = get(s, shared_host).expect("the shared host survives");
+    assert!(shared.contains(&winner), "a mixed-up pair: {winner:?}");
+
+    // `list` names every stored host once, with one of its usernames, and
+    // no erased host.
+    let all_secrets: Vec<&str> = distinct
+        .iter()
+        .chain(&fresh)
+        .map(|(_, _, p)| p.as_str())
+        .chain(shared.iter().map(|(_, p)| p.as_str()))
+        .collect();
+    let listed = list(s, &all_secrets);
+    let mut expected: BTreeMap<String, String> = kept
+        .iter()
+        .map(|(h, u, _)| (h.clone(), u.clone()))
+        .collect();
+    for (h, u, _) in &fresh {
+        let key = h.trim_start_matches("https://").trim_end_matches("/v2/");
+        expected.insert(key.to_string(), u.clone());
+    }
+    let shared_listed = listed.get(shared_host).cloned();
+    assert!(
+        shared
+            .iter()
+            .any(|(u, _)| Some(u) == shared_listed.as_ref()),
+        "list names the shared host with one of its users: {listed:?}"
+    );
+    expected.insert(shared_host.to_string(), shared_listed.unwrap_or_default());
+    assert_eq!(listed, expected);
+
+    // One erase removes the shared host for good: racing first stores left
+    // no twin behind that a later get could still find.
+    assert!(erase(s, shared_host));
+    assert_eq!(get(s, shared_host), None);
+
+    for (_, u, p) in distinct.iter().chain(&fresh) {
+        assert_no_credential_in_files(&session.home(), u, p);
+    }
+    for (u, p) in &shared {
+        assert_no_credential_in_files(&session.home(), u, p);
+    }
+}
+
+#[test]
+#[ignore = "helper bug: `store` writes the secret and then the username attribute in two \
+            steps, so racing stores on one host leave `list` naming another store's username \
+            than the one `get` returns"]
+fn racing_stores_on_one_host_list_the_username_that_get_returns() {
+    let Some(session) = session() else { return };
+    let s = &uncached(&session);
+    for round in 0..6 {
+        let host = format!("race{round}.example.com");
+        let stores: Vec<(String, String)> = (0..12)
+            .map(|i| (format!("race-user{i}"), fresh_secret("race")))
+            .collect();
+        let calls: Vec<(&str, String)> = stores
+            .iter()
+            .map(|(u, p)| ("store", store_json(&host, u, p)))
+            .collect();
+        for out in in_parallel(s, &calls) {
+            assert_eq!(out.code(), Some(0), "store: {}", show(&out));
+        }
+        let (user, _) = get(s, &host).expect("stored");
+        assert_eq!(list(s, &[]).get(&host), Some(&user), "round {round}");
+        assert!(erase(s, &host));
+    }
+}
+
+/// Stores `host`, then runs 11 gets and one erase of it at once; returns
+/// the outputs with their verbs.
+fn gets_racing_an_erase(s: &Helper, host: &str, secret: &str) -> Vec<(&'static str, Output)> {
+    store(s, host, "u", secret);
+    let mut calls: Vec<(&str, String)> = (0..11).map(|_| ("get", host.to_string())).collect();
+    calls.insert(5, ("erase", host.to_string()));
+    let outs = in_parallel(s, &calls);
+    calls.iter().map(|(verb, _)| *verb).zip(outs).collect()
+}
+
+#[test]
+#[ignore = "helper bug: a `get` racing an `erase` of the same host can fail hard with `the OS \
+            keychain failed: … No such interface “org.freedesktop.Secret.Item” on object at \
+            path …` (the item vanished between search and read) instead of a hit or a miss"]
+fn gets_racing_an_erase_answer_a_hit_or_a_miss() {
+    let Some(session) = session() else { return };
+    let s = &uncached(&session);
+    for round in 0..6 {
+        let host = format!("get-race{round}.example.com");
+        let secret = fresh_secret("get-race");
+        for (verb, out) in gets_racing_an_erase(s, &host, &secret) {
+            let ok =
+                out.code() == Some(0) || (verb == "get" && out.stdout_lossy().trim() == NOT_FOUND);
+            assert!(ok, "round {round}, {verb}: {}", show(&out));
+        }
+        assert_no_credential_in_files(&session.home(), "u", &secret);
+    }
+}
+
+#[test]
+#[ignore = "helper bug: a `get` that read the keychain before a concurrent `erase` puts the \
+            erased credential into the kernel-keyring cache after `erase` cleared it, so \
+            later gets answer the erased secret until the cache TTL (300 s) runs out"]
+fn an_erase_racing_gets_stays_erased() {
+    let Some(session) = session() else { return };
+    let s = &cached(&session);
+    for round in 0..3 {
+        let host = format!("erase-race{round}.example.com");
+        let secret = fresh_secret("erase-race");
+        for (verb, out) in gets_racing_an_erase(s, &host, &secret) {
+            if verb == "erase" {
+                assert_eq!(out.code(), Some(0), "erase: {}", show(&out));
+            }
+        }
+        assert_eq!(get(s, &host), None, "round {round}: erased, yet answered");
+        assert_no_credential_in_files(&session.home(), "u", &secret);
+    }
+}
