@@ -28,6 +28,9 @@ use tempfile::TempDir;
 
 use crate::peers::{self, Found, Output, Peer};
 
+/// The helper's answer to a miss, exactly; clients compare it verbatim.
+pub const NOT_FOUND: &str = "credentials not found in native keychain";
+
 /// How long a daemon may take to come up before the test fails.
 const STARTUP: Duration = Duration::from_secs(20);
 
@@ -248,6 +251,11 @@ impl KeyringSession {
         self.helper_with(verb, stdin, &[])
     }
 
+    /// The helper's `get` for `server_url`: see [`parse_get`].
+    pub fn get(&self, server_url: &str) -> Option<(String, String)> {
+        parse_get(server_url, &self.helper("get", server_url))
+    }
+
     /// [`KeyringSession::helper`] with extra environment variables (e.g.
     /// `SCALR_OCI_CACHE_TTL=0`, so that every `get` reaches the keychain).
     pub fn helper_with(&self, verb: &str, stdin: &str, extra: &[(&str, &str)]) -> Output {
@@ -263,6 +271,33 @@ impl Drop for KeyringSession {
             peers::kill(keyring);
         }
         peers::kill(&mut self.bus);
+    }
+}
+
+/// A `get` answer as `Some((username, secret))`, or `None` on exactly the
+/// not-found answer; panics on anything else, and unless a hit is exactly
+/// one line of JSON with `ServerURL`, `Username` and `Secret`, in that order.
+pub fn parse_get(server_url: &str, out: &Output) -> Option<(String, String)> {
+    match out.code() {
+        Some(0) => {
+            let text = out.stdout_lossy();
+            assert!(
+                text.ends_with('\n') && text.trim_end().lines().count() == 1,
+                "get {server_url:?} must print one JSON line: {text:?}"
+            );
+            let answer: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("get {server_url:?} printed bad JSON ({e})"));
+            let keys: Vec<&str> = answer.keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                ["ServerURL", "Username", "Secret"],
+                "get {server_url:?}"
+            );
+            let field = |k: &str| answer[k].as_str().expect("string fields").to_string();
+            Some((field("Username"), field("Secret")))
+        }
+        Some(1) if out.stdout_lossy().trim() == NOT_FOUND => None,
+        _ => panic!("get {server_url:?}: {}", out.show()),
     }
 }
 

@@ -301,6 +301,16 @@ impl Output {
     pub fn stderr_lossy(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
+
+    /// Exit status and both streams, for assertion messages.
+    pub fn show(&self) -> String {
+        format!(
+            "exit {:?}\nstdout: {:?}\nstderr: {:?}",
+            self.code(),
+            self.stdout_lossy(),
+            self.stderr_lossy()
+        )
+    }
 }
 
 /// Runs `cmd` with `stdin` as its whole input and returns what it printed.

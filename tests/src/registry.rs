@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-use crate::peers::{self, Found, Peer};
+use crate::peers::{self, Found, Output, Peer};
 use crate::tls::TestCa;
 
 const STARTUP: Duration = Duration::from_secs(20);
@@ -97,6 +97,18 @@ impl Registry {
         std::fs::create_dir_all(&dir).expect("create the cert dir");
         std::fs::write(dir.join("ca.crt"), &self.ca.ca_pem).expect("write ca.crt");
         dir
+    }
+
+    /// Asserts that a client call against this registry succeeded; the
+    /// failure message carries the registry's side of the story too.
+    pub fn assert_success(&self, out: &Output, what: &str) {
+        assert_eq!(
+            out.code(),
+            Some(0),
+            "{what}: {}\nregistry log:\n{}",
+            out.show(),
+            self.log()
+        );
     }
 
     /// What the registry logged so far, for failure messages.

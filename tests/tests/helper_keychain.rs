@@ -4,11 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use scalr_oci_e2e::keyring_session::{KeyringSession, NoKeychain};
+use scalr_oci_e2e::keyring_session::{KeyringSession, NOT_FOUND, NoKeychain, parse_get};
 use scalr_oci_e2e::peers::{self, Output};
 use scalr_oci_e2e::secrets::{assert_no_credential_in_files, fresh_secret, regular_files};
-
-const NOT_FOUND: &str = "credentials not found in native keychain";
 
 /// The helper keeps recent answers in a kernel-keyring cache. With it off,
 /// every `get` is answered by the Secret Service itself, which is what most
@@ -23,15 +21,6 @@ fn session() -> Option<KeyringSession> {
 
 fn store_json(server_url: &str, username: &str, secret: &str) -> String {
     serde_json::json!({"ServerURL": server_url, "Username": username, "Secret": secret}).to_string()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {:?}\nstderr: {:?}",
-        out.code(),
-        out.stdout_lossy(),
-        out.stderr_lossy()
-    )
 }
 
 /// A keyring session plus the environment every helper call gets.
@@ -59,34 +48,13 @@ fn store(s: &Helper, server_url: &str, username: &str, secret: &str) {
     assert!(
         out.code() == Some(0) && out.stdout.is_empty(),
         "store {server_url:?}: {}",
-        show(&out)
+        out.show()
     );
 }
 
 /// `Some((username, secret))`, or `None` on exactly the not-found answer.
 fn get(s: &Helper, server_url: &str) -> Option<(String, String)> {
-    let out = s.call("get", server_url);
-    match out.code() {
-        Some(0) => {
-            let text = out.stdout_lossy();
-            assert!(
-                text.ends_with('\n') && text.trim_end().lines().count() == 1,
-                "get {server_url:?} must print one JSON line: {text:?}"
-            );
-            let answer: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("get {server_url:?} printed bad JSON ({e})"));
-            let keys: Vec<&str> = answer.keys().map(String::as_str).collect();
-            assert_eq!(
-                keys,
-                ["ServerURL", "Username", "Secret"],
-                "get {server_url:?}"
-            );
-            let field = |k: &str| answer[k].as_str().expect("string fields").to_string();
-            Some((field("Username"), field("Secret")))
-        }
-        Some(1) if out.stdout_lossy().trim() == NOT_FOUND => None,
-        _ => panic!("get {server_url:?}: {}", show(&out)),
-    }
+    parse_get(server_url, &s.call("get", server_url))
 }
 
 /// True when erased; false on exactly the not-found answer.
@@ -95,14 +63,14 @@ fn erase(s: &Helper, server_url: &str) -> bool {
     match out.code() {
         Some(0) if out.stdout.is_empty() => true,
         Some(1) if out.stdout_lossy().trim() == NOT_FOUND => false,
-        _ => panic!("erase {server_url:?}: {}", show(&out)),
+        _ => panic!("erase {server_url:?}: {}", out.show()),
     }
 }
 
 /// The parsed listing; also checks that no `secret` appears in the output.
 fn list(s: &Helper, secrets: &[&str]) -> BTreeMap<String, String> {
     let out = s.call("list", "unused");
-    assert_eq!(out.code(), Some(0), "list: {}", show(&out));
+    assert_eq!(out.code(), Some(0), "list: {}", out.show());
     let text = out.stdout_lossy();
     for secret in secrets {
         assert!(!text.contains(secret), "list shows a secret: {text}");
@@ -223,7 +191,7 @@ fn list_is_an_empty_object_then_every_host_and_never_a_secret() {
         (out.code(), out.stdout_lossy().as_str()),
         (Some(0), "{}\n"),
         "{}",
-        show(&out)
+        out.show()
     );
 
     let a = fresh_secret("list-a");
@@ -237,12 +205,12 @@ fn list_is_an_empty_object_then_every_host_and_never_a_secret() {
         assert!(
             !out.stdout_lossy().contains(secret.as_str()),
             "{}",
-            show(&out)
+            out.show()
         );
         assert!(
             !out.stderr_lossy().contains(secret.as_str()),
             "{}",
-            show(&out)
+            out.show()
         );
     }
     assert_eq!(
@@ -297,12 +265,12 @@ fn misses_answer_exactly_not_found() {
             "docker.io",
         ] {
             let out = s.call(verb, input);
-            assert_eq!(out.code(), Some(1), "{verb} {input:?}: {}", show(&out));
+            assert_eq!(out.code(), Some(1), "{verb} {input:?}: {}", out.show());
             assert_eq!(
                 out.stdout_lossy(),
                 format!("{NOT_FOUND}\n"),
                 "{verb} {input:?}: {}",
-                show(&out)
+                out.show()
             );
         }
     }
@@ -351,14 +319,14 @@ fn a_host_never_gets_another_hosts_secret() {
         "ghcr.io\\@evil.com",
     ] {
         let out = s.call("get", smuggled);
-        assert_eq!(out.code(), Some(1), "{smuggled:?}: {}", show(&out));
+        assert_eq!(out.code(), Some(1), "{smuggled:?}: {}", out.show());
         let text = out.stdout_lossy();
         assert!(
             !text.contains(&ghcr) && !text.contains(&local) && text.trim() != NOT_FOUND,
             "{smuggled:?} must be refused, not looked up: {}",
-            show(&out)
+            out.show()
         );
-        assert!(text.contains("invalid registry address"), "{}", show(&out));
+        assert!(text.contains("invalid registry address"), "{}", out.show());
     }
     // And the look-alike's own secret stays its own, in both directions.
     let evil = fresh_secret("evil");
@@ -380,17 +348,17 @@ fn a_host_never_gets_another_hosts_secret() {
 /// What every verb must answer when no keychain can be reached.
 fn assert_clear_keychain_error(out: &Output, what: &str) {
     let stdout = out.stdout_lossy();
-    assert_eq!(out.code(), Some(1), "{what}: {}", show(out));
+    assert_eq!(out.code(), Some(1), "{what}: {}", out.show());
     assert_eq!(
         stdout.lines().count(),
         1,
         "{what}: one protocol line: {}",
-        show(out)
+        out.show()
     );
     assert!(
         stdout.contains("keychain is not available") && stdout.trim() != NOT_FOUND,
         "{what}: the protocol line names the cause: {}",
-        show(out)
+        out.show()
     );
     // stderr carries more than the protocol line: what to do about it.
     let stderr = out.stderr_lossy();
@@ -399,7 +367,7 @@ fn assert_clear_keychain_error(out: &Output, what: &str) {
             && stderr.contains("Secret Service")
             && (stderr.contains("unlock") || stderr.contains("DBUS_SESSION_BUS_ADDRESS")),
         "{what}: stderr explains the cause and the fix: {}",
-        show(out)
+        out.show()
     );
 }
 
@@ -473,7 +441,7 @@ fn in_parallel(s: &Helper, calls: &[(&str, String)]) -> Vec<Output> {
 
 /// Parses a successful `get` answer into (username, secret).
 fn pair(out: &Output) -> (String, String) {
-    assert_eq!(out.code(), Some(0), "get: {}", show(out));
+    assert_eq!(out.code(), Some(0), "get: {}", out.show());
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("get prints JSON");
     let field = |k: &str| answer[k].as_str().expect("a string field").to_string();
     (field("Username"), field("Secret"))
@@ -520,7 +488,7 @@ fn parallel_processes_lose_nothing() {
         assert!(
             out.code() == Some(0) && out.stdout.is_empty(),
             "store: {}",
-            show(&out)
+            out.show()
         );
     }
     for (h, u, p) in &distinct {
@@ -544,7 +512,7 @@ fn parallel_processes_lose_nothing() {
     );
     assert_eq!(calls.len(), 24);
     for (out, (verb, input)) in in_parallel(s, &calls).iter().zip(&calls) {
-        assert_eq!(out.code(), Some(0), "{verb}: {}", show(out));
+        assert_eq!(out.code(), Some(0), "{verb}: {}", out.show());
         if *verb != "get" {
             continue;
         }
@@ -628,7 +596,7 @@ fn racing_stores_on_one_host_list_the_username_that_get_returns() {
             .map(|(u, p)| ("store", store_json(&host, u, p)))
             .collect();
         for out in in_parallel(s, &calls) {
-            assert_eq!(out.code(), Some(0), "store: {}", show(&out));
+            assert_eq!(out.code(), Some(0), "store: {}", out.show());
         }
         let (user, _) = get(s, &host).expect("stored");
         assert_eq!(list(s, &[]).get(&host), Some(&user), "round {round}");
@@ -659,7 +627,7 @@ fn gets_racing_an_erase_answer_a_hit_or_a_miss() {
         for (verb, out) in gets_racing_an_erase(s, &host, &secret) {
             let ok =
                 out.code() == Some(0) || (verb == "get" && out.stdout_lossy().trim() == NOT_FOUND);
-            assert!(ok, "round {round}, {verb}: {}", show(&out));
+            assert!(ok, "round {round}, {verb}: {}", out.show());
         }
         assert_no_credential_in_files(&session.home(), "u", &secret);
     }
@@ -677,7 +645,7 @@ fn an_erase_racing_gets_stays_erased() {
         let secret = fresh_secret("erase-race");
         for (verb, out) in gets_racing_an_erase(s, &host, &secret) {
             if verb == "erase" {
-                assert_eq!(out.code(), Some(0), "erase: {}", show(&out));
+                assert_eq!(out.code(), Some(0), "erase: {}", out.show());
             }
         }
         assert_eq!(get(s, &host), None, "round {round}: erased, yet answered");

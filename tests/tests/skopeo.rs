@@ -1,0 +1,230 @@
+//! skopeo (containers/image) reading and writing credentials through our
+//! helper, named in a containers `auth.json` under `credHelpers`, against a
+//! real registry with TLS verified against the test CA (`--cert-dir`, never
+//! `--tls-verify=false`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use scalr_oci_e2e::keyring_session::KeyringSession;
+use scalr_oci_e2e::peers::{self, Found, Output, Peer};
+use scalr_oci_e2e::registry::Registry;
+use scalr_oci_e2e::secrets::{assert_no_credential_in_files, fresh_secret};
+
+const USER: &str = "skopeo-e2e";
+const REPO: &str = "some/repo";
+
+struct Bed {
+    found: Found,
+    session: KeyringSession,
+    registry: Registry,
+    secret: String,
+    auth_file: PathBuf,
+    cert_dir: PathBuf,
+    policy: PathBuf,
+}
+
+impl Bed {
+    fn start() -> Option<Bed> {
+        let mut needed = vec![Peer::Skopeo];
+        needed.extend_from_slice(KeyringSession::PEERS);
+        needed.extend_from_slice(Registry::PEERS);
+        let found = peers::require(&needed)?;
+        let session = KeyringSession::start(&found);
+        let secret = fresh_secret("skopeo");
+        let registry = Registry::start(&found, USER, &secret);
+
+        let auth_file = session.home().join(".config/containers/auth.json");
+        std::fs::create_dir_all(auth_file.parent().unwrap()).expect("mkdir containers");
+        let auth = serde_json::json!({ "credHelpers": { registry.authority(): "scalr" } });
+        std::fs::write(&auth_file, auth.to_string()).expect("write auth.json");
+        // Our own policy: the machine's /etc/containers/policy.json may be
+        // missing or stricter; signatures are not what this test is about.
+        let policy = session.scratch().join("policy.json");
+        std::fs::write(
+            &policy,
+            r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+        )
+        .expect("write policy.json");
+        let cert_dir = registry.cert_dir();
+        Some(Bed {
+            found,
+            session,
+            registry,
+            secret,
+            auth_file,
+            cert_dir,
+            policy,
+        })
+    }
+
+    fn skopeo(&self, args: &[&str], stdin: &str) -> Output {
+        let helper_dir = peers::helper_bin()
+            .parent()
+            .expect("the helper's directory");
+        let mut cmd = self.session.command(self.found.path(Peer::Skopeo));
+        // Global flags first, then the subcommand's.
+        cmd.arg("--policy")
+            .arg(&self.policy)
+            .args(args)
+            // containers/image runs `docker-credential-scalr` from PATH.
+            .env("PATH", peers::path_with(helper_dir));
+        peers::run(&mut cmd, stdin.as_bytes(), Duration::from_secs(120))
+    }
+
+    fn list_tags(&self) -> Output {
+        let image = format!("docker://{}/{REPO}", self.registry.authority());
+        let (auth, certs) = (self.auth_file.as_path(), self.cert_dir.as_path());
+        self.skopeo(
+            &[
+                "list-tags",
+                "--authfile",
+                path(auth),
+                "--cert-dir",
+                path(certs),
+                "--tls-verify=true",
+                &image,
+            ],
+            "",
+        )
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("temporary paths are UTF-8")
+}
+
+fn assert_refused(out: &Output, what: &str) {
+    let text = out.stderr_lossy().to_lowercase();
+    assert!(
+        out.code() != Some(0)
+            && (text.contains("unauthorized") || text.contains("authentication required")),
+        "{what}: expected the registry to refuse: {}",
+        out.show()
+    );
+}
+
+/// Writes a blob into an OCI layout and returns its descriptor.
+fn blob(layout: &Path, media_type: &str, bytes: &[u8]) -> serde_json::Value {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).expect("write a blob");
+    serde_json::json!({ "mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len() })
+}
+
+/// The smallest real image: one empty tar layer, tagged `tag`.
+fn oci_layout(dir: &Path, tag: &str) {
+    std::fs::create_dir_all(dir.join("blobs/sha256")).expect("mkdir the layout");
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
+        .expect("write oci-layout");
+    // An empty tar archive is two zeroed 512-byte blocks.
+    let layer = blob(dir, "application/vnd.oci.image.layer.v1.tar", &[0u8; 1024]);
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "rootfs": { "type": "layers", "diff_ids": [layer["digest"]] },
+    });
+    let config = blob(
+        dir,
+        "application/vnd.oci.image.config.v1+json",
+        config.to_string().as_bytes(),
+    );
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": config,
+        "layers": [layer],
+    });
+    let mut manifest = blob(
+        dir,
+        "application/vnd.oci.image.manifest.v1+json",
+        manifest.to_string().as_bytes(),
+    );
+    manifest["annotations"] = serde_json::json!({ "org.opencontainers.image.ref.name": tag });
+    let index = serde_json::json!({ "schemaVersion": 2, "manifests": [manifest] });
+    std::fs::write(dir.join("index.json"), index.to_string()).expect("write index.json");
+}
+
+#[test]
+fn skopeo_reads_and_writes_through_cred_helpers() {
+    let Some(bed) = Bed::start() else { return };
+    let host = bed.registry.authority();
+    let (auth, certs) = (path(&bed.auth_file), path(&bed.cert_dir));
+
+    // No credential: the registry refuses (so the successes below are ours).
+    assert_refused(&bed.list_tags(), "no credential");
+
+    // A wrong secret in the keychain: refused too.
+    let wrong = fresh_secret("skopeo-wrong");
+    let store = serde_json::json!({"ServerURL": host, "Username": USER, "Secret": wrong});
+    let out = bed.session.helper("store", &store.to_string());
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    assert_refused(&bed.list_tags(), "wrong secret");
+
+    // `skopeo login` stores the right one through our helper.
+    let out = bed.skopeo(
+        &[
+            "login",
+            "--authfile",
+            auth,
+            "--cert-dir",
+            certs,
+            "--tls-verify=true",
+            "-u",
+            USER,
+            "--password-stdin",
+            &host,
+        ],
+        &bed.secret,
+    );
+    bed.registry.assert_success(&out, "skopeo login");
+    assert_eq!(
+        bed.session.get(&host),
+        Some((USER.into(), bed.secret.clone()))
+    );
+
+    // Push a small image with those credentials, then list its tag.
+    let layout = bed.session.scratch().join("layout");
+    oci_layout(&layout, "v1");
+    let out = bed.skopeo(
+        &[
+            "copy",
+            "--dest-authfile",
+            auth,
+            "--dest-cert-dir",
+            certs,
+            "--dest-tls-verify=true",
+            &format!("oci:{}:v1", path(&layout)),
+            &format!("docker://{host}/{REPO}:v1"),
+        ],
+        "",
+    );
+    bed.registry.assert_success(&out, "skopeo copy");
+    let out = bed.list_tags();
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    let tags: serde_json::Value = serde_json::from_slice(&out.stdout).expect("list-tags JSON");
+    assert_eq!(tags["Tags"], serde_json::json!(["v1"]), "{}", out.show());
+
+    // `skopeo logout` erases through our helper; reading fails again.
+    let out = bed.skopeo(&["logout", "--authfile", auth, &host], "");
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    assert_eq!(bed.session.get(&host), None, "logout left the credential");
+    assert_refused(&bed.list_tags(), "after logout");
+
+    // The auth file still only names the helper.
+    let written = std::fs::read_to_string(&bed.auth_file).expect("read auth.json");
+    let written: serde_json::Value = serde_json::from_str(&written).expect("auth.json is JSON");
+    assert_eq!(
+        written["credHelpers"][&host],
+        serde_json::json!("scalr"),
+        "{written}"
+    );
+
+    assert_no_credential_in_files(&bed.session.home(), USER, &bed.secret);
+    assert_no_credential_in_files(&bed.session.home(), USER, &wrong);
+    assert_no_credential_in_files(&bed.session.scratch(), USER, &bed.secret);
+}
