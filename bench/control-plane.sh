@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Benchmark: docker-credential-scalr answering from the Scalr control plane
+# (a local fake over TLS), cold and cached, side by side in one run with the
+# Go reference helper docker-credential-secretservice reading gnome-keyring.
+#
+#   bench/control-plane.sh            # release build, 50 runs each
+#   RUNS=200 bench/control-plane.sh
+#
+# Needs the peers (tests/peers/install.sh): hyperfine >= 1.16 (for --input),
+# gnome-keyring, dbus, docker-credential-secretservice. Prints hyperfine's
+# table and the ratios; a benchmark, never a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-50}
+PEERS_BIN=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/bin
+HYPERFINE=$PEERS_BIN/hyperfine
+[[ -x $HYPERFINE ]] || { echo "bench: $HYPERFINE missing; run tests/peers/install.sh" >&2; exit 1; }
+
+cargo build --release --quiet -p docker-credential-scalr -p scalr-oci-e2e --bin docker-credential-scalr --bin fake-scalr
+HELPER=$PWD/target/release/docker-credential-scalr
+FAKE=$PWD/target/release/fake-scalr
+
+work=$(mktemp -d)
+trap 'kill "${fake_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -m 700 "$work/home" "$work/run" "$work/fake"
+
+# One integration for the benchmarked host. The password is made here and
+# reaches the fake only through this 0600 file, never argv.
+password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+(umask 077; printf '[{"registry-url":"https://bench.registry.example:5000","username":"bench","password":"%s"}]\n' "$password" >"$work/spec.json")
+"$FAKE" --dir "$work/fake" --spec "$work/spec.json" >"$work/fake.out" 2>"$work/fake.err" </dev/null &
+fake_pid=$!
+for _ in $(seq 100); do grep -q ready "$work/fake.out" 2>/dev/null && break; sleep 0.1; done
+grep -q ready "$work/fake.out" || { cat "$work/fake.err" >&2; exit 1; }
+set -a; . "$work/fake/env"; set +a
+printf %s bench.registry.example:5000 >"$work/host"
+
+export HOME=$work/home XDG_RUNTIME_DIR=$work/run HYPERFINE HELPER RUNS work password
+dbus-run-session -- bash -c '
+  set -euo pipefail
+  printf %s pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  printf "{\"ServerURL\":\"bench.registry.example:5000\",\"Username\":\"bench\",\"Secret\":\"%s\"}" "$password" |
+    docker-credential-secretservice store
+  # Sanity: both answer, with the same secret.
+  for cmd in "$HELPER get" "docker-credential-secretservice get"; do
+    $cmd <"$work/host" | grep -q "\"Secret\":\"$password\"" || { echo "bench: $cmd did not answer" >&2; exit 1; }
+  done
+  # The control plane is the only source: no keychain lookups in our numbers.
+  export SCALR_OCI_SOURCES=control-plane
+  "$HYPERFINE" -N --warmup 5 --runs "$RUNS" --input "$work/host" --export-json "$work/result.json" \
+    -n "scalr get (control plane, cached)" "$HELPER get" \
+    -n "scalr get (control plane, cold: list + credentials)" "env SCALR_OCI_CACHE_TTL=0 $HELPER get" \
+    -n "secretservice get (Go + libsecret)" "docker-credential-secretservice get"
+'
+python3 - "$work/result.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+names = list(r)
+cached, cold, go = (r[n]["mean"] for n in names)
+print(f"\nratio secretservice / scalr cached: {go / cached:.1f}x faster (goal: >= 5x)")
+print(f"ratio cold / cached:                 {cold / cached:.1f}x")
+print(f"ratio secretservice / scalr cold:    {go / cold:.2f}x")
+PY
