@@ -1,0 +1,225 @@
+//! `scalr-oci` where it meets the control plane: `login` stores a token the
+//! helper then uses, `configure tofu --all-from-control-plane` writes one
+//! block per exported integration, `status` explains who answers. Against the
+//! fake control plane and a real Secret Service.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec, Status};
+use scalr_oci_e2e::keyring_session::KeyringSession;
+use scalr_oci_e2e::peers::{self, Output};
+use scalr_oci_e2e::secrets::assert_no_file_contains;
+
+fn scalr_oci() -> &'static PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| peers::cargo_build_bin("scalr-oci", "scalr-oci"))
+}
+
+/// A workstation: a keyring session, and the fake's CA trusted.
+struct Workstation {
+    session: KeyringSession,
+    fake: FakeControlPlane,
+}
+
+impl Workstation {
+    fn start(test: &str) -> Option<Workstation> {
+        let found = peers::require_for(test, KeyringSession::PEERS)?;
+        Some(Workstation {
+            session: KeyringSession::start(&found),
+            fake: FakeControlPlane::start(),
+        })
+    }
+
+    fn command(&self, program: &std::path::Path) -> Command {
+        let mut cmd = self.session.command(program);
+        cmd.env("SSL_CERT_FILE", self.fake.ca_cert_path());
+        cmd
+    }
+
+    fn scalr_oci(&self, args: &[&str], stdin: &str) -> Output {
+        peers::run(
+            self.command(scalr_oci()).args(args),
+            stdin.as_bytes(),
+            Duration::from_secs(120),
+        )
+    }
+
+    fn get(&self, server: &str) -> Output {
+        peers::run(
+            self.command(peers::helper_bin()).arg("get"),
+            server.as_bytes(),
+            Duration::from_secs(60),
+        )
+    }
+
+    fn assert_clean(&self, secrets: &[&str]) {
+        for secret in secrets {
+            assert_no_file_contains(&self.session.home(), secret);
+        }
+    }
+}
+
+fn ok(out: &Output) -> String {
+    assert_eq!(
+        out.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        out.stdout_lossy(),
+        out.stderr_lossy()
+    );
+    out.stdout_lossy()
+}
+
+#[test]
+fn login_alone_lets_the_helper_fetch_from_the_control_plane() {
+    let Some(ws) = Workstation::start("login_alone_lets_the_helper_fetch_from_the_control_plane")
+    else {
+        return;
+    };
+    let id = ws.fake.add_integration(IntegrationSpec::new(
+        "https://127.0.0.1:5998",
+        "robot",
+        "pw-after-login",
+    ));
+    let out = ws.scalr_oci(
+        &["login", "--hostname", &ws.fake.hostname()],
+        &format!("{}\n", ws.fake.token()),
+    );
+    let said = ok(&out);
+    assert!(said.contains("accepts the token"), "{said}");
+    // No SCALR_HOSTNAME, no SCALR_TOKEN: the helper finds the one stored token.
+    let out = ws.get("https://127.0.0.1:5998");
+    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(
+        (v["Username"].as_str(), v["Secret"].as_str()),
+        (Some("robot"), Some("pw-after-login"))
+    );
+    assert_eq!(ws.fake.credentials_requests(&id), 1);
+
+    let status = ok(&ws.scalr_oci(&["status"], ""));
+    assert!(status.contains(&ws.fake.hostname()), "{status}");
+    assert!(
+        !status.contains(&ws.fake.token()) && !status.contains("pw-after-login"),
+        "{status}"
+    );
+
+    let said = ok(&ws.scalr_oci(&["logout", "--hostname", &ws.fake.hostname()], ""));
+    assert!(said.contains("Removed"), "{said}");
+    ws.assert_clean(&[&ws.fake.token(), "pw-after-login"]);
+}
+
+#[test]
+fn login_with_a_rejected_token_stores_nothing() {
+    let Some(ws) = Workstation::start("login_with_a_rejected_token_stores_nothing") else {
+        return;
+    };
+    let out = ws.scalr_oci(
+        &["login", "--hostname", &ws.fake.hostname()],
+        "not-a-valid-token\n",
+    );
+    assert_ne!(out.code(), Some(0));
+    let all = format!("{}{}", out.stdout_lossy(), out.stderr_lossy());
+    assert!(all.contains("401") || all.contains("rejected"), "{all}");
+    assert!(!all.contains("not-a-valid-token"), "{all}");
+    // Nothing stored: the helper has no control plane to ask.
+    let out = ws.get("ghcr.io");
+    assert_eq!(
+        out.stdout_lossy(),
+        "credentials not found in native keychain\n"
+    );
+    assert_eq!(ws.fake.credentials_requests("none"), 0);
+    ws.assert_clean(&["not-a-valid-token"]);
+}
+
+#[test]
+fn configure_tofu_all_from_control_plane_writes_one_block_per_exported_host() {
+    let Some(ws) = Workstation::start(
+        "configure_tofu_all_from_control_plane_writes_one_block_per_exported_host",
+    ) else {
+        return;
+    };
+    ws.fake.add_integration(
+        IntegrationSpec::new("https://ghcr.io", "u", "pw-integration-1").name("github"),
+    );
+    ws.fake.add_integration(
+        IntegrationSpec::new("https://127.0.0.1:5997", "u", "pw-integration-2").name("local"),
+    );
+    ws.fake.add_integration(
+        IntegrationSpec::new("https://quay.io", "u", "pw-integration-3")
+            .name("quiet")
+            .export_credentials(false),
+    );
+    ws.fake.add_integration(
+        IntegrationSpec::new("https://gone.example", "u", "pw-integration-4")
+            .name("gone")
+            .status(Status::Disabled),
+    );
+    ws.fake.add_integration(
+        IntegrationSpec::new("https://GHCR.io/", "u", "pw-integration-5").name("twin"),
+    );
+    let tofurc = ws.session.scratch().join("tofurc");
+    std::fs::write(&tofurc, "# mine\nplugin_cache_dir = \"/tmp/plugins\"\n").unwrap();
+    let tofurc_s = tofurc.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = ws.command(scalr_oci());
+        cmd.env("SCALR_HOSTNAME", ws.fake.hostname())
+            .env("SCALR_TOKEN", ws.fake.token())
+            .args(args);
+        peers::run(&mut cmd, b"", Duration::from_secs(120))
+    };
+    let said = ok(&run(&[
+        "configure",
+        "tofu",
+        "--all-from-control-plane",
+        "--file",
+        tofurc_s,
+    ]));
+    let text = std::fs::read_to_string(&tofurc).unwrap();
+    assert!(
+        text.starts_with("# mine\nplugin_cache_dir = \"/tmp/plugins\"\n"),
+        "{text}"
+    );
+    for label in ["ghcr.io", "127.0.0.1:5997"] {
+        assert_eq!(
+            text.matches(&format!("oci_credentials \"{label}\""))
+                .count(),
+            1,
+            "{text}"
+        );
+    }
+    assert!(
+        !text.contains("quay.io") && !text.contains("gone.example"),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("docker_credentials_helper = \"scalr\"")
+            .count(),
+        2,
+        "{text}"
+    );
+    for skipped in ["quiet", "gone", "twin"] {
+        assert!(said.contains(skipped), "the report names {skipped}: {said}");
+    }
+    // Idempotent: a second run changes nothing, and --check agrees.
+    ok(&run(&[
+        "configure",
+        "tofu",
+        "--all-from-control-plane",
+        "--file",
+        tofurc_s,
+    ]));
+    assert_eq!(std::fs::read_to_string(&tofurc).unwrap(), text);
+    ok(&run(&[
+        "configure",
+        "tofu",
+        "--all-from-control-plane",
+        "--check",
+        "--file",
+        tofurc_s,
+    ]));
+    ws.assert_clean(&[&ws.fake.token(), "pw-integration-1", "pw-integration-2"]);
+    assert_no_file_contains(&ws.session.scratch(), &ws.fake.token());
+}
