@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# How fast a `get` answered from the Secret Service is: docker-credential-scalr
+# (release build) against docker-credential-secretservice (Go + libsecret, the
+# Debian package golang-docker-credential-helpers), side by side in ONE
+# hyperfine run inside ONE private keyring session (dbus-run-session plus an
+# unlocked gnome-keyring in a throw-away HOME), so both see the same machine
+# at the same moment. Also bare start-up (`version`) of both.
+#
+#   bench/get.sh                  # prints hyperfine's table and the ratios
+#   RUNS=300 bench/get.sh         # more runs (default 100 per command)
+#
+# Our helper normally keeps answers in a short-lived kernel-keyring cache;
+# the comparison that matters ("answered from the Secret Service") turns it
+# off with SCALR_OCI_CACHE_TTL=0. The cached get is measured too, for
+# information, as its own row.
+#
+# Not a test: timing depends on the machine. Peers: tests/peers/install.sh.
+set -euo pipefail
+
+if [[ ${1:-} != --in-session ]]; then
+  self=$(realpath "$0")
+  cd "$(dirname "$self")/.."
+  for tool in hyperfine dbus-run-session gnome-keyring-daemon \
+    docker-credential-secretservice jq cargo; do
+    command -v "$tool" >/dev/null ||
+      { echo "bench/get.sh: $tool is missing; run tests/peers/install.sh" >&2; exit 1; }
+  done
+  cargo build --release --quiet -p docker-credential-scalr
+  target=${CARGO_TARGET_DIR:-target}
+  OURS=$(realpath "$target/release/docker-credential-scalr")
+  THEIRS=$(command -v docker-credential-secretservice)
+  TMP=$(mktemp -d)
+  trap 'rm -rf "$TMP"' EXIT
+  mkdir -p "$TMP/home/.local/share" "$TMP/home/.config" "$TMP/home/.cache" "$TMP/run"
+  chmod 700 "$TMP/run"
+  export OURS THEIRS TMP RUNS=${RUNS:-100}
+  # A clean environment: nothing of the caller's own session or settings.
+  env -i PATH="$PATH" LANG=C.UTF-8 OURS="$OURS" THEIRS="$THEIRS" TMP="$TMP" RUNS="$RUNS" \
+    HOME="$TMP/home" XDG_RUNTIME_DIR="$TMP/run" XDG_CONFIG_HOME="$TMP/home/.config" \
+    XDG_DATA_HOME="$TMP/home/.local/share" XDG_CACHE_HOME="$TMP/home/.cache" \
+    timeout 900 dbus-run-session -- bash "$self" --in-session
+  exit
+fi
+
+# ---- inside the private session bus -----------------------------------------
+# gnome-keyring forks into the background once it is up and exits with the bus.
+printf '%s' bench-keyring-password |
+  gnome-keyring-daemon --unlock --components=secrets >/dev/null
+
+host=bench.example.com:5000
+secret="bench-secret-$RANDOM$RANDOM"
+printf '%s' "$host" > "$TMP/url"
+# The secret travels on stdin only (printf is a shell builtin: no argv).
+for helper in "$OURS" "$THEIRS"; do
+  printf '{"ServerURL":"%s","Username":"bench","Secret":"%s"}' "$host" "$secret" | "$helper" store
+done
+# Both must really answer from the keychain, or the timing means nothing.
+for helper in "$OURS" "$THEIRS"; do
+  answer=$(SCALR_OCI_CACHE_TTL=0 "$helper" get < "$TMP/url")
+  [[ $answer == *"\"Secret\":\"$secret\""* ]] ||
+    { echo "bench/get.sh: $helper get did not answer the stored secret" >&2; exit 1; }
+done
+
+hyperfine --warmup 10 --min-runs "$RUNS" --style basic --export-json "$TMP/result.json" \
+  -n "scalr get (no cache)" "SCALR_OCI_CACHE_TTL=0 '$OURS' get < '$TMP/url'" \
+  -n "secretservice get" "'$THEIRS' get < '$TMP/url'" \
+  -n "scalr version" "'$OURS' version" \
+  -n "secretservice version" "'$THEIRS' version" \
+  -n "scalr get (cached)" "'$OURS' get < '$TMP/url'"
+
+jq -r '
+  (.results | map({key: .command, value: .}) | from_entries) as $r
+  | def ms($n): $r[$n].mean * 1000 | . * 100 | round / 100;
+    def ratio($a; $b): $r[$a].mean / $r[$b].mean | . * 100 | round / 100;
+  "",
+  "mean ms: scalr get (no cache) \(ms("scalr get (no cache)")), secretservice get \(ms("secretservice get")), scalr get (cached) \(ms("scalr get (cached)"))",
+  "mean ms: scalr version \(ms("scalr version")), secretservice version \(ms("secretservice version"))",
+  "ratio ours/theirs, get from the Secret Service: \(ratio("scalr get (no cache)"; "secretservice get"))",
+  "ratio ours/theirs, bare start-up (version):    \(ratio("scalr version"; "secretservice version"))",
+  "ratio ours/theirs, cached get:                 \(ratio("scalr get (cached)"; "secretservice get"))"
+' "$TMP/result.json"
