@@ -226,17 +226,27 @@ pub fn path_with(dir: &Path) -> OsString {
 pub fn helper_bin() -> &'static Path {
     static HELPER: OnceLock<PathBuf> = OnceLock::new();
     HELPER.get_or_init(|| {
-        if let Some(path) = std::env::var_os("SCALR_OCI_HELPER_BIN").filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(path);
-            assert!(
-                is_executable(&path),
-                "SCALR_OCI_HELPER_BIN={} is not an executable file",
-                path.display()
-            );
-            return path;
-        }
-        cargo_build_bin("docker-credential-scalr", "docker-credential-scalr")
+        our_bin(
+            "SCALR_OCI_HELPER_BIN",
+            "docker-credential-scalr",
+            "docker-credential-scalr",
+        )
     })
+}
+
+/// One of our binaries: the path in `$override_var` when that is set (it
+/// must be an executable), else [`cargo_build_bin`]. Callers cache it.
+pub fn our_bin(override_var: &str, package: &str, bin: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(override_var).filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        assert!(
+            is_executable(&path),
+            "{override_var}={} is not an executable file",
+            path.display()
+        );
+        return path;
+    }
+    cargo_build_bin(package, bin)
 }
 
 /// Builds `bin` of `package` like the running test was built and returns its
