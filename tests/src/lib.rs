@@ -7,3 +7,4 @@ pub mod peers;
 pub mod registry;
 pub mod secrets;
 pub mod tls;
+pub mod tofu;
