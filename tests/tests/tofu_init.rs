@@ -22,13 +22,24 @@ use scalr_oci_e2e::keyring_session::KeyringSession;
 use scalr_oci_e2e::peers::{self, Output, Peer};
 use scalr_oci_e2e::registry::Registry;
 use scalr_oci_e2e::secrets::{
-    assert_no_credential_in_files, assert_no_file_contains, fresh_secret,
+    assert_no_credential_in_files, assert_no_file_contains, fresh_secret, regular_files,
 };
 use scalr_oci_e2e::tofu::{self, Env, Tools, show};
 use tempfile::TempDir;
 
 const USER: &str = "tofu-bot";
 const REPO: &str = "tofu/network";
+
+/// Every regular file under `dir` with its content.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    regular_files(dir)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(&f).expect("read a file");
+            (f, bytes)
+        })
+        .collect()
+}
 
 fn mkdir(path: PathBuf) -> PathBuf {
     std::fs::create_dir_all(&path).expect("create a directory");
@@ -545,7 +556,22 @@ impl ControlPlaneStage {
                 "TF_CLI_CONFIG_FILE"
             ]
         );
-        (tofu::tofu_init(&self.stage.tools, &env, &workdir), workdir)
+        let before = snapshot(self.home.path());
+        let out = tofu::tofu_init(&self.stage.tools, &env, &workdir);
+        // As in a Scalr run: `tofu init` and the helper wrote nothing to HOME
+        // (no cache file, no credential file), whether they succeeded or not.
+        let after = snapshot(self.home.path());
+        // Names only in the message: a changed file might hold a secret.
+        let names =
+            |files: &[(PathBuf, Vec<u8>)]| files.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>();
+        assert!(
+            after == before,
+            "tofu init changed files in HOME: before {:?}, after {:?}: {}",
+            names(&before),
+            names(&after),
+            show(&out)
+        );
+        (out, workdir)
     }
 
     fn assert_no_secret_on_disk(&self, workdir: &Path) {
