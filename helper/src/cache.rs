@@ -14,6 +14,12 @@
 //! (hostname, token), keychain answers by a hash of the session bus address,
 //! so another account, another token or another session never sees them.
 //!
+//! Writers and readers race: a `get` may read the keychain just before an
+//! `erase` and write the cache just after it. So each host has an *epoch*, a
+//! random value that `store` and `erase` replace after changing the keychain;
+//! a `get` reads the epoch before asking its source and tags its entry with
+//! it, and an entry whose tag is not the current epoch is a miss.
+//!
 //! Any cache failure degrades to a live call, never to an error.
 
 use std::time::{Duration, SystemTime};
@@ -45,6 +51,30 @@ fn description(scope: &str, host: &RegistryHost) -> String {
     format!("{PREFIX}{scope}:{}", host.key())
 }
 
+fn epoch_description(host: &RegistryHost) -> String {
+    format!("{PREFIX}epoch:{}", host.key())
+}
+
+/// The epoch of a host nobody has written to (or whose epoch key expired).
+const NO_EPOCH: &str = "0";
+
+/// Outlives every entry that could carry it (entries live at most
+/// `MAX_CACHE_TTL`); should it expire anyway, old tags simply miss.
+const EPOCH_LIFETIME: Duration = Duration::from_secs(2 * 3600);
+
+fn fresh_epoch() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
 /// How long an answer may be kept: the TTL, shortened by the credential's own
 /// expiry. `None` means "do not cache".
 pub fn lifetime(ttl: Duration, expires_at: Option<SystemTime>) -> Option<Duration> {
@@ -69,12 +99,14 @@ mod imp {
 
     #[derive(Serialize)]
     struct Out<'a> {
+        e: &'a str,
         u: &'a str,
         s: &'a str,
     }
 
     #[derive(Deserialize)]
     struct In {
+        e: String,
         u: String,
         s: SecretString,
     }
@@ -90,10 +122,32 @@ mod imp {
             Cache { user: None }
         }
 
-        pub fn get(&self, scope: &str, host: &RegistryHost) -> Option<Credential> {
+        /// The host's current epoch; read it before asking a source.
+        pub fn epoch(&self, host: &RegistryHost) -> String {
+            let read = || {
+                let key = self.user.as_ref()?.search(&epoch_description(host)).ok()?;
+                String::from_utf8(key.read_to_vec().ok()?).ok()
+            };
+            read().unwrap_or_else(|| NO_EPOCH.to_string())
+        }
+
+        /// Marks every cached answer for `host` stale; call it after the
+        /// keychain changed.
+        pub fn bump(&self, host: &RegistryHost) {
+            self.add(
+                &epoch_description(host),
+                fresh_epoch().as_bytes(),
+                EPOCH_LIFETIME,
+            );
+        }
+
+        pub fn get(&self, scope: &str, host: &RegistryHost, epoch: &str) -> Option<Credential> {
             let key = self.user.as_ref()?.search(&description(scope, host)).ok()?;
             let bytes = Zeroizing::new(key.read_to_vec().ok()?);
             let entry: In = serde_json::from_slice(&bytes).ok()?;
+            if entry.e != epoch {
+                return None;
+            }
             Some(Credential {
                 username: entry.u,
                 secret: entry.s,
@@ -104,24 +158,30 @@ mod imp {
             &self,
             scope: &str,
             host: &RegistryHost,
+            epoch: &str,
             credential: &Credential,
             ttl: Duration,
         ) {
-            let Some(user) = &self.user else { return };
             let payload = Zeroizing::new(
                 serde_json::to_vec(&Out {
+                    e: epoch,
                     u: &credential.username,
                     s: credential.secret.expose_secret(),
                 })
                 .expect("strings always serialise"),
             );
+            self.add(&description(scope, host), &payload, ttl);
+        }
+
+        fn add(&self, description: &str, payload: &[u8], ttl: Duration) {
+            let Some(user) = &self.user else { return };
             // Build the key in this process's own keyring first and link it into
             // @u only once its timeout is set: if we die half-way, the kernel
             // drops it with the process instead of keeping a secret forever.
             let Ok(process) = KeyRing::from_special_id(KeyRingIdentifier::Process, true) else {
                 return;
             };
-            let Ok(key) = process.add_key(&description(scope, host), &*payload) else {
+            let Ok(key) = process.add_key(description, payload) else {
                 return;
             };
             let perms = KeyPermissionsBuilder::builder()
@@ -150,6 +210,7 @@ mod imp {
         pub fn forget(&self, host: &RegistryHost) {
             let Some(user) = &self.user else { return };
             let suffix = format!(":{}", host.key());
+            let epoch = epoch_description(host);
             let Ok(links) = user.get_links(4096) else {
                 return;
             };
@@ -157,7 +218,7 @@ mod imp {
                 let Some(key) = node.as_key() else { continue };
                 let Ok(meta) = key.metadata() else { continue };
                 let d = meta.get_description();
-                if d.starts_with(PREFIX) && d.ends_with(&suffix) {
+                if d.starts_with(PREFIX) && d.ends_with(&suffix) && d != epoch {
                     let _ = key.invalidate();
                 }
             }
@@ -238,8 +299,9 @@ mod tests {
             username: "u".into(),
             secret: SecretString::from("s3cret"),
         };
-        cache.put(&s, &host, &cred, Duration::from_secs(30));
-        let Some(got) = cache.get(&s, &host) else {
+        let epoch = cache.epoch(&host);
+        cache.put(&s, &host, &epoch, &cred, Duration::from_secs(30));
+        let Some(got) = cache.get(&s, &host, &epoch) else {
             // Some sandboxes forbid keyctl; the cache must then simply miss.
             std::io::Write::write_all(
                 &mut std::io::stderr(),
@@ -252,8 +314,21 @@ mod tests {
             (got.username.as_str(), got.secret.expose_secret()),
             ("u", "s3cret")
         );
-        assert!(cache.get(&scope("other", &[]), &host).is_none());
+        assert!(cache.get(&scope("other", &[]), &host, &epoch).is_none());
+
+        // A writer bumps the epoch: the entry (written by a reader that read
+        // the old epoch) is stale from then on.
+        cache.bump(&host);
+        let bumped = cache.epoch(&host);
+        assert_ne!(bumped, epoch);
+        assert!(cache.get(&s, &host, &bumped).is_none());
+        assert!(
+            cache.get(&s, &host, &epoch).is_some(),
+            "the key itself is still there"
+        );
+
         cache.forget(&host);
-        assert!(cache.get(&s, &host).is_none());
+        assert!(cache.get(&s, &host, &epoch).is_none());
+        assert_eq!(cache.epoch(&host), bumped, "forget keeps the epoch");
     }
 }

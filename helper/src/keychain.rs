@@ -2,9 +2,8 @@
 //!
 //! One entry per registry: service `docker-credential-scalr`, account = the
 //! registry key (`host[:port]`), secret = `{"Username":…,"Secret":…}` so the
-//! username and secret always change together. On Secret Service the
-//! username is also kept as a (non-secret) attribute so that `list` never has
-//! to read a secret.
+//! username and secret always change together (`list` reads the username
+//! from there and prints only that).
 //!
 //! The native store is chosen at compile time, one per platform, and used
 //! directly: keyring-core's process-wide default store is never set or read,
@@ -29,9 +28,6 @@ pub const SERVICE: &str = "docker-credential-scalr";
 /// The keychain "service" of Scalr API tokens (account: the Scalr hostname).
 /// Kept apart from registry entries so that `list` never meets a token.
 pub const TOKEN_SERVICE: &str = "scalr-oci-token";
-
-/// Secret Service attribute holding the registry username, for `list`.
-const USERNAME_ATTRIBUTE: &str = "docker_username";
 
 /// The OS keychain, connected on first use (opening a Secret Service session
 /// costs several milliseconds, which a cached `get` must not pay).
@@ -66,6 +62,16 @@ impl Keychain {
     }
 
     pub fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
+        match self.read(host) {
+            // An erase between finding the item and reading it makes the
+            // Secret Service answer "no such object": look again once, and a
+            // vanished entry is a plain miss, not a failure.
+            Err(Error::Keychain(_)) => self.read(host),
+            other => other,
+        }
+    }
+
+    fn read(&self, host: &RegistryHost) -> Result<Option<Credential>> {
         let entry = self.entry(host)?;
         match entry.get_secret() {
             Ok(bytes) => decode(host, Zeroizing::new(bytes)).map(Some),
@@ -93,7 +99,7 @@ impl Keychain {
             }
             Err(e) => return Err(e.into()),
         }
-        native::after_store(&entry, &credential.username)
+        Ok(())
     }
 
     /// `Ok(false)` when there was no entry.
@@ -182,11 +188,16 @@ impl Keychain {
             let Ok(host) = RegistryHost::parse(&key) else {
                 continue;
             };
-            let username = match native::listed_username(&entry) {
-                Some(username) => username,
-                None => decode(&host, Zeroizing::new(entry.get_secret()?))?.username,
+            // The username is read from the entry itself, written in one step
+            // with the secret: a separate attribute could lag behind a racing
+            // store. Only the username leaves this loop.
+            let bytes = match entry.get_secret() {
+                Ok(bytes) => Zeroizing::new(bytes),
+                // Erased while we listed.
+                Err(keyring_core::Error::NoEntry) => continue,
+                Err(e) => return Err(e.into()),
             };
-            out.insert(host.docker_server_url(), username);
+            out.insert(host.docker_server_url(), decode(&host, bytes)?.username);
         }
         Ok(out)
     }
@@ -246,16 +257,8 @@ mod native {
         Some(HashMap::from([("label", label)]))
     }
 
-    pub fn after_store(entry: &Entry, username: &str) -> Result<()> {
-        Ok(entry.update_attributes(&HashMap::from([(USERNAME_ATTRIBUTE, username)]))?)
-    }
-
     pub fn search_spec() -> Vec<(&'static str, String)> {
         vec![("service", SERVICE.to_string())]
-    }
-
-    pub fn listed_username(entry: &Entry) -> Option<String> {
-        entry.get_attributes().ok()?.remove(USERNAME_ATTRIBUTE)
     }
 }
 
@@ -271,16 +274,8 @@ mod native {
         None
     }
 
-    pub fn after_store(_entry: &Entry, _username: &str) -> Result<()> {
-        Ok(())
-    }
-
     pub fn search_spec() -> Vec<(&'static str, String)> {
         vec![("service", SERVICE.to_string())]
-    }
-
-    pub fn listed_username(_entry: &Entry) -> Option<String> {
-        None
     }
 }
 
@@ -296,18 +291,10 @@ mod native {
         None
     }
 
-    pub fn after_store(_entry: &Entry, _username: &str) -> Result<()> {
-        Ok(())
-    }
-
     pub fn search_spec() -> Vec<(&'static str, String)> {
         // The Windows store matches a regular expression against target names;
         // list() then keeps only entries whose service is exactly ours.
         vec![("pattern", SERVICE.replace('-', "\\-"))]
-    }
-
-    pub fn listed_username(_entry: &Entry) -> Option<String> {
-        None
     }
 }
 
@@ -331,15 +318,7 @@ mod native {
         None
     }
 
-    pub fn after_store(_entry: &Entry, _username: &str) -> Result<()> {
-        Ok(())
-    }
-
     pub fn search_spec() -> Vec<(&'static str, String)> {
         Vec::new()
-    }
-
-    pub fn listed_username(_entry: &Entry) -> Option<String> {
-        None
     }
 }

@@ -164,6 +164,14 @@ impl Resolver {
         }
     }
 
+    /// After the keychain changed (never before: a reader that read the old
+    /// epoch must have read the old keychain too), every cached answer for
+    /// the host goes stale, and is dropped.
+    fn invalidate(&self, host: &RegistryHost) {
+        self.cache.bump(host);
+        self.cache.forget(host);
+    }
+
     fn source(&self, kind: SourceKind) -> &dyn Source {
         match kind {
             SourceKind::Keychain => &self.keychain_source,
@@ -175,12 +183,14 @@ impl Resolver {
 impl Backend for Resolver {
     fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
         let kinds = self.settings.sources_for(host);
+        // Read before any source is asked (see `cache`: epochs).
+        let epoch = self.cache.epoch(host);
         let mut missing = Vec::new();
         for &kind in kinds {
             let source = self.source(kind);
             let scope = source.cache_scope();
             if let Some(scope) = &scope
-                && let Some(hit) = self.cache.get(scope, host)
+                && let Some(hit) = self.cache.get(scope, host, &epoch)
             {
                 if self.settings.verbose {
                     eprintln!(
@@ -196,7 +206,7 @@ impl Backend for Resolver {
                         && let Some(ttl) =
                             cache::lifetime(self.settings.cache_ttl, found.expires_at)
                     {
-                        self.cache.put(scope, host, &found.credential, ttl);
+                        self.cache.put(scope, host, &epoch, &found.credential, ttl);
                     }
                     return Ok(Some(found.credential));
                 }
@@ -229,15 +239,15 @@ impl Backend for Resolver {
     }
 
     fn store(&self, host: &RegistryHost, credential: &Credential) -> Result<()> {
-        self.cache.forget(host);
         let stored = self.keychain.store_credential(host, credential);
-        self.cache.forget(host);
+        self.invalidate(host);
         stored
     }
 
     fn erase(&self, host: &RegistryHost) -> Result<bool> {
-        self.cache.forget(host);
-        self.keychain.erase(host)
+        let erased = self.keychain.erase(host);
+        self.invalidate(host);
+        erased
     }
 
     fn list(&self) -> Result<BTreeMap<String, String>> {

@@ -580,9 +580,6 @@ fn parallel_processes_lose_nothing() {
 }
 
 #[test]
-#[ignore = "helper bug: `store` writes the secret and then the username attribute in two \
-            steps, so racing stores on one host leave `list` naming another store's username \
-            than the one `get` returns"]
 fn racing_stores_on_one_host_list_the_username_that_get_returns() {
     let Some(session) = session() else { return };
     let s = &uncached(&session);
@@ -615,9 +612,6 @@ fn gets_racing_an_erase(s: &Helper, host: &str, secret: &str) -> Vec<(&'static s
 }
 
 #[test]
-#[ignore = "helper bug: a `get` racing an `erase` of the same host can fail hard with `the OS \
-            keychain failed: … No such interface “org.freedesktop.Secret.Item” on object at \
-            path …` (the item vanished between search and read) instead of a hit or a miss"]
 fn gets_racing_an_erase_answer_a_hit_or_a_miss() {
     let Some(session) = session() else { return };
     let s = &uncached(&session);
@@ -634,9 +628,6 @@ fn gets_racing_an_erase_answer_a_hit_or_a_miss() {
 }
 
 #[test]
-#[ignore = "helper bug: a `get` that read the keychain before a concurrent `erase` puts the \
-            erased credential into the kernel-keyring cache after `erase` cleared it, so \
-            later gets answer the erased secret until the cache TTL (300 s) runs out"]
 fn an_erase_racing_gets_stays_erased() {
     let Some(session) = session() else { return };
     let s = &cached(&session);
