@@ -3,6 +3,7 @@
 
 pub mod fake_control_plane;
 pub mod keyring_session;
+pub mod oci;
 pub mod peers;
 pub mod registry;
 pub mod secrets;

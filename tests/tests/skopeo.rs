@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
+use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
 use scalr_oci_e2e::keyring_session::KeyringSession;
+use scalr_oci_e2e::oci::oci_layout;
 use scalr_oci_e2e::peers::{self, Found, Output, Peer};
 use scalr_oci_e2e::registry::Registry;
 use scalr_oci_e2e::secrets::{assert_no_credential_in_files, fresh_secret};
@@ -106,49 +106,6 @@ fn assert_refused(out: &Output, what: &str) {
     );
 }
 
-/// Writes a blob into an OCI layout and returns its descriptor.
-fn blob(layout: &Path, media_type: &str, bytes: &[u8]) -> serde_json::Value {
-    let hex: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).expect("write a blob");
-    serde_json::json!({ "mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len() })
-}
-
-/// The smallest real image: one empty tar layer, tagged `tag`.
-fn oci_layout(dir: &Path, tag: &str) {
-    std::fs::create_dir_all(dir.join("blobs/sha256")).expect("mkdir the layout");
-    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
-        .expect("write oci-layout");
-    // An empty tar archive is two zeroed 512-byte blocks.
-    let layer = blob(dir, "application/vnd.oci.image.layer.v1.tar", &[0u8; 1024]);
-    let config = serde_json::json!({
-        "architecture": "amd64",
-        "os": "linux",
-        "rootfs": { "type": "layers", "diff_ids": [layer["digest"]] },
-    });
-    let config = blob(
-        dir,
-        "application/vnd.oci.image.config.v1+json",
-        config.to_string().as_bytes(),
-    );
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": config,
-        "layers": [layer],
-    });
-    let mut manifest = blob(
-        dir,
-        "application/vnd.oci.image.manifest.v1+json",
-        manifest.to_string().as_bytes(),
-    );
-    manifest["annotations"] = serde_json::json!({ "org.opencontainers.image.ref.name": tag });
-    let index = serde_json::json!({ "schemaVersion": 2, "manifests": [manifest] });
-    std::fs::write(dir.join("index.json"), index.to_string()).expect("write index.json");
-}
-
 #[test]
 fn skopeo_reads_and_writes_through_cred_helpers() {
     let Some(bed) = Bed::start() else { return };
@@ -227,4 +184,125 @@ fn skopeo_reads_and_writes_through_cred_helpers() {
     assert_no_credential_in_files(&bed.session.home(), USER, &bed.secret);
     assert_no_credential_in_files(&bed.session.home(), USER, &wrong);
     assert_no_credential_in_files(&bed.session.scratch(), USER, &bed.secret);
+}
+
+/// Issue 3's Scalr-run shape: `env -i` with only PATH, an empty HOME,
+/// SSL_CERT_FILE, SCALR_HOSTNAME and SCALR_TOKEN. The registry credentials
+/// exist only in the (fake) control plane; skopeo pushes and lists through
+/// our helper, and nothing lands in HOME.
+#[test]
+fn skopeo_with_credentials_only_from_the_control_plane() {
+    let mut needed = vec![Peer::Skopeo];
+    needed.extend_from_slice(Registry::PEERS);
+    let Some(found) = peers::require_for(
+        "skopeo_with_credentials_only_from_the_control_plane",
+        &needed,
+    ) else {
+        return;
+    };
+    let secret = fresh_secret("scalr-run");
+    let registry = Registry::start(&found, USER, &secret);
+    let fake = FakeControlPlane::start();
+    let id = fake.add_integration(IntegrationSpec::new(
+        &format!("https://{}", registry.authority()),
+        USER,
+        &secret,
+    ));
+
+    let root = tempfile::tempdir().expect("a temp dir");
+    let home = root.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    // Outside HOME, and secret-free: which helper to ask, a policy, the layout.
+    let auth_file = root.path().join("auth.json");
+    std::fs::write(
+        &auth_file,
+        serde_json::json!({"credHelpers": {registry.authority(): "scalr"}}).to_string(),
+    )
+    .unwrap();
+    let policy = root.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let layout = root.path().join("layout");
+    oci_layout(&layout, "v1");
+
+    let helper_dir = peers::helper_bin()
+        .parent()
+        .expect("the helper's directory");
+    let skopeo_with = |extra_env: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = std::process::Command::new(found.path(Peer::Skopeo));
+        cmd.env_clear()
+            .env("PATH", peers::path_with(helper_dir))
+            .env("HOME", &home)
+            .env("SSL_CERT_FILE", fake.ca_cert_path())
+            .env("SCALR_HOSTNAME", fake.hostname())
+            .env("SCALR_TOKEN", fake.token())
+            .envs(extra_env.iter().copied())
+            .arg("--policy")
+            .arg(&policy)
+            .args(args);
+        peers::run(&mut cmd, b"", Duration::from_secs(120))
+    };
+    let skopeo = |args: &[&str]| skopeo_with(&[], args);
+    let cert_dir = registry.cert_dir();
+    let (auth, certs) = (path(&auth_file), path(&cert_dir));
+    let image = format!("docker://{}/{REPO}", registry.authority());
+    let out = skopeo(&[
+        "copy",
+        "--dest-authfile",
+        auth,
+        "--dest-cert-dir",
+        certs,
+        "--dest-tls-verify=true",
+        &format!("oci:{}:v1", path(&layout)),
+        &format!("{image}:v1"),
+    ]);
+    registry.assert_success(&out, "skopeo copy with control-plane credentials");
+    let out = skopeo(&[
+        "list-tags",
+        "--authfile",
+        auth,
+        "--cert-dir",
+        certs,
+        "--tls-verify=true",
+        &image,
+    ]);
+    registry.assert_success(&out, "skopeo list-tags with control-plane credentials");
+    let tags: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("list-tags prints JSON");
+    assert_eq!(tags["Tags"], serde_json::json!(["v1"]));
+    assert!(
+        fake.credentials_requests(&id) >= 1,
+        "the credentials came from the control plane"
+    );
+
+    // Export switched off in Scalr: the helper says not found, so skopeo
+    // goes on anonymously and the registry refuses.
+    fake.update_integration(&id, |i| i.export_credentials = false);
+    // The cache would still answer for its TTL; a Scalr run's next step is a
+    // new run, so ask the control plane afresh.
+    let out = skopeo_with(
+        &[("SCALR_OCI_CACHE_TTL", "0")],
+        &[
+            "list-tags",
+            "--authfile",
+            auth,
+            "--cert-dir",
+            certs,
+            "--tls-verify=true",
+            &image,
+        ],
+    );
+    assert_refused(&out, "export disabled");
+    assert!(
+        out.stderr_lossy()
+            .contains("no Docker registry integration"),
+        "{}",
+        out.show()
+    );
+
+    assert_no_credential_in_files(root.path(), USER, &secret);
+    assert_no_credential_in_files(root.path(), USER, &fake.token());
 }
