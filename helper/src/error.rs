@@ -99,9 +99,21 @@ impl From<keyring_core::Error> for Error {
         use keyring_core::Error as K;
         match err {
             K::NoEntry => Error::NotFound,
-            K::NoStorageAccess(cause) => Error::KeychainUnavailable {
-                cause: cause.to_string(),
-            },
+            K::NoStorageAccess(cause) => {
+                let cause = cause.to_string();
+                // A locked collection with nobody to show the unlock prompt to
+                // (a terminal, an SSH session) reads "prompt dismissed".
+                let cause = if cause.contains("prompt")
+                    || cause.to_ascii_lowercase().contains("locked")
+                {
+                    format!(
+                        "the keyring is locked and could not be unlocked here ({cause}); unlock it in your desktop session, or with `gnome-keyring-daemon --unlock`"
+                    )
+                } else {
+                    cause
+                };
+                Error::KeychainUnavailable { cause }
+            }
             // keyring-core's Display never includes the secret itself; BadEncoding
             // and BadDataFormat carry bytes, which we drop here unseen.
             K::BadEncoding(_) | K::BadDataFormat(..) => {

@@ -3,6 +3,7 @@
 //! as clients drive it, for every spelling they send.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use scalr_oci_e2e::keyring_session::{KeyringSession, NOT_FOUND, NoKeychain, parse_get};
 use scalr_oci_e2e::peers::{self, Output};
@@ -642,4 +643,35 @@ fn an_erase_racing_gets_stays_erased() {
         assert_eq!(get(s, &host), None, "round {round}: erased, yet answered");
         assert_no_credential_in_files(&session.home(), "u", &secret);
     }
+}
+
+/// A locked collection with nobody to answer the unlock prompt (an SSH
+/// session, a terminal): a prompt outside our control would hang `tofu init`,
+/// so the helper must fail at once, saying the keyring is locked.
+#[test]
+fn a_locked_keyring_fails_fast_and_says_so() {
+    let Some(s) = session() else { return };
+    let h = uncached(&s);
+    let secret = fresh_secret("locked");
+    store(&h, "locked.example", "u", &secret);
+    let out = peers::run(
+        s.command("dbus-send").args([
+            "--session",
+            "--dest=org.freedesktop.secrets",
+            "--print-reply",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ]),
+        b"",
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.code(), Some(0), "lock the collection: {}", out.show());
+    // Bounded well below any client's patience; peers::run kills at 60 s.
+    let out = h.call("get", "locked.example");
+    assert_eq!(out.code(), Some(1), "{}", out.show());
+    let said = out.stdout_lossy();
+    assert!(said.contains("the keyring is locked"), "{said}");
+    assert!(!said.contains(&secret) && !out.stderr_lossy().contains(&secret));
+    assert_no_credential_in_files(&s.home(), "u", &secret);
 }
