@@ -20,4 +20,4 @@ cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "==> cargo test"
-cargo test --workspace
+cargo test --workspace --no-fail-fast

@@ -29,6 +29,9 @@ impl Run {
     }
 
     fn with(fake: FakeControlPlane) -> Run {
+        // The first call may build the helper (half a minute in a fresh
+        // clone): never inside a timed section or before an expiry is set.
+        peers::helper_bin();
         Run {
             fake,
             home: NoKeychain::new(),
