@@ -63,16 +63,7 @@ const NO_EPOCH: &str = "0";
 const EPOCH_LIFETIME: Duration = Duration::from_secs(2 * 3600);
 
 fn fresh_epoch() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    h.write_u32(std::process::id());
-    format!("{:016x}", h.finish())
+    format!("{:016x}", crate::random::u64())
 }
 
 /// How long an answer may be kept: the TTL, shortened by the credential's own

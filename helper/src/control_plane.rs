@@ -463,21 +463,7 @@ fn backoff(attempt: u32) -> Duration {
         .saturating_mul(1 << attempt.saturating_sub(1).min(10))
         .min(BACKOFF_CAP);
     let half = step / 2;
-    half + half.mul_f64(jitter())
-}
-
-/// A number in [0, 1) from the standard library's per-process random keys;
-/// good enough to de-synchronise retries, and no extra dependency.
-fn jitter() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+    half + half.mul_f64(crate::random::unit())
 }
 
 /// `: title: detail` from a JSON:API error document, if there is one.

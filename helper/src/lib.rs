@@ -12,6 +12,7 @@ pub mod control_plane;
 pub mod error;
 pub mod keychain;
 pub mod protocol;
+mod random;
 pub mod registry;
 pub mod resolve;
 pub mod scalr_access;
