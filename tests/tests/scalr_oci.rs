@@ -11,7 +11,10 @@ use std::time::Duration;
 use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec, Status};
 use scalr_oci_e2e::keyring_session::KeyringSession;
 use scalr_oci_e2e::peers::{self, Output};
-use scalr_oci_e2e::secrets::assert_no_file_contains;
+use scalr_oci_e2e::registry::Registry;
+use scalr_oci_e2e::secrets::{
+    assert_no_credential_in_files, assert_no_file_contains, fresh_secret,
+};
 
 fn scalr_oci() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -222,4 +225,68 @@ fn configure_tofu_all_from_control_plane_writes_one_block_per_exported_host() {
     ]));
     ws.assert_clean(&[&ws.fake.token(), "pw-integration-1", "pw-integration-2"]);
     assert_no_file_contains(&ws.session.scratch(), &ws.fake.token());
+}
+
+/// `scalr-oci doctor` against the real registry (htpasswd, TLS with the test
+/// CA): the right credentials pass every step, a wrong password is explained
+/// as the registry's refusal, and a registry with no credentials says how to
+/// add them. Never a secret in the report.
+#[test]
+fn doctor_checks_a_real_registry_live() {
+    let mut needed = KeyringSession::PEERS.to_vec();
+    needed.extend_from_slice(Registry::PEERS);
+    let Some(found) = peers::require_for("doctor_checks_a_real_registry_live", &needed) else {
+        return;
+    };
+    let session = KeyringSession::start(&found);
+    let secret = fresh_secret("doctor");
+    let registry = Registry::start(&found, "doctor-user", &secret);
+    let helper_dir = peers::helper_bin()
+        .parent()
+        .expect("the helper's directory")
+        .to_path_buf();
+    let doctor = || {
+        let mut cmd = session.command(scalr_oci());
+        cmd.env("SSL_CERT_FILE", registry.ca_cert())
+            .env("PATH", peers::path_with(&helper_dir))
+            .env("SCALR_OCI_CACHE_TTL", "0")
+            .args(["doctor", &registry.authority()]);
+        peers::run(&mut cmd, b"", Duration::from_secs(120))
+    };
+    let store = |password: &str| {
+        let json = serde_json::json!({"ServerURL": registry.authority(), "Username": "doctor-user", "Secret": password});
+        let out = session.helper("store", &json.to_string());
+        assert_eq!(out.code(), Some(0), "{}", out.show());
+    };
+
+    let out = doctor();
+    let report = format!("{}{}", out.stdout_lossy(), out.stderr_lossy());
+    assert_ne!(out.code(), Some(0), "no credentials yet: {report}");
+    assert!(
+        report.contains("answers HTTPS without redirecting"),
+        "{report}"
+    );
+    assert!(report.contains("scalr-oci registry add"), "{report}");
+
+    let wrong = fresh_secret("doctor-wrong");
+    store(&wrong);
+    let out = doctor();
+    let report = format!("{}{}", out.stdout_lossy(), out.stderr_lossy());
+    assert_ne!(out.code(), Some(0), "wrong password: {report}");
+    assert!(
+        report.contains("401") || report.to_lowercase().contains("wrong"),
+        "{report}"
+    );
+    assert!(!report.contains(&wrong), "{report}");
+
+    store(&secret);
+    let out = doctor();
+    let report = out.stdout_lossy();
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    assert!(
+        !report.contains("FAIL") && !report.contains(&secret),
+        "{report}"
+    );
+    assert_no_credential_in_files(&session.home(), "doctor-user", &secret);
+    assert_no_credential_in_files(&session.home(), "doctor-user", &wrong);
 }
