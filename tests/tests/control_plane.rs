@@ -623,3 +623,61 @@ fn settings_choose_the_sources_per_registry() {
     );
     assert_eq!(run.fake.credentials_requests(&id), 0);
 }
+
+#[test]
+fn an_unreachable_control_plane_is_retried_then_named() {
+    // A port nobody listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = Run::new();
+    let mut cmd = run.command();
+    cmd.env("SCALR_HOSTNAME", format!("127.0.0.1:{port}"));
+    let started = Instant::now();
+    let out = peers::run(cmd.arg("get"), b"ghcr.io", Duration::from_secs(60));
+    assert_eq!(out.code(), Some(1));
+    let msg = out.stdout_lossy();
+    assert!(
+        msg.contains(&format!("127.0.0.1:{port}")) && msg.contains("cannot be reached"),
+        "{msg}"
+    );
+    assert!(msg.contains("5 times"), "retried before giving up: {msg}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Debug output is for humans and CI logs: every step, never a secret.
+#[test]
+fn debug_logging_never_prints_the_token_or_a_password() {
+    let run = Run::new().env("SCALR_OCI_DEBUG", "1");
+    run.fake.add_integration(IntegrationSpec::new(
+        "https://ghcr.io",
+        "u",
+        "pw-debug-secret",
+    ));
+    let out = run.get("ghcr.io");
+    assert_eq!(secret_of(&out), "pw-debug-secret");
+    let again = run.get("ghcr.io");
+    assert_eq!(secret_of(&again), "pw-debug-secret");
+    let logs = format!("{}{}", out.stderr_lossy(), again.stderr_lossy());
+    assert!(
+        logs.contains("GET /api/iacp/v3/integrations/docker"),
+        "debug shows the requests: {logs}"
+    );
+    assert!(logs.contains("answered from the cache"), "{logs}");
+    run.fake.revoke_token(&run.fake.token());
+    let failed = peers::run(
+        run.command().env("SCALR_OCI_CACHE_TTL", "0").arg("get"),
+        b"ghcr.io",
+        Duration::from_secs(60),
+    );
+    assert_eq!(failed.code(), Some(1));
+    let logs = format!("{logs}{}{}", failed.stdout_lossy(), failed.stderr_lossy());
+    assert!(!logs.contains(&run.fake.token()), "{logs}");
+    assert!(!logs.contains("pw-debug-secret"), "{logs}");
+}
