@@ -159,7 +159,14 @@ impl KeyringSession {
     /// is not installed; panics instead when `CI` is set, where a skip would
     /// hide a broken machine.
     pub fn start(home: &Path) -> Option<KeyringSession> {
-        let missing: Vec<&str> = ["dbus-run-session", "gnome-keyring-daemon"]
+        fn runtime_dir(home: &Path) -> std::path::PathBuf {
+            let dir = home.join(".run");
+            std::fs::create_dir_all(&dir).expect("create the runtime dir");
+            std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+                .expect("chmod the runtime dir");
+            dir
+        }
+        let missing: Vec<&str> = ["dbus-run-session", "dbus-send", "gnome-keyring-daemon"]
             .into_iter()
             .filter(|tool| {
                 !std::env::var_os("PATH")
@@ -188,6 +195,9 @@ impl KeyringSession {
                 "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; echo \"$DBUS_SESSION_BUS_ADDRESS\"; read _",
             ])
             .env("HOME", home)
+            // Private, so that gnome-keyring's control socket never meets
+            // another session's (or the developer's own in /run/user).
+            .env("XDG_RUNTIME_DIR", runtime_dir(home))
             .env_remove("DBUS_SESSION_BUS_ADDRESS")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -205,6 +215,35 @@ impl KeyringSession {
             !bus.is_empty(),
             "the keyring session printed no bus address"
         );
+        // `gnome-keyring-daemon --unlock` returns before the daemon owns the
+        // Secret Service name and has made the login collection: on a busy
+        // machine the first `migrate` could otherwise meet no keychain.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let out = Command::new("dbus-send")
+                .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.secrets",
+                    "/org/freedesktop/secrets/collection/login",
+                    "org.freedesktop.DBus.Properties.Get",
+                    "string:org.freedesktop.Secret.Collection",
+                    "string:Locked",
+                ])
+                .output()
+                .expect("dbus-send runs");
+            if out.status.success()
+                && String::from_utf8_lossy(&out.stdout).contains("boolean false")
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "gnome-keyring offered no unlocked login collection within 20 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         Some(KeyringSession { child, bus })
     }
 }
