@@ -498,14 +498,18 @@ fn plain_http_is_refused_unless_loopback_and_asked_for() {
 #[test]
 fn the_cache_lifetime_is_capped_by_expires_at() {
     let run = Run::new();
-    let expires = rfc3339(SystemTime::now() + Duration::from_secs(2));
+    // Wide enough that a loaded CI machine still fits two gets in it.
+    let expiry = SystemTime::now() + Duration::from_secs(8);
+    let expires = rfc3339(expiry);
     let id = run.fake.add_integration(
         IntegrationSpec::new("https://ghcr.io", "u", "pw-short").expires_at(&expires),
     );
     assert_eq!(secret_of(&run.get("ghcr.io")), "pw-short");
     assert_eq!(secret_of(&run.get("ghcr.io")), "pw-short");
     assert_eq!(run.fake.credentials_requests(&id), 1, "cached while valid");
-    std::thread::sleep(Duration::from_millis(2600));
+    // rfc3339 has whole seconds; wait until a second past the expiry.
+    let left = expiry.duration_since(SystemTime::now()).unwrap_or_default();
+    std::thread::sleep(left + Duration::from_millis(1100));
     assert_eq!(secret_of(&run.get("ghcr.io")), "pw-short");
     assert_eq!(
         run.fake.credentials_requests(&id),
