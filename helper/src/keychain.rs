@@ -146,18 +146,10 @@ impl Keychain {
     /// The Scalr hosts that have a token stored, so that `scalr-oci login`
     /// alone is enough on a workstation (no SCALR_HOSTNAME needed).
     pub fn token_hosts(&self) -> Result<Vec<String>> {
-        let spec: Vec<(&str, String)> = native::search_spec()
-            .into_iter()
-            .map(|(k, v)| (k, v.replace(SERVICE, TOKEN_SERVICE)))
-            .collect();
-        let spec: HashMap<&str, &str> = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut hosts: Vec<String> = self
-            .store()?
-            .search(&spec)?
-            .iter()
-            .filter_map(Entry::get_specifiers)
-            .filter(|(service, _)| service == TOKEN_SERVICE)
-            .map(|(_, host)| host)
+            .entries_of(TOKEN_SERVICE)?
+            .into_iter()
+            .map(|(host, _)| host)
             .collect();
         hosts.sort();
         hosts.dedup();
@@ -175,16 +167,8 @@ impl Keychain {
 
     /// Docker server URL to username, for every entry of ours.
     pub fn list(&self) -> Result<BTreeMap<String, String>> {
-        let spec = native::search_spec();
-        let spec: HashMap<&str, &str> = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut out = BTreeMap::new();
-        for entry in self.store()?.search(&spec)? {
-            let Some((service, key)) = entry.get_specifiers() else {
-                continue;
-            };
-            if service != SERVICE {
-                continue;
-            }
+        for (key, entry) in self.entries_of(SERVICE)? {
             let Ok(host) = RegistryHost::parse(&key) else {
                 continue;
             };
@@ -200,6 +184,23 @@ impl Keychain {
             out.insert(host.docker_server_url(), decode(&host, bytes)?.username);
         }
         Ok(out)
+    }
+
+    /// Every entry of `service`, with its account. Stores match searches
+    /// loosely (Windows by regular expression), so the service is checked
+    /// again on each entry.
+    fn entries_of(&self, service: &str) -> Result<Vec<(String, Entry)>> {
+        let spec = native::search_spec(service);
+        let spec: HashMap<&str, &str> = spec.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        Ok(self
+            .store()?
+            .search(&spec)?
+            .into_iter()
+            .filter_map(|entry| {
+                let (found, account) = entry.get_specifiers()?;
+                (found == service).then_some((account, entry))
+            })
+            .collect())
     }
 }
 
@@ -257,8 +258,8 @@ mod native {
         Some(HashMap::from([("label", label)]))
     }
 
-    pub fn search_spec() -> Vec<(&'static str, String)> {
-        vec![("service", SERVICE.to_string())]
+    pub fn search_spec(service: &str) -> Vec<(&'static str, String)> {
+        vec![("service", service.to_string())]
     }
 }
 
@@ -274,8 +275,8 @@ mod native {
         None
     }
 
-    pub fn search_spec() -> Vec<(&'static str, String)> {
-        vec![("service", SERVICE.to_string())]
+    pub fn search_spec(service: &str) -> Vec<(&'static str, String)> {
+        vec![("service", service.to_string())]
     }
 }
 
@@ -291,10 +292,10 @@ mod native {
         None
     }
 
-    pub fn search_spec() -> Vec<(&'static str, String)> {
+    pub fn search_spec(service: &str) -> Vec<(&'static str, String)> {
         // The Windows store matches a regular expression against target names;
-        // list() then keeps only entries whose service is exactly ours.
-        vec![("pattern", SERVICE.replace('-', "\\-"))]
+        // entries_of() then keeps only entries whose service is exactly ours.
+        vec![("pattern", service.replace('-', "\\-"))]
     }
 }
 
@@ -318,7 +319,7 @@ mod native {
         None
     }
 
-    pub fn search_spec() -> Vec<(&'static str, String)> {
+    pub fn search_spec(_service: &str) -> Vec<(&'static str, String)> {
         Vec::new()
     }
 }
