@@ -149,11 +149,12 @@ impl ControlPlane {
     /// in API order. A second one for the same host is reported on stderr.
     pub fn find(&self, host: &RegistryHost) -> Result<Lookup> {
         let all = self.integrations()?;
-        let mut matching = all
+        let for_host: Vec<&Integration> = all
             .iter()
             .filter(|i| i.host().as_ref() == Some(host))
-            .filter(|i| i.usable());
-        let first = matching.next().cloned();
+            .collect();
+        let mut matching = for_host.iter().filter(|i| i.usable());
+        let first = matching.next().map(|i| (*i).clone());
         if let Some(first) = &first {
             let others: Vec<&str> = matching.map(|i| i.id.as_str()).collect();
             if !others.is_empty() {
@@ -169,10 +170,7 @@ impl ControlPlane {
         Ok(Lookup {
             integration: first,
             listed: all.len(),
-            for_host: all
-                .iter()
-                .filter(|i| i.host().as_ref() == Some(host))
-                .count(),
+            for_host: for_host.len(),
         })
     }
 
