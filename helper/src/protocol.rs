@@ -51,15 +51,6 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-impl Clone for Credential {
-    fn clone(&self) -> Self {
-        Credential {
-            username: self.username.clone(),
-            secret: SecretString::from(self.secret.expose_secret()),
-        }
-    }
-}
-
 /// What a credential source must do; the protocol never touches a keychain or
 /// the network itself.
 pub trait Backend {
