@@ -313,6 +313,13 @@ impl Output {
     }
 
     /// Exit status and both streams, for assertion messages.
+    /// Asserts exit status 0 (showing everything otherwise) and returns
+    /// stdout.
+    pub fn success(&self) -> String {
+        assert_eq!(self.code(), Some(0), "{}", self.show());
+        self.stdout_lossy()
+    }
+
     pub fn show(&self) -> String {
         format!(
             "exit {:?}\nstdout: {:?}\nstderr: {:?}",

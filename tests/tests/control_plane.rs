@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use scalr_oci_e2e::fake_control_plane::{
     FakeControlPlane, Fault, IntegrationSpec, RetryAfter, Scope, Status, rfc3339,
 };
-use scalr_oci_e2e::keyring_session::NoKeychain;
+use scalr_oci_e2e::keyring_session::{NoKeychain, parse_get};
 use scalr_oci_e2e::peers::{self, Output};
 use scalr_oci_e2e::secrets::assert_no_file_contains;
 
@@ -68,16 +68,11 @@ impl Run {
     }
 }
 
+/// The secret of a successful `get`, checked for the exact wire shape.
 fn secret_of(out: &Output) -> String {
-    assert_eq!(
-        out.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        out.stdout_lossy(),
-        out.stderr_lossy()
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("get prints JSON");
-    v["Secret"].as_str().expect("a Secret").to_string()
+    parse_get("get", out)
+        .expect("a hit, not `credentials not found`")
+        .1
 }
 
 #[test]

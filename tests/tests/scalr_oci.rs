@@ -65,17 +65,6 @@ impl Workstation {
     }
 }
 
-fn ok(out: &Output) -> String {
-    assert_eq!(
-        out.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        out.stdout_lossy(),
-        out.stderr_lossy()
-    );
-    out.stdout_lossy()
-}
-
 #[test]
 fn login_alone_lets_the_helper_fetch_from_the_control_plane() {
     let Some(ws) = Workstation::start("login_alone_lets_the_helper_fetch_from_the_control_plane")
@@ -91,25 +80,27 @@ fn login_alone_lets_the_helper_fetch_from_the_control_plane() {
         &["login", "--hostname", &ws.fake.hostname()],
         &format!("{}\n", ws.fake.token()),
     );
-    let said = ok(&out);
+    let said = out.success();
     assert!(said.contains("accepts the token"), "{said}");
     // No SCALR_HOSTNAME, no SCALR_TOKEN: the helper finds the one stored token.
     let out = ws.get("https://127.0.0.1:5998");
-    let v: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out.success()).unwrap();
     assert_eq!(
         (v["Username"].as_str(), v["Secret"].as_str()),
         (Some("robot"), Some("pw-after-login"))
     );
     assert_eq!(ws.fake.credentials_requests(&id), 1);
 
-    let status = ok(&ws.scalr_oci(&["status"], ""));
+    let status = ws.scalr_oci(&["status"], "").success();
     assert!(status.contains(&ws.fake.hostname()), "{status}");
     assert!(
         !status.contains(&ws.fake.token()) && !status.contains("pw-after-login"),
         "{status}"
     );
 
-    let said = ok(&ws.scalr_oci(&["logout", "--hostname", &ws.fake.hostname()], ""));
+    let said = ws
+        .scalr_oci(&["logout", "--hostname", &ws.fake.hostname()], "")
+        .success();
     assert!(said.contains("Removed"), "{said}");
     ws.assert_clean(&[&ws.fake.token(), "pw-after-login"]);
 }
@@ -173,13 +164,14 @@ fn configure_tofu_all_from_control_plane_writes_one_block_per_exported_host() {
             .args(args);
         peers::run(&mut cmd, b"", Duration::from_secs(120))
     };
-    let said = ok(&run(&[
+    let said = run(&[
         "configure",
         "tofu",
         "--all-from-control-plane",
         "--file",
         tofurc_s,
-    ]));
+    ])
+    .success();
     let text = std::fs::read_to_string(&tofurc).unwrap();
     assert!(
         text.starts_with("# mine\nplugin_cache_dir = \"/tmp/plugins\"\n"),
@@ -207,22 +199,24 @@ fn configure_tofu_all_from_control_plane_writes_one_block_per_exported_host() {
         assert!(said.contains(skipped), "the report names {skipped}: {said}");
     }
     // Idempotent: a second run changes nothing, and --check agrees.
-    ok(&run(&[
+    run(&[
         "configure",
         "tofu",
         "--all-from-control-plane",
         "--file",
         tofurc_s,
-    ]));
+    ])
+    .success();
     assert_eq!(std::fs::read_to_string(&tofurc).unwrap(), text);
-    ok(&run(&[
+    run(&[
         "configure",
         "tofu",
         "--all-from-control-plane",
         "--check",
         "--file",
         tofurc_s,
-    ]));
+    ])
+    .success();
     ws.assert_clean(&[&ws.fake.token(), "pw-integration-1", "pw-integration-2"]);
     assert_no_file_contains(&ws.session.scratch(), &ws.fake.token());
 }
