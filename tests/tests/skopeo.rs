@@ -77,23 +77,41 @@ impl Bed {
     fn list_tags(&self) -> Output {
         let image = format!("docker://{}/{REPO}", self.registry.authority());
         let (auth, certs) = (self.auth_file.as_path(), self.cert_dir.as_path());
-        self.skopeo(
-            &[
-                "list-tags",
-                "--authfile",
-                path(auth),
-                "--cert-dir",
-                path(certs),
-                "--tls-verify=true",
-                &image,
-            ],
-            "",
-        )
+        self.skopeo(&list_tags_args(path(auth), path(certs), &image), "")
     }
 }
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("temporary paths are UTF-8")
+}
+
+/// `skopeo list-tags` through `auth` (credHelpers only), TLS verified
+/// against `certs`.
+fn list_tags_args<'a>(auth: &'a str, certs: &'a str, image: &'a str) -> [&'a str; 7] {
+    [
+        "list-tags",
+        "--authfile",
+        auth,
+        "--cert-dir",
+        certs,
+        "--tls-verify=true",
+        image,
+    ]
+}
+
+/// `skopeo copy FROM TO`, pushing through `auth`, TLS verified against
+/// `certs`.
+fn push_args<'a>(auth: &'a str, certs: &'a str, from: &'a str, to: &'a str) -> [&'a str; 8] {
+    [
+        "copy",
+        "--dest-authfile",
+        auth,
+        "--dest-cert-dir",
+        certs,
+        "--dest-tls-verify=true",
+        from,
+        to,
+    ]
 }
 
 fn assert_refused(out: &Output, what: &str) {
@@ -147,19 +165,11 @@ fn skopeo_reads_and_writes_through_cred_helpers() {
     // Push a small image with those credentials, then list its tag.
     let layout = bed.session.scratch().join("layout");
     oci_layout(&layout, "v1");
-    let out = bed.skopeo(
-        &[
-            "copy",
-            "--dest-authfile",
-            auth,
-            "--dest-cert-dir",
-            certs,
-            "--dest-tls-verify=true",
-            &format!("oci:{}:v1", path(&layout)),
-            &format!("docker://{host}/{REPO}:v1"),
-        ],
-        "",
+    let (from, to) = (
+        format!("oci:{}:v1", path(&layout)),
+        format!("docker://{host}/{REPO}:v1"),
     );
+    let out = bed.skopeo(&push_args(auth, certs, &from, &to), "");
     bed.registry.assert_success(&out, "skopeo copy");
     let out = bed.list_tags();
     assert_eq!(out.code(), Some(0), "{}", out.show());
@@ -249,26 +259,10 @@ fn skopeo_with_credentials_only_from_the_control_plane() {
     let cert_dir = registry.cert_dir();
     let (auth, certs) = (path(&auth_file), path(&cert_dir));
     let image = format!("docker://{}/{REPO}", registry.authority());
-    let out = skopeo(&[
-        "copy",
-        "--dest-authfile",
-        auth,
-        "--dest-cert-dir",
-        certs,
-        "--dest-tls-verify=true",
-        &format!("oci:{}:v1", path(&layout)),
-        &format!("{image}:v1"),
-    ]);
+    let (from, to) = (format!("oci:{}:v1", path(&layout)), format!("{image}:v1"));
+    let out = skopeo(&push_args(auth, certs, &from, &to));
     registry.assert_success(&out, "skopeo copy with control-plane credentials");
-    let out = skopeo(&[
-        "list-tags",
-        "--authfile",
-        auth,
-        "--cert-dir",
-        certs,
-        "--tls-verify=true",
-        &image,
-    ]);
+    let out = skopeo(&list_tags_args(auth, certs, &image));
     registry.assert_success(&out, "skopeo list-tags with control-plane credentials");
     let tags: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("list-tags prints JSON");
@@ -285,15 +279,7 @@ fn skopeo_with_credentials_only_from_the_control_plane() {
     // new run, so ask the control plane afresh.
     let out = skopeo_with(
         &[("SCALR_OCI_CACHE_TTL", "0")],
-        &[
-            "list-tags",
-            "--authfile",
-            auth,
-            "--cert-dir",
-            certs,
-            "--tls-verify=true",
-            &image,
-        ],
+        &list_tags_args(auth, certs, &image),
     );
     assert_refused(&out, "export disabled");
     assert!(
