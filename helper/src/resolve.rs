@@ -143,11 +143,9 @@ pub struct Resolver {
 impl Resolver {
     pub fn new(settings: Settings) -> Self {
         let keychain = Arc::new(Keychain::new());
-        let cache = if settings.cache_ttl.is_zero() {
-            Cache::disabled()
-        } else {
-            Cache::open()
-        };
+        // Opened even with caching off: this process's `store`/`erase` must
+        // still invalidate what other, caching processes keep.
+        let cache = Cache::open();
         Resolver {
             keychain_source: KeychainSource {
                 keychain: keychain.clone(),
@@ -183,12 +181,17 @@ impl Resolver {
 impl Backend for Resolver {
     fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
         let kinds = self.settings.sources_for(host);
+        let caching = !self.settings.cache_ttl.is_zero();
         // Read before any source is asked (see `cache`: epochs).
-        let epoch = self.cache.epoch(host);
+        let epoch = if caching {
+            self.cache.epoch(host)
+        } else {
+            String::new()
+        };
         let mut missing = Vec::new();
         for &kind in kinds {
             let source = self.source(kind);
-            let scope = source.cache_scope();
+            let scope = caching.then(|| source.cache_scope()).flatten();
             if let Some(scope) = &scope
                 && let Some(hit) = self.cache.get(scope, host, &epoch)
             {

@@ -675,3 +675,26 @@ fn a_locked_keyring_fails_fast_and_says_so() {
     assert!(!said.contains(&secret) && !out.stderr_lossy().contains(&secret));
     assert_no_credential_in_files(&s.home(), "u", &secret);
 }
+
+/// A writer that does not cache (TTL 0) must still invalidate what other,
+/// caching processes keep: a changed or erased secret is seen at once.
+#[test]
+fn a_non_caching_writer_still_invalidates_the_cache() {
+    let Some(s) = session() else { return };
+    let (caching, writer) = (cached(&s), uncached(&s));
+    let (old, new) = (fresh_secret("before"), fresh_secret("after"));
+    store(&caching, "stale.example", "u", &old);
+    assert_eq!(
+        get(&caching, "stale.example"),
+        Some(("u".into(), old.clone()))
+    );
+    store(&writer, "stale.example", "u", &new);
+    assert_eq!(
+        get(&caching, "stale.example"),
+        Some(("u".into(), new.clone()))
+    );
+    assert!(erase(&writer, "stale.example"));
+    assert_eq!(get(&caching, "stale.example"), None);
+    assert_no_credential_in_files(&s.home(), "u", &old);
+    assert_no_credential_in_files(&s.home(), "u", &new);
+}
