@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod control_plane;
 pub mod error;
+pub mod https;
 pub mod keychain;
 pub mod protocol;
 mod random;
