@@ -18,10 +18,14 @@
 //!   use in a process collects CPU-jitter entropy (aws/aws-lc-rs issues 899
 //!   and 1140), about 420 million instructions, 40 ms of CPU, in every cold
 //!   `get`: 95 % of what a cold control-plane `get` executed. aws-lc can be
-//!   built without jitter entropy, but only through C build flags that every
-//!   build (ours, distributions', `cargo install`) would have to repeat, and it
-//!   brings a C/assembly build (cmake or cc, several MB). `ring` has no jitter
-//!   collector (it takes its seed from `getrandom`), is smaller, builds with a
+//!   built without it, but only through a build-time environment variable
+//!   (`AWS_LC_SYS_NO_JITTER_ENTROPY=1`, read by aws-lc-sys's build script)
+//!   that every build (ours, distributions', `cargo install`) would have to
+//!   repeat, and that a plain `cargo build` silently forgets; it also keeps a
+//!   large C/assembly build (cmake or cc). `ring` has no jitter
+//!   collector (it takes its seed from `getrandom`): a cold `get` against the
+//!   loopback fake executes 3.5 million instructions (bench/cold-path.sh).
+//!   It is smaller, builds with a
 //!   C compiler alone, and is the library the cache already uses for
 //!   `ring::aead`/`ring::hkdf`, so the binaries link one crypto library.
 //!   What we give up: aws-lc's FIPS module (we do not claim FIPS) and
@@ -174,8 +178,10 @@ impl RootsSource {
     /// files in a directory are skipped, as OpenSSL does.
     fn load(&self) -> std::result::Result<rustls::RootCertStore, TrustRootsError> {
         let mut budget = Budget(MAX_ROOTS_BYTES);
+        let mut seen = Seen::default();
         let mut roots = rustls::RootCertStore::empty();
         if let Some(file) = &self.file {
+            seen.first_visit(file);
             let unusable = |why: String| TrustRootsError::Unusable {
                 var: "SSL_CERT_FILE",
                 path: file.display().to_string(),
@@ -195,6 +201,11 @@ impl RootsSource {
             };
             let entries = std::fs::read_dir(dir).map_err(|e| unusable(e.to_string()))?;
             for entry in entries.flatten().take(MAX_ROOT_FILES) {
+                // A hashed directory names each certificate twice (`name.pem`
+                // and `1a2b3c4d.0`), and may hold the bundle itself.
+                if !seen.first_visit(&entry.path()) {
+                    continue;
+                }
                 match read_regular_file(&entry.path(), &mut budget) {
                     Ok(pem) => {
                         roots.add_parsable_certificates(certificates(&pem));
@@ -226,6 +237,23 @@ fn certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
     CertificateDer::pem_slice_iter(pem)
         .filter_map(|c| c.ok())
         .collect()
+}
+
+/// Files already read, by identity (device and inode) where the platform
+/// has one.
+#[derive(Default)]
+struct Seen(std::collections::HashSet<(u64, u64)>);
+
+impl Seen {
+    fn first_visit(&mut self, path: &Path) -> bool {
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt;
+            return self.0.insert((meta.dev(), meta.ino()));
+        }
+        let _ = path;
+        true
+    }
 }
 
 /// How many bytes may still be read.
