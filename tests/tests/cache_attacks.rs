@@ -107,7 +107,8 @@ fn plant(description: &str, payload: &[u8]) -> Key {
     if let Ok(old) = user.search(description) {
         let _ = user.unlink_key(old);
     }
-    user.add_key(description, payload).expect("plant a key in @u")
+    user.add_key(description, payload)
+        .expect("plant a key in @u")
 }
 
 /// Every spelling of `secret` a careless format could hold it in.
@@ -128,7 +129,9 @@ fn forms(secret: &str) -> Vec<Vec<u8>> {
     ];
     // base64 of the secret at each of the three alignments inside a longer text.
     for skip in 0..3 {
-        let padded: Vec<u8> = std::iter::repeat_n(b'x', skip).chain(raw.iter().copied()).collect();
+        let padded: Vec<u8> = std::iter::repeat_n(b'x', skip)
+            .chain(raw.iter().copied())
+            .collect();
         for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
             let text = engine.encode(&padded);
             // Drop the characters that also depend on the prefix and the end.
@@ -144,7 +147,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 fn secret_of(out: &Output) -> String {
-    parse_get("get", out).expect("a hit, not `credentials not found`").1
+    parse_get("get", out)
+        .expect("a hit, not `credentials not found`")
+        .1
 }
 
 #[test]
@@ -158,7 +163,9 @@ fn a_process_with_another_token_or_none_reads_no_password_from_the_keyring() {
     let needles = forms(&password);
     for (key, description) in &found {
         assert!(!description.contains(&password) && !description.contains(&run.fake.token()));
-        let Ok(payload) = key.read_to_vec() else { continue };
+        let Ok(payload) = key.read_to_vec() else {
+            continue;
+        };
         for needle in &needles {
             assert!(
                 !contains(&payload, needle),
@@ -184,14 +191,21 @@ fn our_keys_give_nobody_write_or_setattr() {
     assert!(!found.is_empty(), "the get was cached: nothing to attack");
     for (key, description) in found {
         // The attacks themselves: swap the payload, make it permanent.
-        assert!(key.update(b"swapped").is_err(), "{description}: pupdate worked");
-        assert!(key.set_timeout(0).is_err(), "{description}: timeout 0 worked");
+        assert!(
+            key.update(b"swapped").is_err(),
+            "{description}: pupdate worked"
+        );
+        assert!(
+            key.set_timeout(0).is_err(),
+            "{description}: timeout 0 worked"
+        );
         let perms = key.metadata().unwrap().get_perms().bits();
         for (set, shift) in [("possessor", 24), ("user", 16), ("group", 8), ("other", 0)] {
             let bits = Permission::from_bits_truncate((perms >> shift) as u8);
             assert!(
                 !bits.intersects(Permission::WRITE | Permission::SETATTR),
-                "{description}: the {set} set has {:#x}", bits.bits()
+                "{description}: the {set} set has {:#x}",
+                bits.bits()
             );
         }
     }
@@ -219,16 +233,28 @@ fn a_planted_or_modified_entry_is_never_served() {
     }
     let out = run.get(&host);
     assert_eq!(secret_of(&out), password, "{}", out.show());
-    assert_eq!(run.fake.credentials_requests(&id), 2, "asked the source again");
+    assert_eq!(
+        run.fake.credentials_requests(&id),
+        2,
+        "asked the source again"
+    );
 
     // A bit flipped in a genuine entry is no better.
     let (_, description) = &entries(&host)[0];
-    let mut bytes = user_keyring().search(description).unwrap().read_to_vec().unwrap();
+    let mut bytes = user_keyring()
+        .search(description)
+        .unwrap()
+        .read_to_vec()
+        .unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     plant(description, &bytes);
     assert_eq!(secret_of(&run.get(&host)), password);
-    assert_eq!(run.fake.credentials_requests(&id), 3, "asked the source again");
+    assert_eq!(
+        run.fake.credentials_requests(&id),
+        3,
+        "asked the source again"
+    );
 }
 
 /// A forged keychain answer, planted where the helper used to look when there
@@ -300,7 +326,11 @@ fn an_entry_copied_under_another_name_fails() {
     plant(&description_b, &key_a.read_to_vec().unwrap());
     let out = run.get(&host_b);
     assert_eq!(secret_of(&out), password_b, "{}", out.show());
-    assert_eq!(run.fake.credentials_requests(&id_b), 2, "asked the source again");
+    assert_eq!(
+        run.fake.credentials_requests(&id_b),
+        2,
+        "asked the source again"
+    );
 }
 
 /// Epoch keys count against the user's key quota and live two hours: only a
@@ -312,7 +342,12 @@ fn a_failing_store_or_erase_writes_no_epoch_key() {
     let store = serde_json::json!({"ServerURL": host, "Username": "u", "Secret": "pw-epoch"});
     for (verb, stdin) in [("store", store.to_string()), ("erase", host.clone())] {
         let out = home.helper(verb, &stdin);
-        assert_eq!(out.code(), Some(1), "{verb} without a keychain fails: {}", out.show());
+        assert_eq!(
+            out.code(),
+            Some(1),
+            "{verb} without a keychain fails: {}",
+            out.show()
+        );
     }
     let epochs: Vec<String> = our_keys(&host).into_iter().map(|(_, d)| d).collect();
     assert!(epochs.is_empty(), "failed changes wrote {epochs:?}");
@@ -326,6 +361,10 @@ fn our_keys_are_user_keys() {
     let (_, password) = run.integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
     for (key, description) in our_keys(&host) {
-        assert_eq!(key.metadata().unwrap().get_type(), KeyType::User, "{description}");
+        assert_eq!(
+            key.metadata().unwrap().get_type(),
+            KeyType::User,
+            "{description}"
+        );
     }
 }

@@ -28,7 +28,16 @@ const KEY_SPEC_USER_KEYRING: libc::c_long = -4;
 
 fn keyctl(op: libc::c_long, a: libc::c_long, b: libc::c_long) -> libc::c_long {
     // SAFETY: keyctl with integer (or NULL) arguments reads no memory of ours.
-    unsafe { libc::syscall(libc::SYS_keyctl, op, a, b, 0 as libc::c_long, 0 as libc::c_long) }
+    unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            op,
+            a,
+            b,
+            0 as libc::c_long,
+            0 as libc::c_long,
+        )
+    }
 }
 
 fn errno() -> std::io::Error {
@@ -38,7 +47,12 @@ fn errno() -> std::io::Error {
 fn become_uid(uid: libc::uid_t) {
     // SAFETY: plain syscalls on integers; this process is single-threaded.
     unsafe {
-        assert_eq!(libc::setgroups(0, std::ptr::null()), 0, "setgroups: {}", errno());
+        assert_eq!(
+            libc::setgroups(0, std::ptr::null()),
+            0,
+            "setgroups: {}",
+            errno()
+        );
         assert_eq!(libc::setresgid(uid, uid, uid), 0, "setresgid: {}", errno());
         assert_eq!(libc::setresuid(uid, uid, uid), 0, "setresuid: {}", errno());
     }
@@ -94,7 +108,9 @@ fn deny_keyctl() {
         rules,
         SeccompAction::Allow,
         SeccompAction::Errno(libc::EPERM as u32),
-        std::env::consts::ARCH.try_into().expect("a seccomp architecture"),
+        std::env::consts::ARCH
+            .try_into()
+            .expect("a seccomp architecture"),
     )
     .expect("a seccomp filter");
     let program: BpfProgram = filter.try_into().expect("compile the seccomp filter");
