@@ -368,3 +368,72 @@ fn our_keys_are_user_keys() {
         );
     }
 }
+
+/// On a desktop each login has a session keyring of its own: keychain
+/// answers are cached under a secret kept there, which another session of
+/// the same user can neither read nor use.
+#[test]
+fn keychain_answers_are_cached_only_for_their_login_session() {
+    use scalr_oci_e2e::keyring_session::KeyringSession;
+    let Some(found) = peers::require(KeyringSession::PEERS) else {
+        return;
+    };
+    scalr_oci_e2e::session_keyring::join_fresh();
+    let s = KeyringSession::start(&found);
+    let host = unique_host("keychain");
+    let password = fresh_secret("keychain-cache");
+    let store = serde_json::json!({"ServerURL": host, "Username": "robot", "Secret": password});
+    assert_eq!(s.helper("store", &store.to_string()).code(), Some(0));
+    let debug = [("SCALR_OCI_DEBUG", "1")];
+    for _ in 0..2 {
+        let out = s.helper_with("get", &host, &debug);
+        assert_eq!(secret_of(&out), password);
+    }
+    let out = s.helper_with("get", &host, &debug);
+    assert!(
+        out.stderr_lossy()
+            .contains("answered from the cache (keychain)"),
+        "{}",
+        out.show()
+    );
+    let needles = forms(&password);
+    let found = entries(&host);
+    assert!(!found.is_empty());
+    for (key, description) in found {
+        let payload = key.read_to_vec().unwrap();
+        assert!(
+            needles.iter().all(|n| !contains(&payload, n)),
+            "{description}"
+        );
+    }
+    // The secret, as another login session of this user tries to read it.
+    let session = KeyRing::from_special_id(KeyRingIdentifier::Session, false).unwrap();
+    let secret = session
+        .get_links(64)
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_key())
+        .find(|k| {
+            k.metadata()
+                .is_ok_and(|m| m.get_description().ends_with(":session-secret"))
+        })
+        .expect("the session secret lives in the session keyring");
+    let Some(keyctl) = peers::find("keyctl") else {
+        peers::loud("SKIPPED the cross-session read: no keyctl (Debian keyutils)");
+        return;
+    };
+    let confined = peers::our_bin("SCALR_OCI_CONFINED_BIN", "scalr-oci-e2e", "confined");
+    let mut cmd = std::process::Command::new(confined);
+    cmd.arg("--new-session")
+        .arg("--")
+        .arg(keyctl)
+        .args(["pipe", &secret.get_id().as_raw_id().to_string()]);
+    let out = peers::run(&mut cmd, b"", Duration::from_secs(30));
+    assert_ne!(
+        out.code(),
+        Some(0),
+        "another session read it: {}",
+        out.show()
+    );
+    assert!(out.stdout.is_empty());
+}
