@@ -185,7 +185,7 @@ pub struct Resolver<'w> {
     keychain: Arc<Keychain>,
     keychain_source: KeychainSource,
     control_plane_source: ControlPlaneSource<'w>,
-    cache: Cache,
+    cache: Cache<'w>,
     diagnostics: Diagnostics<'w>,
 }
 
@@ -195,10 +195,10 @@ impl<'w> Resolver<'w> {
         let keychain = Arc::new(Keychain::new());
         // Opened even with caching off: this process's `store`/`erase` must
         // still invalidate what other, caching processes keep.
-        let verbose = settings.verbose;
+        let (verbose, notes) = (settings.verbose, diagnostics.clone());
         let cache = Cache::open(Box::new(move |note| {
             if verbose {
-                eprintln!("docker-credential-scalr: {note}");
+                notes.line(format_args!("{note}"));
             }
         }));
         Resolver {

@@ -130,19 +130,20 @@ pub fn lifetime(ttl: Duration, expires_at: Option<SystemTime>) -> Option<Duratio
     (ttl >= Duration::from_secs(1)).then_some(ttl)
 }
 
-pub struct Cache {
+/// `'n`: how long the notes' sink lives (the caller's stderr writer).
+pub struct Cache<'n> {
     store: Box<dyn Store>,
     /// False when the platform store could not be opened: then the cache is
     /// silent after saying so once.
     available: bool,
-    notes: Box<dyn Fn(&Note)>,
+    notes: Box<dyn Fn(&Note) + 'n>,
     session_secret: OnceCell<Option<Zeroizing<Vec<u8>>>>,
 }
 
-impl Cache {
+impl<'n> Cache<'n> {
     /// The platform's store, or one that keeps nothing (after a note) when
     /// there is none or the kernel refuses it.
-    pub fn open(notes: Box<dyn Fn(&Note)>) -> Cache {
+    pub fn open(notes: Box<dyn Fn(&Note) + 'n>) -> Cache<'n> {
         #[cfg(target_os = "linux")]
         let opened = kernel::KernelStore::open().map(|s| Box::new(s) as Box<dyn Store>);
         #[cfg(not(target_os = "linux"))]
@@ -159,7 +160,7 @@ impl Cache {
         }
     }
 
-    pub fn with_store(store: Box<dyn Store>, notes: Box<dyn Fn(&Note)>) -> Cache {
+    pub fn with_store(store: Box<dyn Store>, notes: Box<dyn Fn(&Note) + 'n>) -> Cache<'n> {
         Cache {
             store,
             available: true,

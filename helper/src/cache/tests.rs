@@ -12,7 +12,7 @@ const TTL: Duration = Duration::from_secs(60);
 struct Fixture {
     store: Rc<MemoryStore>,
     notes: Rc<RefCell<Vec<Note>>>,
-    cache: Cache,
+    cache: Cache<'static>,
 }
 
 fn fixture(store: MemoryStore) -> Fixture {
