@@ -60,7 +60,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{ControlPlaneFailure, Error, Result, chain};
 use crate::protocol::VERSION;
 use crate::settings::Settings;
 
@@ -73,9 +73,9 @@ const MAX_ROOT_FILES: usize = 4096;
 /// Builds the control plane's client for `base`, so call it only when the
 /// control plane is really asked (it reads the trust roots).
 pub fn client(hostname: &str, base: &Url, settings: &Settings) -> Result<Client> {
-    let fail = |what: String| Error::ControlPlane {
+    let fail = |detail: String| Error::ControlPlane {
         host: hostname.to_string(),
-        what: format!("cannot be reached: {what}"),
+        failure: ControlPlaneFailure::Client { detail },
     };
     let builder = builder()
         .map_err(|e| fail(e.to_string()))?
@@ -89,9 +89,7 @@ pub fn client(hostname: &str, base: &Url, settings: &Settings) -> Result<Client>
     } else {
         builder
     };
-    builder
-        .build()
-        .map_err(|e| fail(format!("building the HTTPS client failed: {}", chain(&e))))
+    builder.build().map_err(|e| fail(chain(&e)))
 }
 
 /// A blocking client builder with this workspace's TLS ([`tls_config`]) and
@@ -357,7 +355,7 @@ mod system {
 pub fn base_url(hostname: &str, allow_http_loopback: bool) -> Result<Url> {
     let bad = |what: &str| Error::ControlPlane {
         host: hostname.to_string(),
-        what: what.to_string(),
+        failure: ControlPlaneFailure::BadAddress(what.to_string()),
     };
     let trimmed = hostname.trim().trim_end_matches('/');
     let with_scheme = if trimmed.contains("://") {
@@ -397,20 +395,6 @@ pub fn base_url(hostname: &str, allow_http_loopback: bool) -> Result<Url> {
         }
         _ => Err(bad("must be an https:// host")),
     }
-}
-
-/// An error and its sources, each said once.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]
