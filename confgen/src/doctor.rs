@@ -469,7 +469,10 @@ mod tests {
     #[test]
     fn an_unreachable_registry_is_explained_with_what_to_check() {
         // Port 1 on the loopback: nothing listens, the connection is refused.
-        let error = Client::new()
+        let error = docker_credential_scalr::https::builder()
+            .unwrap()
+            .build()
+            .unwrap()
             .get("https://127.0.0.1:1/v2/")
             .send()
             .unwrap_err();

@@ -381,7 +381,10 @@ mod tests {
     fn load(text: &str, vars: &[(&str, &str)]) -> Result<Settings> {
         let dir = std::env::temp_dir().join(format!("scalr-oci-settings-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!("{:x}.toml", text.len() * 31 + vars.len()));
+        // Tests run in parallel threads of one process: each call its own file.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!("{call}.toml"));
         std::fs::write(&path, text).unwrap();
         let vars: Vec<(String, String)> = vars
             .iter()
