@@ -145,32 +145,16 @@ impl ControlPlane {
         }
     }
 
-    /// The integration that answers for `host`: exported, not disabled, first
-    /// in API order. A second one for the same host is reported on stderr.
+    /// The integration that answers for `host` (see [`pick`]), with the
+    /// integrations it shadows, for the caller to report.
     pub fn find(&self, host: &RegistryHost) -> Result<Lookup> {
         let all = self.integrations()?;
-        let for_host: Vec<&Integration> = all
-            .iter()
-            .filter(|i| i.host().as_ref() == Some(host))
-            .collect();
-        let mut matching = for_host.iter().filter(|i| i.usable());
-        let first = matching.next().map(|i| (*i).clone());
-        if let Some(first) = &first {
-            let others: Vec<&str> = matching.map(|i| i.id.as_str()).collect();
-            if !others.is_empty() {
-                eprintln!(
-                    "docker-credential-scalr: warning: integrations {} on {} also claim {host}; using {} ({}), the first in API order",
-                    others.join(", "),
-                    self.hostname(),
-                    first.id,
-                    first.name
-                );
-            }
-        }
+        let picked = pick(&all, host);
         Ok(Lookup {
-            integration: first,
+            integration: picked.chosen.cloned(),
+            shadowed: picked.shadowed.into_iter().cloned().collect(),
             listed: all.len(),
-            for_host: for_host.len(),
+            for_host: picked.naming_host,
         })
     }
 
@@ -368,10 +352,41 @@ impl ControlPlane {
     }
 }
 
+/// Which integration answers a host, decided from the list alone: the first
+/// usable one (exported, not disabled) that names the host, in API order.
+/// Scalr allows one integration per host, but an account can still hold
+/// several (spelled differently, or created before the rule): the list's order
+/// is the one stable tie-break every caller (the helper, `status`, `doctor`)
+/// can agree on.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pick<'a> {
+    pub chosen: Option<&'a Integration>,
+    /// Later usable integrations for the same host, which `chosen` shadows.
+    pub shadowed: Vec<&'a Integration>,
+    /// How many integrations name the host, usable or not.
+    pub naming_host: usize,
+}
+
+/// See [`Pick`]. Integrations whose registry URL does not parse name no host.
+pub fn pick<'a>(integrations: &'a [Integration], host: &RegistryHost) -> Pick<'a> {
+    let naming: Vec<&Integration> = integrations
+        .iter()
+        .filter(|i| i.host().as_ref() == Some(host))
+        .collect();
+    let mut usable = naming.iter().copied().filter(|i| i.usable());
+    Pick {
+        chosen: usable.next(),
+        shadowed: usable.collect(),
+        naming_host: naming.len(),
+    }
+}
+
 /// The result of looking a host up among the integrations.
 #[derive(Debug)]
 pub struct Lookup {
     pub integration: Option<Integration>,
+    /// Usable integrations for the same host that lost to `integration`.
+    pub shadowed: Vec<Integration>,
     /// How many integrations the token can see.
     pub listed: usize,
     /// How many of them name the host, usable or not.
@@ -640,6 +655,65 @@ mod tests {
         let b = parse_rfc3339("2026-11-22T12:00:00+02:00").unwrap();
         assert_eq!(a, b);
         assert!(parse_rfc3339("tomorrow").is_none());
+    }
+
+    fn integration(id: &str, url: &str, exported: bool, status: &str) -> Integration {
+        Integration {
+            id: id.into(),
+            name: format!("name of {id}"),
+            registry_url: url.into(),
+            username: "u".into(),
+            export_credentials: exported,
+            status: status.into(),
+        }
+    }
+
+    fn ids(list: &[&Integration]) -> Vec<String> {
+        list.iter().map(|i| i.id.clone()).collect()
+    }
+
+    #[test]
+    fn pick_takes_the_first_usable_in_api_order_and_reports_the_rest() {
+        let all = [
+            integration("in-off", "https://dup.example", false, "active"),
+            integration("in-disabled", "dup.example", true, "disabled"),
+            integration("in-other", "https://dup.example.evil.com", true, "active"),
+            integration("in-first", "https://DUP.example:443/", true, "failed"),
+            integration("in-second", "dup.example", true, "active"),
+            integration("in-bad-url", "https://dup.example@x", true, "active"),
+            integration("in-third", "http://dup.example/v2/", true, "pending"),
+        ];
+        let host = RegistryHost::parse("dup.example").unwrap();
+        let picked = pick(&all, &host);
+        assert_eq!(picked.chosen.map(|i| i.id.as_str()), Some("in-first"));
+        assert_eq!(ids(&picked.shadowed), ["in-second", "in-third"]);
+        assert_eq!(picked.naming_host, 5, "usable or not, bad URLs aside");
+    }
+
+    #[test]
+    fn pick_without_a_usable_integration_still_counts_the_ones_naming_the_host() {
+        let all = [
+            integration("in-a", "https://ghcr.io", false, "active"),
+            integration("in-b", "ghcr.io:443", true, "disabled"),
+            integration("in-c", "ghcr.io:5000", true, "active"),
+        ];
+        let picked = pick(&all, &RegistryHost::parse("https://ghcr.io").unwrap());
+        assert_eq!(picked.chosen, None);
+        assert!(picked.shadowed.is_empty());
+        assert_eq!(picked.naming_host, 2, "another port is another host");
+        let none = pick(&[], &RegistryHost::parse("ghcr.io").unwrap());
+        assert_eq!((none.chosen, none.naming_host), (None, 0));
+    }
+
+    #[test]
+    fn pick_treats_every_docker_hub_spelling_as_one_host() {
+        let all = [
+            integration("in-hub", "https://registry-1.docker.io", true, "active"),
+            integration("in-index", "https://index.docker.io/v1/", true, "active"),
+        ];
+        let picked = pick(&all, &RegistryHost::parse("docker.io").unwrap());
+        assert_eq!(picked.chosen.map(|i| i.id.as_str()), Some("in-hub"));
+        assert_eq!(ids(&picked.shadowed), ["in-index"]);
     }
 
     #[test]

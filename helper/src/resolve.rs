@@ -112,6 +112,18 @@ impl Source for ControlPlaneSource {
         let access = self.access()?.ok_or(Error::ControlPlaneNotConfigured)?;
         let control_plane = ControlPlane::connect(access.clone(), &self.settings)?;
         let lookup = control_plane.find(host)?;
+        if let Some(first) = &lookup.integration
+            && !lookup.shadowed.is_empty()
+        {
+            let others: Vec<&str> = lookup.shadowed.iter().map(|i| i.id.as_str()).collect();
+            eprintln!(
+                "docker-credential-scalr: warning: integrations {} on {} also claim {host}; using {} ({}), the first in API order",
+                others.join(", "),
+                access.hostname,
+                first.id,
+                first.name
+            );
+        }
         let Some(integration) = lookup.integration else {
             let why = match lookup.for_host {
                 0 => String::new(),
