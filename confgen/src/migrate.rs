@@ -60,7 +60,9 @@ enum Moved {
     Conflict,
 }
 
-pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
+/// `all_hosts`: move `credentials.tfrc.json` tokens of every host, not only
+/// Scalr's.
+pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Result<()> {
     let mut files: Vec<(PathBuf, FileKind)> = Vec::new();
     let tofu = TofuFiles::find(env)?;
     files.extend(
@@ -89,15 +91,52 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
     let keychain = Keychain::new();
     let mut moved_total = 0;
     let mut problems = 0;
+
+    // Host tokens leave credentials.tfrc.json only for the keychain AND a
+    // credentials_helper that serves them from there, so `tofu init` keeps
+    // working with no TF_TOKEN_*. The block and the plugin come first: while
+    // the token is still in the file, OpenTofu prefers the file, so this
+    // order is safe to interrupt anywhere, and a rerun finishes the job.
+    let tofu_credentials = FileKind::Tokens(TokenFile::TofuCredentials);
+    let mut host_tokens_movable = true;
+    if let Some((path, _)) = files.iter().find(|(_, k)| *k == tofu_credentials) {
+        let text = write::read_optional(path)?.unwrap_or_default();
+        let scan = find(
+            path,
+            &text,
+            tofu_credentials,
+            scalr_host.as_deref(),
+            all_hosts,
+        )?;
+        if !scan.found.is_empty() {
+            let mode = if dry_run { Mode::Check } else { Mode::Apply };
+            let done = crate::credentials_helper::ensure(env, None, mode, false)?;
+            for line in &done.lines {
+                say!(out, "{line}")?;
+            }
+            if done.kept > 0 {
+                host_tokens_movable = false;
+                problems += scan.found.len();
+                say!(
+                    out,
+                    "{}: the host tokens stay in the file until OpenTofu can get them from terraform-credentials-scalr (see above)",
+                    path.display()
+                )?;
+            }
+        }
+    }
     let mut secrets_moved: Vec<(PathBuf, SecretString)> = Vec::new();
     for (path, kind) in &files {
+        if *kind == tofu_credentials && !host_tokens_movable {
+            continue;
+        }
         let mode = if dry_run { Mode::Check } else { Mode::Apply };
         let (_, report) = write::edit_file(path, mode, 0o600, |text| {
             let mut report = FileReport::default();
             let Some(text) = text else {
                 return Ok((None, report));
             };
-            let mut scan = find(path, text, *kind, scalr_host.as_deref())?;
+            let mut scan = find(path, text, *kind, scalr_host.as_deref(), all_hosts)?;
             let links = write::link_count(path);
             if links > 1 {
                 // Checked before anything is stored: the file cannot be
@@ -238,6 +277,7 @@ fn find(
     text: &str,
     kind: FileKind,
     scalr_host: Option<&str>,
+    all_hosts: bool,
 ) -> Result<PlaintextScan<Found>> {
     let registry = |host, username, secret, name| Found {
         target: Target::Registry { host, username },
@@ -276,7 +316,7 @@ fn find(
             })
         }
         FileKind::Tokens(file) => {
-            let scan = token_files::find(path, text, file, scalr_host)?;
+            let scan = token_files::find(path, text, file, scalr_host, all_hosts)?;
             Ok(PlaintextScan {
                 found: scan
                     .found
@@ -373,7 +413,7 @@ fn rewrite(
                     "moved out of the file; scalr-cli now needs SCALR_TOKEN in its environment, and docker-credential-scalr reads the token from the keychain"
                 }
                 TokenFile::TofuCredentials => {
-                    "moved out of the file; OpenTofu's own Scalr remote backend and module registry now need TF_TOKEN_<host> (a Scalr run sets it), and docker-credential-scalr reads the token from the keychain"
+                    "moved into the OS keychain; OpenTofu gets it from terraform-credentials-scalr (credentials_helper \"scalr\") and docker-credential-scalr from the keychain"
                 }
             };
             let note = |m: &Found| Note {

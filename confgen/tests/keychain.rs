@@ -127,6 +127,16 @@ fn in_file(home: &Home, item: &Secret) -> bool {
 
 fn migrate(home: &Home, failpoint: Option<&str>) -> std::process::Output {
     let mut cmd = home.command(&["migrate"]);
+    // terraform-credentials-scalr as installed, for the plugin link that
+    // moving a tofu login token needs (a stand-in: only its place matters).
+    let bin = home.file("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let plugin = bin.join("terraform-credentials-scalr");
+    std::fs::write(&plugin, "#!/bin/sh\necho '{}'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", bin.display()));
     if let Some(point) = failpoint {
         cmd.env("SCALR_OCI_FAILPOINT", point);
     }
@@ -145,10 +155,16 @@ fn assert_fully_migrated(home: &Home, session: &KeyringSession) {
             home.assert_nowhere(&b64(item.username, item.secret));
         }
     }
+    // The tofu login token left credentials.tfrc.json for the keychain, so
+    // OpenTofu now asks terraform-credentials-scalr for it.
     let tofurc = home.read(".tofurc");
     assert_eq!(
         tofurc,
-        "# keep me\noci_credentials \"ghcr.io\" {\n  docker_credentials_helper = \"scalr\"\n}\n"
+        "# keep me\noci_credentials \"ghcr.io\" {\n  docker_credentials_helper = \"scalr\"\n}\n\ncredentials_helper \"scalr\" {}\n"
+    );
+    assert!(
+        std::fs::read_link(home.file(".terraform.d/plugins/terraform-credentials-scalr")).is_ok(),
+        "the plugin was not linked"
     );
     let docker = home.read(".docker/config.json");
     assert!(
@@ -256,10 +272,11 @@ fn migrate_in_one_go() -> bool {
 }
 
 fn migrate_interrupted_at_every_step_loses_nothing() {
-    // 6 secrets are stored and verified; 5 files are rewritten.
+    // 6 secrets are stored and verified; 6 files are written: the
+    // credentials_helper block first, then 5 rewrites.
     let points: Vec<String> = (1..=6)
         .flat_map(|n| [format!("store:{n}"), format!("verify:{n}")])
-        .chain((1..=5).map(|n| format!("write:{n}")))
+        .chain((1..=6).map(|n| format!("write:{n}")))
         .collect();
     for point in points {
         let mut home = Home::new();

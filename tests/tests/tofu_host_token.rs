@@ -243,6 +243,41 @@ fn one_scalr_oci_login_serves_tofu_init_and_the_docker_helper() {
     let dir = bed.workdir("keychain");
     let out = bed.init(&env, &dir);
     bed.assert_installed(&out, &dir);
+
+    // status says who answers the host; doctor checks it live. Neither
+    // prints the token.
+    let scalr_oci = |args: &[&str]| {
+        peers::run(
+            env.command(tofu::scalr_oci_bin()).args(args),
+            b"",
+            Duration::from_secs(120),
+        )
+    };
+    let host = bed.host();
+    let status = scalr_oci(&["status"]).success();
+    assert!(
+        status.contains("credentials_helper \"scalr\" in")
+            && status.contains(&format!(
+                "{host}: terraform-credentials-scalr, from the OS keychain"
+            )),
+        "{status}"
+    );
+    let doctor = scalr_oci(&["doctor", &host]).success();
+    assert!(
+        doctor.contains("terraform-credentials-scalr answers")
+            && doctor.contains("accepts the token"),
+        "{doctor}"
+    );
+    for said in [&status, &doctor] {
+        assert!(!said.contains(&bed.fake.token()), "the token was printed");
+    }
+    bed.fake.revoke_token(&bed.fake.token());
+    let doctor = scalr_oci(&["doctor", &host]);
+    assert!(
+        !doctor.status.success() && doctor.stdout_lossy().contains("refuses the token"),
+        "{}",
+        doctor.stdout_lossy()
+    );
     bed.assert_clean(&home, &dir, &[&bed.fake.token(), "pw-host-token"]);
 }
 
@@ -371,4 +406,66 @@ fn tofu_login_stores_through_the_helper_and_logout_forgets() {
     bed.assert_refused(&out, &again, AuthSeen::Missing);
     bed.assert_clean(&home, &dir, &[&token]);
     bed.assert_clean(&home, &again, &[&token]);
+}
+
+#[test]
+fn after_migrate_tofu_init_still_works_and_no_file_holds_the_token() {
+    let Some(bed) = Bed::new(KeyringSession::PEERS) else {
+        return;
+    };
+    let session = KeyringSession::start(&bed.tools.found);
+    let home = session.home();
+    let env = bed.env(session.env());
+    let host = bed.host();
+    let token = bed.fake.token();
+    // What `tofu login` leaves behind without a helper: the token in plain text.
+    let plain = tofu::credentials_file(&home);
+    std::fs::create_dir_all(plain.parent().expect("a parent")).expect("mkdir ~/.terraform.d");
+    std::fs::write(
+        &plain,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "credentials": {
+                host.clone(): {"token": token},
+                "app.terraform.io": {"token": "another-service-token"},
+            }
+        }))
+        .expect("JSON"),
+    )
+    .expect("write credentials.tfrc.json");
+    let dir = bed.workdir("before-migrate");
+    let out = bed.init(&env, &dir);
+    bed.assert_installed(&out, &dir);
+
+    // migrate links the plugin that sits beside scalr-oci, as installed.
+    tofu::host_token_bin();
+    let mut with_host = env.clone();
+    with_host.set("SCALR_HOSTNAME", &host);
+    let out = peers::run(
+        with_host.command(tofu::scalr_oci_bin()).arg("migrate"),
+        b"",
+        Duration::from_secs(120),
+    );
+    let said = out.success();
+    assert!(
+        said.contains("credentials_helper \"scalr\": added") && said.contains("Moved 1"),
+        "{said}"
+    );
+    assert!(!said.contains("TF_TOKEN"), "the old advice: {said}");
+    let left = std::fs::read_to_string(&plain).expect("the file stays");
+    assert!(
+        left.contains("app.terraform.io"),
+        "another host's token was taken: {left}"
+    );
+
+    bed.fake.reset_counters();
+    let again = bed.workdir("after-migrate");
+    let out = bed.init(&env, &again);
+    bed.assert_installed(&out, &again);
+    assert!(
+        bed.helper_get(&env).as_deref() == Some(token.as_str()),
+        "the keychain does not hold the migrated token"
+    );
+    assert_no_file_contains(&home, &token);
+    assert_no_file_contains(&dir, &token);
+    assert_no_file_contains(&again, &token);
 }
