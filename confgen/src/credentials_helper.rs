@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use hcl_edit::Span;
 use hcl_edit::structure::{Body, Structure};
+use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use crate::environment::{Env, find_on_path};
@@ -34,6 +35,8 @@ use crate::write::{self, Mode};
 pub const NAME: &str = "scalr";
 pub const BLOCK: &str = "credentials_helper";
 pub const PLUGIN: &str = "terraform-credentials-scalr";
+/// OpenTofu's block for a host token written into the CLI config by hand.
+pub const CREDENTIALS: &str = "credentials";
 
 /// One `credentials_helper` block of the merged set.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,12 +122,17 @@ pub fn with_block(path: &Path, text: Option<&str>, replace: bool) -> Result<Opti
 /// other byte.
 fn without_hcl_blocks(path: &Path, text: &str) -> Result<String> {
     let body: Body = tofurc::hcl::parse(path, text)?;
-    let mut spans: Vec<std::ops::Range<usize>> = body
+    let spans = body
         .iter()
         .filter_map(Structure::as_block)
         .filter(|b| b.ident.as_str() == BLOCK)
         .filter_map(|b| b.span())
         .collect();
+    Ok(cut_lines(text, spans))
+}
+
+/// `text` without the whole lines that `spans` touch.
+fn cut_lines(text: &str, mut spans: Vec<std::ops::Range<usize>>) -> String {
     spans.sort_by_key(|s| std::cmp::Reverse(s.start));
     let mut out = text.to_string();
     for span in spans {
@@ -134,7 +142,7 @@ fn without_hcl_blocks(path: &Path, text: &str) -> Result<String> {
             .map_or(out.len(), |i| span.end + i + 1);
         out.replace_range(start..end, "");
     }
-    Ok(out)
+    out
 }
 
 fn append_hcl(text: &str) -> String {
@@ -148,6 +156,81 @@ fn append_hcl(text: &str) -> String {
     }
     out.push_str(&format!("{BLOCK} \"{NAME}\" {{}}{newline}"));
     out
+}
+
+/// `credentials "HOST" { token = "…" }` in a CLI config file: a host token
+/// in plain text, which OpenTofu prefers to any credentials helper. Each
+/// comes back as (the label as written, the token); only literal string
+/// tokens of hosts `wanted` accepts.
+pub fn credentials_blocks(
+    path: &Path,
+    text: &str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<(String, SecretString)>> {
+    Ok(match Syntax::of(path) {
+        Syntax::Hcl => tofurc::hcl::parse(path, text)?
+            .iter()
+            .filter_map(Structure::as_block)
+            .filter(|b| b.ident.as_str() == CREDENTIALS)
+            .filter_map(|b| {
+                let host = b.labels.first()?.as_str().to_string();
+                let token = b.body.get_attribute("token")?.value.as_str()?;
+                (wanted(&host) && !token.trim().is_empty())
+                    .then(|| (host, SecretString::from(token.trim())))
+            })
+            .collect(),
+        Syntax::Json => match tofurc::json::parse(path, text)?.get(CREDENTIALS) {
+            Some(Value::Object(hosts)) => hosts
+                .iter()
+                .filter_map(|(host, v)| {
+                    let token = v.get("token")?.as_str()?;
+                    (wanted(host) && !token.trim().is_empty())
+                        .then(|| (host.clone(), SecretString::from(token.trim())))
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+    })
+}
+
+/// `text` without the `credentials` blocks (HCL) or keys (JSON) of `hosts`,
+/// every other byte kept.
+pub fn without_credentials(path: &Path, text: &str, hosts: &[String]) -> Result<String> {
+    match Syntax::of(path) {
+        Syntax::Hcl => {
+            let body: Body = tofurc::hcl::parse(path, text)?;
+            let spans = body
+                .iter()
+                .filter_map(Structure::as_block)
+                .filter(|b| b.ident.as_str() == CREDENTIALS)
+                .filter(|b| {
+                    b.labels
+                        .first()
+                        .is_some_and(|l| hosts.iter().any(|h| h == l.as_str()))
+                })
+                .filter_map(|b| b.span())
+                .collect();
+            Ok(cut_lines(text, spans))
+        }
+        Syntax::Json => {
+            let mut root = match tofurc::json::parse(path, text)? {
+                Value::Object(map) => map,
+                _ => return Ok(text.to_string()),
+            };
+            if let Some(Value::Object(creds)) = root.get_mut(CREDENTIALS) {
+                for host in hosts {
+                    creds.shift_remove(host);
+                }
+                if creds.is_empty() {
+                    root.shift_remove(CREDENTIALS);
+                }
+            }
+            Ok(json_format::to_string_like(
+                &Value::Object(root),
+                Some(text),
+            ))
+        }
+    }
 }
 
 /// The directory OpenTofu searches that we place the plugin in.
@@ -441,5 +524,30 @@ mod tests {
             "{\n  \"x\": 1,\n  \"credentials_helper\": {\n    \"scalr\": {}\n  }\n}\n"
         );
         assert_eq!(with_block(path, Some(&new), false).unwrap(), None);
+    }
+
+    #[test]
+    fn credentials_blocks_of_wanted_hosts_come_out_and_nothing_else() {
+        use secrecy::ExposeSecret;
+        let path = Path::new("/x/.tofurc");
+        let text = "# top\ncredentials \"acme.scalr.io\" {\n  token = \"t-acme\"\n}\ncredentials \"app.terraform.io\" {\n  token = \"t-tfc\"\n}\nx = 1\n";
+        let scalr = |h: &str| h.ends_with(".scalr.io");
+        let found = credentials_blocks(path, text, &scalr).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].0.as_str(), found[0].1.expose_secret()),
+            ("acme.scalr.io", "t-acme")
+        );
+        assert_eq!(
+            without_credentials(path, text, &["acme.scalr.io".into()]).unwrap(),
+            "# top\ncredentials \"app.terraform.io\" {\n  token = \"t-tfc\"\n}\nx = 1\n"
+        );
+        let json = Path::new("/x/a.tfrc.json");
+        let text = "{\n  \"credentials\": {\n    \"acme.scalr.io\": {\n      \"token\": \"t-acme\"\n    }\n  }\n}\n";
+        assert_eq!(credentials_blocks(json, text, &scalr).unwrap().len(), 1);
+        assert_eq!(
+            without_credentials(json, text, &["acme.scalr.io".into()]).unwrap(),
+            "{}\n"
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::protocol::{Credential, TOKEN_USERNAME};
 use docker_credential_scalr::registry::RegistryHost;
+use docker_credential_scalr::scalr_access::bare_host;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::docker_config::{self, Flavor};
@@ -24,6 +25,9 @@ use crate::report::{Note, Outcome, PlaintextScan, Unmovable};
 use crate::tofurc::{self, Policy, TofuFiles, Want};
 use crate::token_files::{self, TokenFile};
 use crate::write::{self, Mode};
+
+/// What happens to a host token that left a file.
+const HOST_TOKEN_MOVED: &str = "moved into the OS keychain; OpenTofu gets it from terraform-credentials-scalr (credentials_helper \"scalr\") and docker-credential-scalr from the keychain";
 
 /// One plain-text secret, wherever it was found.
 struct Found {
@@ -98,38 +102,29 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
     // the token is still in the file, OpenTofu prefers the file, so this
     // order is safe to interrupt anywhere, and a rerun finishes the job.
     let tofu_credentials = FileKind::Tokens(TokenFile::TofuCredentials);
-    let mut host_tokens_movable = true;
-    if let Some((path, _)) = files.iter().find(|(_, k)| *k == tofu_credentials) {
+    let holds_host_tokens =
+        |kind: &FileKind| matches!(kind, FileKind::Tofu) || *kind == tofu_credentials;
+    let mut host_tokens = 0;
+    for (path, kind) in files.iter().filter(|(_, k)| holds_host_tokens(k)) {
         let text = write::read_optional(path)?.unwrap_or_default();
-        let scan = find(
-            path,
-            &text,
-            tofu_credentials,
-            scalr_host.as_deref(),
-            all_hosts,
-        )?;
-        if !scan.found.is_empty() {
-            let mode = if dry_run { Mode::Check } else { Mode::Apply };
-            let done = crate::credentials_helper::ensure(env, None, mode, false)?;
-            for line in &done.lines {
-                say!(out, "{line}")?;
-            }
-            if done.kept > 0 {
-                host_tokens_movable = false;
-                problems += scan.found.len();
-                say!(
-                    out,
-                    "{}: the host tokens stay in the file until OpenTofu can get them from terraform-credentials-scalr (see above)",
-                    path.display()
-                )?;
-            }
+        let scan = find(path, &text, *kind, scalr_host.as_deref(), all_hosts)?;
+        host_tokens += scan
+            .found
+            .iter()
+            .filter(|f| matches!(f.target, Target::ScalrToken { .. }))
+            .count();
+    }
+    let mut host_tokens_movable = true;
+    if host_tokens > 0 {
+        let mode = if dry_run { Mode::Check } else { Mode::Apply };
+        let done = crate::credentials_helper::ensure(env, None, mode, false)?;
+        for line in &done.lines {
+            say!(out, "{line}")?;
         }
+        host_tokens_movable = done.kept == 0;
     }
     let mut secrets_moved: Vec<(PathBuf, SecretString)> = Vec::new();
     for (path, kind) in &files {
-        if *kind == tofu_credentials && !host_tokens_movable {
-            continue;
-        }
         let mode = if dry_run { Mode::Check } else { Mode::Apply };
         let (_, report) = write::edit_file(path, mode, 0o600, |text| {
             let mut report = FileReport::default();
@@ -150,6 +145,19 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
                         .drain(..)
                         .map(|f| Unmovable::new(&f.name, why.clone())),
                 );
+            }
+            if !host_tokens_movable {
+                let (tokens, rest) = scan
+                    .found
+                    .drain(..)
+                    .partition(|f| matches!(f.target, Target::ScalrToken { .. }));
+                scan.found = rest;
+                scan.unmovable.extend(tokens.iter().map(|f: &Found| {
+                    Unmovable::new(
+                        &f.name,
+                        "OpenTofu could not get it from terraform-credentials-scalr (see above)",
+                    )
+                }));
             }
             report.unmovable = scan.unmovable;
             if dry_run {
@@ -291,6 +299,19 @@ fn find(
                 found: Vec::new(),
                 unmovable: scan.unmovable,
             };
+            // `credentials "HOST" { token = … }`: a host token by hand.
+            let wanted = |h: &str| token_files::is_scalr_host(&bare_host(h), scalr_host, all_hosts);
+            for (label, token) in
+                crate::credentials_helper::credentials_blocks(path, text, &wanted)?
+            {
+                out.found.push(Found {
+                    target: Target::ScalrToken {
+                        hostname: bare_host(&label),
+                    },
+                    secret: token,
+                    name: label,
+                });
+            }
             for item in scan.found {
                 match RegistryHost::parse(&item.label) {
                     Ok(host) => {
@@ -391,9 +412,34 @@ fn rewrite(
         FileKind::Tofu => {
             let wants: Vec<Want> = moved
                 .iter()
+                .filter(|m| matches!(m.target, Target::Registry { .. }))
                 .map(|m| Want::Registry(m.name.clone()))
                 .collect();
-            tofurc::apply(path, Some(text), &wants, Policy::migrate())
+            let hosts: Vec<String> = moved
+                .iter()
+                .filter(|m| matches!(m.target, Target::ScalrToken { .. }))
+                .map(|m| m.name.clone())
+                .collect();
+            let (new, mut notes) = match wants.is_empty() {
+                true => (None, Vec::new()),
+                false => tofurc::apply(path, Some(text), &wants, Policy::migrate())?,
+            };
+            if hosts.is_empty() {
+                return Ok((new, notes));
+            }
+            let base = new.as_deref().unwrap_or(text);
+            let new = crate::credentials_helper::without_credentials(path, base, &hosts)?;
+            notes.extend(
+                moved
+                    .iter()
+                    .filter(|m| hosts.contains(&m.name))
+                    .map(|m| Note {
+                        subject: describe(m),
+                        path: path.to_path_buf(),
+                        outcome: Outcome::Removed(HOST_TOKEN_MOVED.into()),
+                    }),
+            );
+            Ok((Some(new), notes))
         }
         FileKind::Docker(flavor) => {
             let keys: Vec<(String, RegistryHost)> = moved
@@ -412,9 +458,7 @@ fn rewrite(
                 TokenFile::ScalrCli => {
                     "moved out of the file; scalr-cli now needs SCALR_TOKEN in its environment, and docker-credential-scalr reads the token from the keychain"
                 }
-                TokenFile::TofuCredentials => {
-                    "moved into the OS keychain; OpenTofu gets it from terraform-credentials-scalr (credentials_helper \"scalr\") and docker-credential-scalr from the keychain"
-                }
+                TokenFile::TofuCredentials => HOST_TOKEN_MOVED,
             };
             let note = |m: &Found| Note {
                 subject: describe(m),

@@ -70,10 +70,7 @@ pub fn find(
             },
             TokenFile::TofuCredentials => {
                 let host = bare_host(&name);
-                let ours = all_hosts
-                    || host.ends_with(".scalr.io")
-                    || scalr_host.is_some_and(|s| bare_host(s) == host);
-                if !ours {
+                if !is_scalr_host(&host, scalr_host, all_hosts) {
                     continue;
                 }
                 host
@@ -86,6 +83,12 @@ pub fn find(
         });
     }
     Ok(scan)
+}
+
+/// Whether a host token for `host` (bare) is Scalr's to move: the
+/// configured Scalr host, any `*.scalr.io`, or any host with `all_hosts`.
+pub fn is_scalr_host(host: &str, scalr_host: Option<&str>, all_hosts: bool) -> bool {
+    all_hosts || host.ends_with(".scalr.io") || scalr_host.is_some_and(|s| bare_host(s) == host)
 }
 
 /// `(name, object)` for each place a token may sit.

@@ -196,8 +196,38 @@ fn all_keychain_scenarios() {
         return;
     }
     migrate_refuses_a_hard_linked_file();
+    migrate_moves_a_credentials_block_and_writes_the_helper_block();
     migrate_interrupted_at_every_step_loses_nothing();
     registry_and_login_take_secrets_from_stdin_only();
+}
+
+/// A host token written by hand, `credentials "HOST" { token = … }`, moves
+/// into the keychain like a `tofu login` token; another service's block
+/// stays, and OpenTofu is sent to terraform-credentials-scalr.
+fn migrate_moves_a_credentials_block_and_writes_the_helper_block() {
+    let mut home = Home::new();
+    let session = KeyringSession::start(home.path()).unwrap();
+    home.env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    let other = "credentials \"app.terraform.io\" {\n  token = \"kc-not-scalrs-1j\"\n}\n";
+    home.write(
+        ".tofurc",
+        &format!("credentials \"acme.scalr.io\" {{\n  token = \"kc-secret-block-8h\"\n}}\n{other}"),
+    );
+    let out = migrate(&home, None);
+    assert_success(&out);
+    let item = Secret {
+        key: "token:acme.scalr.io",
+        username: "",
+        secret: "kc-secret-block-8h",
+        file: ".tofurc",
+    };
+    assert!(in_keychain(&session, &item), "{}", stdout(&out));
+    assert_eq!(
+        home.read(".tofurc"),
+        format!("{other}\ncredentials_helper \"scalr\" {{}}\n")
+    );
+    home.assert_nowhere(item.secret);
 }
 
 /// A dotfiles repository hard-links the config: a rename would replace one
