@@ -6,6 +6,12 @@
 //! verified, rewrite the file without them. Interrupted anywhere, each secret
 //! is still in its file or already in the keychain (often both, which the
 //! next run notices and finishes). No copy of a file is ever made.
+//!
+//! What cannot move is named, and makes the exit status 2: secrets the
+//! helper cannot serve (OAuth tokens, repository-scoped entries, …), and
+//! every secret of a file with several hard links, checked before anything
+//! is stored (a rename would replace one name and leave the secret under
+//! the others).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

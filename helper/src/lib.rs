@@ -10,9 +10,13 @@
 //! The same library serves `terraform-credentials-scalr`, OpenTofu's
 //! credentials helper for the Scalr host token: [`host_token`] (protocol)
 //! → [`service_host`] → [`keychain`].
+//!
+//! The library never prints: diagnostics go to the stderr [`run`] is given,
+//! through [`diagnostics::Diagnostics`].
 
 pub mod cache;
 pub mod control_plane;
+pub mod diagnostics;
 pub mod error;
 pub mod host_token;
 pub mod keychain;
@@ -52,7 +56,7 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> i32 {
-    protocol::serve(args, stdin, stdout, stderr, || {
-        Ok(Resolver::new(Settings::load()?))
+    protocol::serve(args, stdin, stdout, stderr, |diagnostics| {
+        Ok(Resolver::new(Settings::load()?, diagnostics))
     })
 }

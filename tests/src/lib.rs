@@ -8,5 +8,6 @@ pub mod peers;
 pub mod pty;
 pub mod registry;
 pub mod secrets;
+pub mod session_keyring;
 pub mod tls;
 pub mod tofu;
