@@ -19,6 +19,7 @@ pub mod control_plane;
 pub mod diagnostics;
 pub mod error;
 pub mod host_token;
+pub mod https;
 pub mod keychain;
 pub mod protocol;
 mod random;
