@@ -1,7 +1,8 @@
 #!/bin/sh
-# Installs docker-credential-scalr and scalr-oci, then points OpenTofu and
-# Docker at the helper. Safe to run again: unchanged binaries are left alone
-# and `scalr-oci configure` changes nothing that is already right.
+# Installs docker-credential-scalr, terraform-credentials-scalr and scalr-oci,
+# links terraform-credentials-scalr into OpenTofu's plugin directory, then points
+# OpenTofu and Docker at the helpers. Safe to run again: unchanged binaries are
+# left alone and `scalr-oci configure` changes nothing that is already right.
 #
 #   install/install.sh [--prefix DIR] [--from DIR] [--no-configure] [--dry-run]
 #   install/install.sh --uninstall [--prefix DIR] [--dry-run]
@@ -11,7 +12,7 @@
 #                   with `cargo install --path`
 #   --no-configure  install only; do not run `scalr-oci configure`
 #   --dry-run       print what would be done (configure shows its diffs); change nothing
-#   --uninstall     remove the two binaries (configuration files are left as they are)
+#   --uninstall     remove the binaries and the plugin link (configuration files are left as they are)
 set -eu
 
 prefix="${HOME}/.local/bin"
@@ -19,7 +20,8 @@ from=""
 dry_run=0
 uninstall=0
 configure=1
-binaries="docker-credential-scalr scalr-oci"
+binaries="docker-credential-scalr terraform-credentials-scalr scalr-oci"
+host_helper=terraform-credentials-scalr
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 2; }
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
         --dry-run) dry_run=1; shift ;;
         --uninstall) uninstall=1; shift ;;
         --no-configure) configure=0; shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
 done
@@ -41,6 +43,21 @@ done
 run() {
     if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
 }
+
+# Where OpenTofu finds terraform-credentials-scalr (cmd/tofu/plugins.go): it
+# searches ~/.terraform.d/plugins, and $XDG_DATA_HOME/opentofu/plugins only when
+# that variable is set. Creating ~/.terraform.d would move OpenTofu's
+# configuration directory away from $XDG_CONFIG_HOME/opentofu, so a setup that
+# lives there gets the XDG data directory instead.
+plugin_dir() {
+    if [ ! -d "$HOME/.terraform.d" ] && [ -n "${XDG_CONFIG_HOME:-}" ] && [ -n "${XDG_DATA_HOME:-}" ] \
+        && [ -d "$XDG_CONFIG_HOME/opentofu" ]; then
+        printf '%s\n' "$XDG_DATA_HOME/opentofu/plugins"
+    else
+        printf '%s\n' "$HOME/.terraform.d/plugins"
+    fi
+}
+plugins=$(plugin_dir)
 
 if [ "$uninstall" = 1 ]; then
     for bin in $binaries; do
@@ -51,8 +68,16 @@ if [ "$uninstall" = 1 ]; then
             say "$prefix/$bin is not installed; nothing to remove"
         fi
     done
+    # The plugin link, only when it is ours (it points into $prefix).
+    link="$plugins/$host_helper"
+    if [ -L "$link" ] && [ "$(readlink -- "$link")" = "$prefix/$host_helper" ]; then
+        run rm -f "$link"
+        [ "$dry_run" = 1 ] || say "removed $link"
+    elif [ -e "$link" ] || [ -L "$link" ]; then
+        say "$link is not a link to $prefix/$host_helper; left as it is"
+    fi
     say "Configuration files were left as they are. OpenTofu and Docker entries that name"
-    say "\"scalr\" (oci_credentials / oci_default_credentials in ~/.tofurc, credHelpers or"
+    say "\"scalr\" (oci_credentials / oci_default_credentials / credentials_helper in ~/.tofurc, credHelpers or"
     say "credsStore in ~/.docker/config.json) now point at a missing helper: remove them by hand."
     say "Credentials stay in the OS keychain; \`scalr-oci registry remove HOST\` before uninstalling removes them."
     exit 0
@@ -98,6 +123,20 @@ for bin in $binaries; do
     fi
 done
 
+# OpenTofu runs terraform-credentials-NAME from its plugin directory, never from
+# PATH. A link rather than a copy: the next install replaces one file and the
+# plugin follows, and `--uninstall` can tell the link is ours.
+link="$plugins/$host_helper"
+if [ -L "$link" ] && [ "$(readlink -- "$link")" = "$prefix/$host_helper" ]; then
+    say "$link is up to date"
+elif [ -e "$link" ] && [ ! -L "$link" ]; then
+    say "warning: $link exists and is not our link; left as it is"
+else
+    run mkdir -p "$plugins"
+    run ln -sfn "$prefix/$host_helper" "$link"
+    [ "$dry_run" = 1 ] || say "linked $link -> $prefix/$host_helper"
+fi
+
 case ":${PATH}:" in
     *":$prefix:"*) ;;
     *) say "warning: $prefix is not on your PATH. OpenTofu and Docker find docker-credential-scalr only there;"
@@ -110,6 +149,7 @@ scalr_oci="$prefix/scalr-oci"
 if [ ! -x "$scalr_oci" ]; then
     if [ -n "$from" ] && [ -x "$from/scalr-oci" ]; then scalr_oci="$from/scalr-oci"; else
         say "would run: scalr-oci configure tofu --default"
+        say "would run: scalr-oci configure tofu --credentials-helper"
         say "would run: scalr-oci configure docker"
         exit 0
     fi
@@ -119,6 +159,8 @@ extra=""
 status=0
 # shellcheck disable=SC2086 # $extra is one optional word
 "$scalr_oci" configure tofu --default $extra || status=$?
+# shellcheck disable=SC2086
+"$scalr_oci" configure tofu --credentials-helper $extra || status=$?
 # shellcheck disable=SC2086
 "$scalr_oci" configure docker $extra || status=$?
 if [ "$status" != 0 ]; then

@@ -1,13 +1,16 @@
 #!/bin/sh
 # Scalr pre-init hook: makes `tofu init` in a Scalr run ask docker-credential-scalr
-# for OCI registry credentials. The helper reads SCALR_HOSTNAME and SCALR_TOKEN from
-# the run's environment at `get` time, so no secret is ever written to disk.
+# for OCI registry credentials, and terraform-credentials-scalr for the Scalr host
+# token (the private module registry, the remote backend). Both read SCALR_HOSTNAME
+# and SCALR_TOKEN from the run's environment when asked, so no token file
+# (credentials.tfrc.json, TF_TOKEN_*) is needed and no secret is written to disk.
 #
 # Source it from the hook so that PATH and TF_CLI_CONFIG_FILE reach `tofu`:
 #     . ./install/scalr-pre-init.sh
 # Options (as environment variables):
-#     SCALR_OCI_BIN_DIR    directory holding docker-credential-scalr (default: this
-#                          script's directory, then PATH)
+#     SCALR_OCI_BIN_DIR    directory holding docker-credential-scalr and
+#                          terraform-credentials-scalr (default: this script's
+#                          directory, then PATH)
 #     TF_CLI_CONFIG_FILE   the CLI config to edit. Unset: ~/.tofurc or ~/.terraformrc
 #                          when one exists, else a new $HOME/.scalr-oci/tofurc that
 #                          this script exports as TF_CLI_CONFIG_FILE
@@ -45,17 +48,37 @@ scalr_pre_init() {
     # which is empty here anyway.
     config=${config:-$HOME/.scalr-oci/tofurc}
     mkdir -p "$(dirname -- "$config")"
-    if command -v scalr-oci >/dev/null 2>&1; then
-        # Format-preserving, never duplicates a block, idempotent.
-        TF_CLI_CONFIG_FILE="$config" scalr-oci configure tofu --default || return $?
-    elif ! grep -q '^[[:space:]]*oci_default_credentials' "$config" 2>/dev/null; then
-        umask 077
-        {
-            [ -s "$config" ] && printf '\n'
-            printf 'oci_default_credentials {\n  docker_credentials_helper = "scalr"\n}\n'
-        } >>"$config"
-    elif ! grep -q 'docker_credentials_helper *= *"scalr"' "$config"; then
-        echo "scalr-pre-init: $config already has an oci_default_credentials block for another helper; left as it is" >&2
+    # With scalr-oci: format-preserving, never a duplicate block, idempotent.
+    # Without: appended when the file has no block of that kind at all.
+    # add_block OPTION ANY-BLOCK-RE OURS-RE TEXT WHAT
+    add_block() {
+        if command -v scalr-oci >/dev/null 2>&1; then
+            TF_CLI_CONFIG_FILE="$config" scalr-oci configure tofu "$1" || return $?
+        elif ! grep -q "$2" "$config" 2>/dev/null; then
+            # A subshell: the umask must not outlive it in the sourcing shell.
+            ( umask 077; { [ -s "$config" ] && printf '\n'; printf '%s\n' "$4"; } >>"$config" )
+        elif ! grep -q "$3" "$config"; then
+            echo "scalr-pre-init: $config already has $5 for another helper; left as it is" >&2
+        fi
+    }
+    add_block --default '^[[:space:]]*oci_default_credentials' \
+        'docker_credentials_helper *= *"scalr"' \
+        'oci_default_credentials {
+  docker_credentials_helper = "scalr"
+}' "an oci_default_credentials block" || return $?
+
+    # 3. The host-token helper, where OpenTofu looks for it (its plugin
+    # directory, never PATH), and the credentials_helper block naming it.
+    host_helper=$(command -v terraform-credentials-scalr 2>/dev/null || true)
+    if [ -z "$host_helper" ]; then
+        echo "scalr-pre-init: terraform-credentials-scalr was not found; the Scalr module registry will get no token" >&2
+    else
+        mkdir -p "$HOME/.terraform.d/plugins"
+        ln -sfn "$host_helper" "$HOME/.terraform.d/plugins/terraform-credentials-scalr"
+        # OpenTofu allows one credentials_helper block in all.
+        add_block --credentials-helper '^[[:space:]]*credentials_helper' \
+            '^[[:space:]]*credentials_helper *"scalr"' \
+            'credentials_helper "scalr" {}' "a credentials_helper block" || return $?
     fi
     TF_CLI_CONFIG_FILE=$config
     export TF_CLI_CONFIG_FILE

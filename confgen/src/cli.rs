@@ -38,7 +38,9 @@ pub enum Command {
     /// Move plain-text registry credentials into the OS keychain.
     #[command(
         after_help = "Looks in every OpenTofu CLI config file (oci_credentials with username/password),\n\
-Docker's config.json and containers' auth.json (auths.*.auth, identitytoken).\n\
+Docker's config.json and containers' auth.json (auths.*.auth, identitytoken), scalr-cli's\n\
+scalr.conf, and tofu login's credentials.tfrc.json (Scalr hosts' tokens; every host with\n\
+--all-hosts): host tokens go to the keychain and OpenTofu gets credentials_helper \"scalr\".\n\
 Each credential is stored in the keychain and read back before its file is rewritten\n\
 to point at docker-credential-scalr; interrupted at any point, nothing is lost.\n\
 No backup copies are made: they would be plain-text copies of the secrets.\n\n\
@@ -48,6 +50,9 @@ Examples:\n  scalr-oci migrate --dry-run\n  scalr-oci migrate"
         /// Show what would move; store and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Also move tofu login tokens of non-Scalr hosts (credentials.tfrc.json).
+        #[arg(long)]
+        all_hosts: bool,
     },
 
     /// Store the Scalr API token in the OS keychain (from stdin or a prompt).
@@ -114,7 +119,7 @@ pub enum Configure {
         after_help = "Finds the CLI config as OpenTofu does (TF_CLI_CONFIG_FILE, else ~/.tofurc, ~/.terraformrc\n\
 or $XDG_CONFIG_HOME/opentofu/tofurc, plus *.tfrc files in ~/.terraform.d) and never adds a\n\
 block that another file of that set already has. Comments, layout and line endings are kept.\n\n\
-Examples:\n  scalr-oci configure tofu --default\n  scalr-oci configure tofu --registry ghcr.io --registry registry.gitlab.com\n  scalr-oci configure tofu --registry ghcr.io --dry-run\n  scalr-oci configure tofu --default --check    # in CI: exit 1 when a change is needed"
+Examples:\n  scalr-oci configure tofu --default\n  scalr-oci configure tofu --credentials-helper   # the Scalr host token from the keychain\n  scalr-oci configure tofu --registry ghcr.io --registry registry.gitlab.com\n  scalr-oci configure tofu --registry ghcr.io --dry-run\n  scalr-oci configure tofu --default --check    # in CI: exit 1 when a change is needed"
     )]
     Tofu {
         /// Add `oci_credentials "HOST" { docker_credentials_helper = "scalr" }` (bare host[:port]).
@@ -126,6 +131,10 @@ Examples:\n  scalr-oci configure tofu --default\n  scalr-oci configure tofu --re
         /// One block per registry integration the Scalr control plane exports.
         #[arg(long)]
         all_from_control_plane: bool,
+        /// Add `credentials_helper "scalr" {}` and link terraform-credentials-scalr
+        /// into OpenTofu's plugin directory: the Scalr host token from the keychain.
+        #[arg(long)]
+        credentials_helper: bool,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -218,8 +227,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             registries,
             default,
             all_from_control_plane,
+            credentials_helper,
             common,
         }) => {
+            if credentials_helper {
+                configure::credentials_helper(&env, &common.common(), out)?;
+                if registries.is_empty() && !default && !all_from_control_plane {
+                    return Ok(());
+                }
+            }
             let mut wants: Vec<Want> = Vec::new();
             if default {
                 wants.push(Want::Default);
@@ -262,7 +278,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             &args.common.common(),
             out,
         ),
-        Command::Migrate { dry_run } => migrate::run(&env, dry_run, out),
+        Command::Migrate { dry_run, all_hosts } => migrate::run(&env, dry_run, all_hosts, out),
         Command::Login {
             hostname,
             no_verify,

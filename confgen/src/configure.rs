@@ -193,3 +193,29 @@ fn finish(
     }
     Ok(())
 }
+
+/// `configure tofu --credentials-helper`: the `credentials_helper "scalr" {}`
+/// block (never a second one anywhere in the merged set) and the plugin
+/// link OpenTofu runs it through.
+pub fn credentials_helper(env: &Env, common: &Common, out: &mut dyn Write) -> Result<()> {
+    let done =
+        crate::credentials_helper::ensure(env, common.file.clone(), common.mode, common.force)?;
+    for line in &done.lines {
+        say!(out, "{line}")?;
+    }
+    if done.kept > 0 {
+        return Err(Error::SettingsKept { count: done.kept });
+    }
+    match (done.changed, common.mode) {
+        (true, Mode::Check) => Err(Error::CheckFailed),
+        (true, Mode::DryRun) => say!(out, "Dry run: nothing was written."),
+        (false, _) => say!(
+            out,
+            "Nothing to change: OpenTofu already asks terraform-credentials-scalr for host tokens."
+        ),
+        (true, Mode::Apply) => say!(
+            out,
+            "OpenTofu now asks terraform-credentials-scalr for Scalr host tokens (from the OS keychain, or SCALR_TOKEN in a run)."
+        ),
+    }
+}

@@ -65,7 +65,12 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         .map_err(Error::HttpClient)?;
     let claims = inventory.claims();
     let mut failures = 0;
+    // A Scalr host is checked through terraform-credentials-scalr; the
+    // Docker helper on PATH matters only for registries.
+    let scalr_hosts = scalr_hosts();
+    let registries_asked = endpoints.iter().any(|e| !scalr_hosts.contains(e));
     match find_on_path(HELPER_BINARY) {
+        _ if !registries_asked => {}
         Some(path) => say!(out, "ok    {HELPER_BINARY} is on PATH ({})", path.display())?,
         None => {
             failures += 1;
@@ -88,7 +93,11 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
     for endpoint in &endpoints {
         say!(out, "\n{endpoint}:")?;
         let mut report = Report { out, failures: 0 };
-        check(&client, endpoint, &claims, control, &mut report)?;
+        if scalr_hosts.contains(endpoint) {
+            check_scalr_host(&client, env, endpoint, &mut report)?;
+        } else {
+            check(&client, endpoint, &claims, control, &mut report)?;
+        }
         failures += report.failures;
     }
     if failures > 0 {
@@ -435,6 +444,96 @@ fn explain_transport(url: &str, error: &reqwest::Error) -> String {
         }
     };
     format!("{url} {failure}. {next}")
+}
+
+/// The hosts doctor treats as Scalr hosts (checked for OpenTofu's host
+/// token, not as registries): those with a token in the keychain,
+/// `SCALR_HOSTNAME`, and `*.scalr.io`.
+fn scalr_hosts() -> Vec<String> {
+    let mut hosts = Keychain::new().token_hosts().unwrap_or_default();
+    hosts.extend(
+        std::env::var("SCALR_HOSTNAME")
+            .ok()
+            .map(|h| docker_credential_scalr::scalr_access::bare_host(&h)),
+    );
+    hosts
+}
+
+/// A Scalr host as OpenTofu uses it: service discovery answers with the
+/// module registry, terraform-credentials-scalr (run as OpenTofu runs it)
+/// has a token, and the host accepts it. The token is never printed.
+fn check_scalr_host(client: &Client, env: &Env, host: &str, report: &mut Report) -> Result<()> {
+    use crate::credentials_helper as ch;
+    let discovery = format!("https://{host}/.well-known/terraform.json");
+    let services: Value = match client.get(&discovery).send() {
+        Ok(r) if r.status() == StatusCode::OK => match r.text().map(|t| serde_json::from_str(&t)) {
+            Ok(Ok(v)) => v,
+            _ => return report.fail(&format!("{discovery} is not JSON")),
+        },
+        Ok(r) => return report.fail(&format!("{discovery} answered {}", r.status())),
+        Err(e) => return report.fail(&explain_transport(&discovery, &e)),
+    };
+    match services.get("modules.v1").and_then(Value::as_str) {
+        Some(path) => report.ok(&format!(
+            "service discovery: the module registry is at {path}"
+        ))?,
+        None => report.warn("service discovery names no module registry (modules.v1)")?,
+    }
+    let Some(dir) = ch::plugin_dir(env) else {
+        return report
+            .fail("cannot find your home directory, so not OpenTofu's plugin directory either");
+    };
+    let plugin = dir.join(ch::PLUGIN);
+    if !plugin.exists() {
+        return report.fail(&format!(
+            "{} is missing: OpenTofu finds no credentials helper (`scalr-oci configure tofu --credentials-helper`)",
+            plugin.display()
+        ));
+    }
+    let output = Command::new(&plugin)
+        .args(["get", host])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(Error::io(&plugin, "run"))?;
+    if !output.status.success() {
+        let why = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        return report.fail(&format!("{} get {host} failed: {why}", ch::PLUGIN));
+    }
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let Some(token) = answer
+        .get("token")
+        .and_then(Value::as_str)
+        .map(SecretString::from)
+    else {
+        return report.fail(&format!(
+            "{} has no token for {host}: `scalr-oci login --hostname {host}` (or `tofu login {host}`) stores one",
+            ch::PLUGIN
+        ));
+    };
+    report.ok(&format!("{} answers for {host}", ch::PLUGIN))?;
+    let tfe = services
+        .get("tfe.v2")
+        .and_then(Value::as_str)
+        .unwrap_or("/api/tfe/v2/");
+    let Ok(account) = reqwest::Url::parse(&discovery)
+        .and_then(|base| base.join(tfe))
+        .and_then(|base| base.join("account/details"))
+    else {
+        return report.fail(&format!("service discovery's tfe.v2 ({tfe}) is not a URL"));
+    };
+    match client
+        .get(account.clone())
+        .bearer_auth(token.expose_secret())
+        .header("Accept", "application/vnd.api+json")
+        .send()
+    {
+        Ok(r) if r.status().is_success() => report.ok(&format!("{host} accepts the token")),
+        Ok(r) if r.status() == StatusCode::UNAUTHORIZED => report.fail(&format!(
+            "{host} refuses the token (401): it is wrong, expired or revoked; log in again"
+        )),
+        Ok(r) => report.fail(&format!("{account} answered {}", r.status())),
+        Err(e) => report.fail(&explain_transport(account.as_str(), &e)),
+    }
 }
 
 #[cfg(test)]

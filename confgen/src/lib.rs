@@ -9,6 +9,8 @@
 //! - [`inventory`]: one scan of the config files, the keychain and the
 //!   control plane, for status, doctor and configure;
 //! - [`tofurc`]: find, read and edit the OpenTofu CLI configuration;
+//! - [`credentials_helper`]: OpenTofu's `credentials_helper "scalr"` block
+//!   and the `terraform-credentials-scalr` plugin link (the host token);
 //! - [`docker_config`]: Docker's config.json and containers' auth.json;
 //! - [`token_files`]: Scalr tokens other tools wrote in plain text;
 //! - [`write`]: locked, atomic, mode-keeping writes and dry-run diffs;
@@ -18,6 +20,7 @@
 pub mod address;
 pub mod cli;
 pub mod configure;
+pub mod credentials_helper;
 pub mod docker_config;
 pub mod doctor;
 pub mod environment;

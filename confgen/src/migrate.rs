@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::protocol::{Credential, TOKEN_USERNAME};
 use docker_credential_scalr::registry::RegistryHost;
+use docker_credential_scalr::scalr_access::bare_host;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::docker_config::{self, Flavor};
@@ -30,6 +31,9 @@ use crate::report::{Note, Outcome, PlaintextScan, Unmovable};
 use crate::tofurc::{self, Policy, TofuFiles, Want};
 use crate::token_files::{self, TokenFile};
 use crate::write::{self, Mode};
+
+/// What happens to a host token that left a file.
+const HOST_TOKEN_MOVED: &str = "moved into the OS keychain; OpenTofu gets it from terraform-credentials-scalr (credentials_helper \"scalr\") and docker-credential-scalr from the keychain";
 
 /// One plain-text secret, wherever it was found.
 struct Found {
@@ -66,7 +70,9 @@ enum Moved {
     Conflict,
 }
 
-pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
+/// `all_hosts`: move `credentials.tfrc.json` tokens of every host, not only
+/// Scalr's.
+pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Result<()> {
     let mut files: Vec<(PathBuf, FileKind)> = Vec::new();
     let tofu = TofuFiles::find(env)?;
     files.extend(
@@ -95,6 +101,34 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
     let keychain = Keychain::new();
     let mut moved_total = 0;
     let mut problems = 0;
+
+    // Host tokens leave credentials.tfrc.json only for the keychain AND a
+    // credentials_helper that serves them from there, so `tofu init` keeps
+    // working with no TF_TOKEN_*. The block and the plugin come first: while
+    // the token is still in the file, OpenTofu prefers the file, so this
+    // order is safe to interrupt anywhere, and a rerun finishes the job.
+    let tofu_credentials = FileKind::Tokens(TokenFile::TofuCredentials);
+    let holds_host_tokens =
+        |kind: &FileKind| matches!(kind, FileKind::Tofu) || *kind == tofu_credentials;
+    let mut host_tokens = 0;
+    for (path, kind) in files.iter().filter(|(_, k)| holds_host_tokens(k)) {
+        let text = write::read_optional(path)?.unwrap_or_default();
+        let scan = find(path, &text, *kind, scalr_host.as_deref(), all_hosts)?;
+        host_tokens += scan
+            .found
+            .iter()
+            .filter(|f| matches!(f.target, Target::ScalrToken { .. }))
+            .count();
+    }
+    let mut host_tokens_movable = true;
+    if host_tokens > 0 {
+        let mode = if dry_run { Mode::Check } else { Mode::Apply };
+        let done = crate::credentials_helper::ensure(env, None, mode, false)?;
+        for line in &done.lines {
+            say!(out, "{line}")?;
+        }
+        host_tokens_movable = done.kept == 0;
+    }
     let mut secrets_moved: Vec<(PathBuf, SecretString)> = Vec::new();
     for (path, kind) in &files {
         let mode = if dry_run { Mode::Check } else { Mode::Apply };
@@ -103,7 +137,7 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
             let Some(text) = text else {
                 return Ok((None, report));
             };
-            let mut scan = find(path, text, *kind, scalr_host.as_deref())?;
+            let mut scan = find(path, text, *kind, scalr_host.as_deref(), all_hosts)?;
             let links = write::link_count(path);
             if links > 1 {
                 // Checked before anything is stored: the file cannot be
@@ -117,6 +151,19 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
                         .drain(..)
                         .map(|f| Unmovable::new(&f.name, why.clone())),
                 );
+            }
+            if !host_tokens_movable {
+                let (tokens, rest) = scan
+                    .found
+                    .drain(..)
+                    .partition(|f| matches!(f.target, Target::ScalrToken { .. }));
+                scan.found = rest;
+                scan.unmovable.extend(tokens.iter().map(|f: &Found| {
+                    Unmovable::new(
+                        &f.name,
+                        "OpenTofu could not get it from terraform-credentials-scalr (see above)",
+                    )
+                }));
             }
             report.unmovable = scan.unmovable;
             if dry_run {
@@ -244,6 +291,7 @@ fn find(
     text: &str,
     kind: FileKind,
     scalr_host: Option<&str>,
+    all_hosts: bool,
 ) -> Result<PlaintextScan<Found>> {
     let registry = |host, username, secret, name| Found {
         target: Target::Registry { host, username },
@@ -257,6 +305,19 @@ fn find(
                 found: Vec::new(),
                 unmovable: scan.unmovable,
             };
+            // `credentials "HOST" { token = … }`: a host token by hand.
+            let wanted = |h: &str| token_files::is_scalr_host(&bare_host(h), scalr_host, all_hosts);
+            for (label, token) in
+                crate::credentials_helper::credentials_blocks(path, text, &wanted)?
+            {
+                out.found.push(Found {
+                    target: Target::ScalrToken {
+                        hostname: bare_host(&label),
+                    },
+                    secret: token,
+                    name: label,
+                });
+            }
             for item in scan.found {
                 match RegistryHost::parse(&item.label) {
                     Ok(host) => {
@@ -282,7 +343,7 @@ fn find(
             })
         }
         FileKind::Tokens(file) => {
-            let scan = token_files::find(path, text, file, scalr_host)?;
+            let scan = token_files::find(path, text, file, scalr_host, all_hosts)?;
             Ok(PlaintextScan {
                 found: scan
                     .found
@@ -357,9 +418,34 @@ fn rewrite(
         FileKind::Tofu => {
             let wants: Vec<Want> = moved
                 .iter()
+                .filter(|m| matches!(m.target, Target::Registry { .. }))
                 .map(|m| Want::Registry(m.name.clone()))
                 .collect();
-            tofurc::apply(path, Some(text), &wants, Policy::migrate())
+            let hosts: Vec<String> = moved
+                .iter()
+                .filter(|m| matches!(m.target, Target::ScalrToken { .. }))
+                .map(|m| m.name.clone())
+                .collect();
+            let (new, mut notes) = match wants.is_empty() {
+                true => (None, Vec::new()),
+                false => tofurc::apply(path, Some(text), &wants, Policy::migrate())?,
+            };
+            if hosts.is_empty() {
+                return Ok((new, notes));
+            }
+            let base = new.as_deref().unwrap_or(text);
+            let new = crate::credentials_helper::without_credentials(path, base, &hosts)?;
+            notes.extend(
+                moved
+                    .iter()
+                    .filter(|m| hosts.contains(&m.name))
+                    .map(|m| Note {
+                        subject: describe(m),
+                        path: path.to_path_buf(),
+                        outcome: Outcome::Removed(HOST_TOKEN_MOVED.into()),
+                    }),
+            );
+            Ok((Some(new), notes))
         }
         FileKind::Docker(flavor) => {
             let keys: Vec<(String, RegistryHost)> = moved
@@ -378,9 +464,7 @@ fn rewrite(
                 TokenFile::ScalrCli => {
                     "moved out of the file; scalr-cli now needs SCALR_TOKEN in its environment, and docker-credential-scalr reads the token from the keychain"
                 }
-                TokenFile::TofuCredentials => {
-                    "moved out of the file; OpenTofu's own Scalr remote backend and module registry now need TF_TOKEN_<host> (a Scalr run sets it), and docker-credential-scalr reads the token from the keychain"
-                }
+                TokenFile::TofuCredentials => HOST_TOKEN_MOVED,
             };
             let note = |m: &Found| Note {
                 subject: describe(m),

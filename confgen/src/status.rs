@@ -24,6 +24,8 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
         describe_tofu_file(file, out)?;
     }
 
+    host_tokens(env, out)?;
+
     for flavor in [Flavor::Docker, Flavor::Containers] {
         say!(out, "\n{}:", flavor.name())?;
         let files: Vec<&DockerFile> = inventory
@@ -168,6 +170,54 @@ fn describe_docker_file(file: &DockerFile, out: &mut dyn Write) -> Result<()> {
             item.name,
             item.why
         )?;
+    }
+    Ok(())
+}
+
+/// The Scalr host token: OpenTofu's credentials_helper block, the plugin,
+/// and who answers each Scalr host.
+fn host_tokens(env: &Env, out: &mut dyn Write) -> Result<()> {
+    use crate::credentials_helper::{self as ch, Placement};
+    say!(out, "\nOpenTofu host tokens (credentials_helper):")?;
+    let blocks = crate::tofurc::TofuFiles::find(env)
+        .and_then(|files| ch::blocks(&files))
+        .unwrap_or_default();
+    if blocks.is_empty() {
+        say!(
+            out,
+            "  no credentials_helper block; `scalr-oci configure tofu --credentials-helper` adds one"
+        )?;
+    }
+    for block in &blocks {
+        say!(
+            out,
+            "  credentials_helper {:?} in {}",
+            block.name,
+            block.path.display()
+        )?;
+    }
+    if let Some(dir) = ch::plugin_dir(env) {
+        let place = dir.join(ch::PLUGIN);
+        let place = place.display();
+        match (ch::placement(&dir), ch::installed_plugin()) {
+            (Placement::Link(to), Some(bin)) if to == bin => {
+                say!(out, "  plugin {place} -> {}", to.display())?
+            }
+            (Placement::Link(to), _) => say!(
+                out,
+                "  plugin {place} -> {} (not the installed one; `scalr-oci configure tofu --credentials-helper` relinks it)",
+                to.display()
+            )?,
+            (Placement::Other, _) => say!(out, "  plugin {place} (a file, not our link)")?,
+            (Placement::Missing, _) => say!(
+                out,
+                "  plugin {place} is missing; `scalr-oci configure tofu --credentials-helper` links it"
+            )?,
+        }
+    }
+    let ours = blocks.iter().any(|b| b.name == ch::NAME);
+    for (host, who) in ch::who_answers(env, ours) {
+        say!(out, "  {host}: {who}")?;
     }
     Ok(())
 }

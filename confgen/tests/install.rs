@@ -1,7 +1,8 @@
 //! install/install.sh and install/scalr-pre-init.sh, run for real in a
 //! temporary home: install, idempotent re-run, --dry-run, --uninstall, the
-//! PATH warning; the pre-init hook writes the default-helper block, is
-//! idempotent, and puts no secret on disk.
+//! PATH warning, the terraform-credentials-scalr plugin link; the pre-init
+//! hook writes the default-helper and credentials_helper blocks, links the
+//! plugin, is idempotent, and puts no secret on disk.
 
 mod common;
 
@@ -16,21 +17,30 @@ fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A directory with scalr-oci and a stand-in helper (the installer only
-/// copies it).
+/// A directory with scalr-oci and stand-in helpers (the installer only
+/// copies them).
 fn staged(home: &Home) -> PathBuf {
     let dir = home.file("staged");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::copy(BIN, dir.join("scalr-oci")).unwrap();
-    let helper = dir.join("docker-credential-scalr");
-    std::fs::write(&helper, "#!/bin/sh\necho stand-in\n").unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for name in ["docker-credential-scalr", "terraform-credentials-scalr"] {
+        let helper = dir.join(name);
+        std::fs::write(&helper, "#!/bin/sh\necho stand-in\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
     }
     dir
 }
+
+/// Where OpenTofu looks for terraform-credentials-scalr in this HOME.
+fn plugin_link(home: &Home) -> PathBuf {
+    home.file(".terraform.d/plugins/terraform-credentials-scalr")
+}
+
+const TOFURC: &str = "oci_default_credentials {\n  docker_credentials_helper = \"scalr\"\n}\n\ncredentials_helper \"scalr\" {}\n";
 
 fn sh(home: &Home, script: &Path, args: &[&str]) -> std::process::Output {
     let mut cmd = Command::new("sh");
@@ -69,8 +79,13 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
     );
     assert_success(&dry);
     assert!(
-        !prefix.exists() && !home.file(".tofurc").exists(),
+        !prefix.exists() && !home.file(".tofurc").exists() && !home.file(".terraform.d").exists(),
         "--dry-run changed something"
+    );
+    assert!(
+        stdout(&dry).contains("would run: ln -sfn"),
+        "{}",
+        stdout(&dry)
     );
     assert!(
         stdout(&dry).contains("+oci_default_credentials {"),
@@ -80,17 +95,24 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
 
     let first = sh(&home, &script("install.sh"), &args);
     assert_success(&first);
-    assert!(prefix.join("scalr-oci").exists() && prefix.join("docker-credential-scalr").exists());
+    for bin in [
+        "scalr-oci",
+        "docker-credential-scalr",
+        "terraform-credentials-scalr",
+    ] {
+        assert!(prefix.join(bin).exists(), "{bin} was not installed");
+    }
     assert!(
         stdout(&first).contains("is not on your PATH"),
         "{}",
         stdout(&first)
     );
-    let tofurc = home.read(".tofurc");
     assert_eq!(
-        tofurc,
-        "oci_default_credentials {\n  docker_credentials_helper = \"scalr\"\n}\n"
+        std::fs::read_link(plugin_link(&home)).unwrap(),
+        prefix.join("terraform-credentials-scalr")
     );
+    let tofurc = home.read(".tofurc");
+    assert_eq!(tofurc, TOFURC, "{}", stdout(&first));
 
     let second = sh(&home, &script("install.sh"), &args);
     assert_success(&second);
@@ -113,6 +135,11 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
     );
     assert_success(&gone);
     assert!(!prefix.join("scalr-oci").exists() && !prefix.join("docker-credential-scalr").exists());
+    assert!(!prefix.join("terraform-credentials-scalr").exists());
+    assert!(
+        std::fs::symlink_metadata(plugin_link(&home)).is_err(),
+        "--uninstall left the plugin link"
+    );
 }
 
 #[test]
@@ -142,10 +169,13 @@ fn pre_init_points_tofu_at_the_helper_without_a_secret_on_disk() {
         "{text}"
     );
     let config = home.read(".scalr-oci/tofurc");
+    assert_eq!(config, TOFURC);
+    // In a run the environment answers: the plugin is linked, no token file.
     assert_eq!(
-        config,
-        "oci_default_credentials {\n  docker_credentials_helper = \"scalr\"\n}\n"
+        std::fs::read_link(plugin_link(&home)).unwrap(),
+        from.join("terraform-credentials-scalr")
     );
+    assert!(!home.file(".terraform.d/credentials.tfrc.json").exists());
     home.assert_nowhere(secret);
 
     let missing = Command::new("sh")
@@ -158,4 +188,30 @@ fn pre_init_points_tofu_at_the_helper_without_a_secret_on_disk() {
         .output()
         .unwrap();
     assert!(!missing.status.success());
+}
+
+#[test]
+fn pre_init_without_scalr_oci_appends_each_block_once() {
+    let home = Home::new();
+    let from = staged(&home);
+    std::fs::remove_file(from.join("scalr-oci")).unwrap();
+    let hook = format!(
+        ". '{}' && . '{}'",
+        script("scalr-pre-init.sh").display(),
+        script("scalr-pre-init.sh").display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &hook])
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("TF_CLI_CONFIG_FILE")
+        .env("SCALR_HOSTNAME", "example.scalr.io")
+        .env("SCALR_TOKEN", "pre-init-token-8e2a")
+        .env("SCALR_OCI_BIN_DIR", &from)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(home.read(".scalr-oci/tofurc"), TOFURC);
+    assert!(std::fs::read_link(plugin_link(&home)).is_ok());
+    home.assert_nowhere("pre-init-token-8e2a");
 }

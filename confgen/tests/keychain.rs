@@ -136,6 +136,16 @@ fn home_with_keyring() -> (Home, KeyringSession) {
 
 fn migrate(home: &Home, failpoint: Option<&str>) -> std::process::Output {
     let mut cmd = home.command(&["migrate"]);
+    // terraform-credentials-scalr as installed, for the plugin link that
+    // moving a tofu login token needs (a stand-in: only its place matters).
+    let bin = home.file("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let plugin = bin.join("terraform-credentials-scalr");
+    std::fs::write(&plugin, "#!/bin/sh\necho '{}'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    cmd.env("PATH", format!("{}:{path}", bin.display()));
     if let Some(point) = failpoint {
         cmd.env("SCALR_OCI_FAILPOINT", point);
     }
@@ -154,10 +164,16 @@ fn assert_fully_migrated(home: &Home, session: &KeyringSession) {
             home.assert_nowhere(&b64(item.username, item.secret));
         }
     }
+    // The tofu login token left credentials.tfrc.json for the keychain, so
+    // OpenTofu now asks terraform-credentials-scalr for it.
     let tofurc = home.read(".tofurc");
     assert_eq!(
         tofurc,
-        "# keep me\noci_credentials \"ghcr.io\" {\n  docker_credentials_helper = \"scalr\"\n}\n"
+        "# keep me\noci_credentials \"ghcr.io\" {\n  docker_credentials_helper = \"scalr\"\n}\n\ncredentials_helper \"scalr\" {}\n"
+    );
+    assert!(
+        std::fs::read_link(home.file(".terraform.d/plugins/terraform-credentials-scalr")).is_ok(),
+        "the plugin was not linked"
     );
     let docker = home.read(".docker/config.json");
     assert!(
@@ -189,8 +205,38 @@ fn all_keychain_scenarios() {
         return;
     }
     migrate_refuses_a_hard_linked_file();
+    migrate_moves_a_credentials_block_and_writes_the_helper_block();
     migrate_interrupted_at_every_step_loses_nothing();
     registry_and_login_take_secrets_from_stdin_only();
+}
+
+/// A host token written by hand, `credentials "HOST" { token = … }`, moves
+/// into the keychain like a `tofu login` token; another service's block
+/// stays, and OpenTofu is sent to terraform-credentials-scalr.
+fn migrate_moves_a_credentials_block_and_writes_the_helper_block() {
+    let mut home = Home::new();
+    let session = KeyringSession::start(home.path()).unwrap();
+    home.env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    let other = "credentials \"app.terraform.io\" {\n  token = \"kc-not-scalrs-1j\"\n}\n";
+    home.write(
+        ".tofurc",
+        &format!("credentials \"acme.scalr.io\" {{\n  token = \"kc-secret-block-8h\"\n}}\n{other}"),
+    );
+    let out = migrate(&home, None);
+    assert_success(&out);
+    let item = Secret {
+        key: "token:acme.scalr.io",
+        username: "",
+        secret: "kc-secret-block-8h",
+        file: ".tofurc",
+    };
+    assert!(in_keychain(&session, &item), "{}", stdout(&out));
+    assert_eq!(
+        home.read(".tofurc"),
+        format!("{other}\ncredentials_helper \"scalr\" {{}}\n")
+    );
+    home.assert_nowhere(item.secret);
 }
 
 /// A dotfiles repository hard-links the config: a rename would replace one
@@ -262,10 +308,11 @@ fn migrate_in_one_go() -> bool {
 }
 
 fn migrate_interrupted_at_every_step_loses_nothing() {
-    // 6 secrets are stored and verified; 5 files are rewritten.
+    // 6 secrets are stored and verified; 6 files are written: the
+    // credentials_helper block first, then 5 rewrites.
     let points: Vec<String> = (1..=6)
         .flat_map(|n| [format!("store:{n}"), format!("verify:{n}")])
-        .chain((1..=5).map(|n| format!("write:{n}")))
+        .chain((1..=6).map(|n| format!("write:{n}")))
         .collect();
     for point in points {
         let (home, session) = home_with_keyring();

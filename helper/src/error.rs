@@ -96,6 +96,16 @@ pub enum Error {
 
     #[error("no credential source could be reached: {0}")]
     NoSourceReachable(String),
+
+    /// `input` is empty or a quoted, space-prefixed copy of what was sent.
+    #[error("invalid service host name{input}: {reason}")]
+    BadServiceHost { input: String, reason: &'static str },
+
+    /// A token was stored, but reading it back gave something else.
+    #[error(
+        "the OS keychain did not keep the token for {host}: reading it back gave a different value"
+    )]
+    TokenNotKept { host: String },
 }
 
 /// How the control plane failed. Each display reads after "the Scalr

@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::protocol::Credential;
 use crate::registry::RegistryHost;
+use crate::service_host::ServiceHost;
 
 /// The keychain "service" under which every entry of ours lives.
 pub const SERVICE: &str = "docker-credential-scalr";
@@ -140,7 +141,13 @@ impl Keychain {
     }
 
     fn token_entry(&self, hostname: &str) -> Result<Entry> {
-        let hostname = hostname.trim().to_ascii_lowercase();
+        // One account per host as OpenTofu compares hosts (`host:443` is
+        // `host`), so `scalr-oci login`, this helper and
+        // terraform-credentials-scalr all find the same entry.
+        let hostname = match ServiceHost::parse(hostname) {
+            Ok(host) => host.as_str().to_string(),
+            Err(_) => hostname.trim().to_ascii_lowercase(),
+        };
         let label = format!("Scalr API token for {hostname} (scalr-oci)");
         let modifiers = native::modifiers(&label);
         Ok(self

@@ -7,6 +7,10 @@
 //! [`cache`]) → [`keychain`] | [`control_plane`] → [`protocol`] (the JSON
 //! answer).
 //!
+//! The same library serves `terraform-credentials-scalr`, OpenTofu's
+//! credentials helper for the Scalr host token: [`host_token`] (protocol)
+//! → [`service_host`] → [`keychain`].
+//!
 //! The library never prints: diagnostics go to the stderr [`run`] is given,
 //! through [`diagnostics::Diagnostics`].
 
@@ -14,6 +18,7 @@ pub mod cache;
 pub mod control_plane;
 pub mod diagnostics;
 pub mod error;
+pub mod host_token;
 pub mod https;
 pub mod keychain;
 pub mod protocol;
@@ -21,6 +26,7 @@ mod random;
 pub mod registry;
 pub mod resolve;
 pub mod scalr_access;
+pub mod service_host;
 pub mod settings;
 
 use std::io::{Read, Write};
@@ -29,6 +35,20 @@ pub use error::{Error, Result};
 
 use resolve::Resolver;
 use settings::Settings;
+
+/// The panic hook of both binaries: a panic message could quote a value that
+/// holds a secret, so it says where the panic happened, never what it said.
+pub fn quiet_panic_hook(
+    name: &'static str,
+) -> Box<dyn Fn(&std::panic::PanicHookInfo<'_>) + Send + Sync> {
+    Box::new(move |info| {
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("{name}: internal error{place}; please report it");
+    })
+}
 
 /// One helper invocation with its I/O passed in; returns the exit status.
 pub fn run(

@@ -2,15 +2,9 @@ use std::io;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // A panic message could quote a value that holds a secret; print where it
-    // happened, never what it said.
-    std::panic::set_hook(Box::new(|info| {
-        let place = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
-        eprintln!("docker-credential-scalr: internal error{place}; please report it");
-    }));
+    std::panic::set_hook(docker_credential_scalr::quiet_panic_hook(
+        docker_credential_scalr::protocol::NAME,
+    ));
     let args: Vec<String> = std::env::args_os()
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())

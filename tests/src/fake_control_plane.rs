@@ -3,7 +3,9 @@
 //!
 //! It holds the contract of `docs/control-plane.openapi.yaml`: bearer tokens,
 //! `GET /integrations/docker` (JSON:API, paginated) and
-//! `GET /integrations/docker/{id}/credentials`. Tests change its state and
+//! `GET /integrations/docker/{id}/credentials`. It is also the Scalr host
+//! OpenTofu talks to with the host token: service discovery and a private
+//! module registry (`scalr_host`). Tests change its state and
 //! inject faults while it runs, and read back every request it saw.
 //!
 //! ```no_run
@@ -18,6 +20,7 @@
 mod api;
 mod drip;
 mod faults;
+mod scalr_host;
 mod server;
 mod state;
 

@@ -5,6 +5,7 @@ pub mod fake_control_plane;
 pub mod keyring_session;
 pub mod oci;
 pub mod peers;
+pub mod pty;
 pub mod registry;
 pub mod secrets;
 pub mod session_keyring;

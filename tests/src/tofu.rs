@@ -474,3 +474,76 @@ pub fn show(out: &Output) -> String {
         out.stderr_lossy()
     )
 }
+
+// ---------------------------------------------------------------------------
+// The Scalr host token: OpenTofu's credentials helper (issue 8).
+
+/// `terraform-credentials-scalr`, built like [`peers::helper_bin`]
+/// (`$SCALR_OCI_HOST_TOKEN_BIN` overrides).
+pub fn host_token_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        peers::our_bin(
+            "SCALR_OCI_HOST_TOKEN_BIN",
+            "docker-credential-scalr",
+            "terraform-credentials-scalr",
+        )
+    })
+}
+
+/// Where OpenTofu looks for `terraform-credentials-NAME` first, and where
+/// `install.sh` and `scalr-oci configure tofu --credentials-helper` put ours:
+/// `~/.terraform.d/plugins/` (cmd/tofu/plugins.go; `$XDG_DATA_HOME/opentofu/plugins`
+/// is searched only when that variable is set).
+pub fn plugin_dir(home: &Path) -> PathBuf {
+    home.join(".terraform.d").join("plugins")
+}
+
+/// Links our helper into HOME's plugin directory, as `install.sh` does.
+pub fn install_host_token_helper(home: &Path) -> PathBuf {
+    let dir = plugin_dir(home);
+    std::fs::create_dir_all(&dir).expect("create the plugin directory");
+    let link = dir.join("terraform-credentials-scalr");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(host_token_bin(), &link).expect("link the helper");
+    link
+}
+
+/// Writes `~/.tofurc` with `text` (the CLI configuration OpenTofu reads when
+/// `TF_CLI_CONFIG_FILE` is not set).
+pub fn write_tofurc(home: &Path, text: &str) -> PathBuf {
+    let path = home.join(".tofurc");
+    std::fs::write(&path, text).expect("write ~/.tofurc");
+    path
+}
+
+/// `credentials.tfrc.json`, where `tofu login` writes a token in plain text
+/// when no credentials helper takes it.
+pub fn credentials_file(home: &Path) -> PathBuf {
+    home.join(".terraform.d").join("credentials.tfrc.json")
+}
+
+/// A root module calling `source` (a module registry address) at `version`.
+pub fn write_registry_root(dir: &Path, name: &str, source: &str, version: &str) {
+    std::fs::create_dir_all(dir).expect("create the working directory");
+    std::fs::write(
+        dir.join("main.tf"),
+        format!("module \"{name}\" {{\n  source  = \"{source}\"\n  version = \"{version}\"\n}}\n"),
+    )
+    .expect("write main.tf");
+}
+
+/// `tofu login HOST` (or `logout`) on a pseudo-terminal, playing `steps`.
+pub fn tofu_on_terminal(
+    tools: &Tools,
+    env: &Env,
+    dir: &Path,
+    args: &[&str],
+    steps: &[crate::pty::Step<'_>],
+) -> crate::pty::Transcript {
+    crate::pty::converse(
+        env.command(&tools.tofu).args(args).current_dir(dir),
+        steps,
+        TOFU_TIMEOUT,
+    )
+}

@@ -58,7 +58,13 @@ impl Home {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        self.command_of(Path::new(BIN), args)
+    }
+
+    /// [`Home::command`] for another copy of `scalr-oci` (one with
+    /// companions beside it, as installed).
+    pub fn command_of(&self, bin: &Path, args: &[&str]) -> Command {
+        let mut cmd = Command::new(bin);
         cmd.args(args).env("HOME", self.path());
         for var in CLEARED {
             cmd.env_remove(var);

@@ -19,6 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use super::api::{self, Route};
 use super::drip::Drip;
 use super::faults::{self, PathKind};
+use super::scalr_host;
 use super::state::{AuthSeen, RecordedRequest, Redacted, State};
 
 pub(crate) const BASE: &str = "/api/iacp/v3";
@@ -155,7 +156,11 @@ async fn answer(extract::State(shared): extract::State<Shared>, request: Request
         Some(early) => api::early_answer(early, bearer.as_ref().ok().and_then(Option::as_deref)),
         None => {
             let state = lock(&shared);
-            api::normal_answer(&state, &request, route, bearer.ok().flatten().as_deref())
+            let token = bearer.ok().flatten();
+            match scalr_host::route(&path) {
+                Some(host) => scalr_host::answer(&state, &request, host, token.as_deref()),
+                None => api::normal_answer(&state, &request, route, token.as_deref()),
+            }
         }
     };
     if plan.malformed && plan.early.is_none() {

@@ -194,6 +194,8 @@ pub(crate) struct State {
     pub(crate) counters: HashMap<String, usize>,
     pub(crate) log: Vec<RecordedRequest>,
     pub(crate) next_seq: u64,
+    /// The Scalr host's private module registry.
+    pub(crate) modules: Vec<super::scalr_host::ModuleVersion>,
 }
 
 impl State {

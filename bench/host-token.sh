@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# How fast OpenTofu's host-token lookup is: `terraform-credentials-scalr get HOST`
+# answered from the Secret Service (release build), against
+# `docker-credential-secretservice get` (Go + libsecret, Debian's
+# golang-docker-credential-helpers) reading an entry of the same size, side by
+# side in ONE hyperfine run inside ONE private keyring session
+# (dbus-run-session plus an unlocked gnome-keyring in a throw-away HOME).
+# Also the Scalr-run path (`get` answered from SCALR_TOKEN, no keychain opened).
+#
+#   bench/host-token.sh           # prints hyperfine's table and the ratios
+#   RUNS=300 bench/host-token.sh  # more runs (default 100 per command)
+#
+# Not a test: timing depends on the machine. Peers: tests/peers/install.sh.
+set -euo pipefail
+
+if [[ ${1:-} != --in-session ]]; then
+  self=$(realpath "$0")
+  cd "$(dirname "$self")/.."
+  peers_bin=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/bin
+  [[ -x $peers_bin/hyperfine ]] && PATH=$peers_bin:$PATH
+  for tool in hyperfine dbus-run-session gnome-keyring-daemon \
+    docker-credential-secretservice jq cargo; do
+    command -v "$tool" >/dev/null ||
+      { echo "bench/host-token.sh: $tool is missing; run tests/peers/install.sh" >&2; exit 1; }
+  done
+  cargo build --release --quiet -p docker-credential-scalr --bin terraform-credentials-scalr
+  target=${CARGO_TARGET_DIR:-target}
+  OURS=$(realpath "$target/release/terraform-credentials-scalr")
+  THEIRS=$(command -v docker-credential-secretservice)
+  TMP=$(mktemp -d)
+  trap 'rm -rf "$TMP"' EXIT
+  mkdir -p "$TMP/home/.local/share" "$TMP/home/.config" "$TMP/home/.cache" "$TMP/run"
+  chmod 700 "$TMP/run"
+  # A clean environment: nothing of the caller's own session or settings.
+  env -i PATH="$PATH" LANG=C.UTF-8 OURS="$OURS" THEIRS="$THEIRS" TMP="$TMP" RUNS="${RUNS:-100}" \
+    HOME="$TMP/home" XDG_RUNTIME_DIR="$TMP/run" XDG_CONFIG_HOME="$TMP/home/.config" \
+    XDG_DATA_HOME="$TMP/home/.local/share" XDG_CACHE_HOME="$TMP/home/.cache" \
+    timeout 900 dbus-run-session -- bash "$self" --in-session
+  exit
+fi
+
+# ---- inside the private session bus -----------------------------------------
+printf '%s' bench-keyring-password |
+  gnome-keyring-daemon --unlock --components=secrets >/dev/null
+
+host=acme.scalr.io
+token="bench-token-$RANDOM$RANDOM$RANDOM"
+printf '%s' "$host" > "$TMP/url"
+# Secrets travel on stdin only (printf is a shell builtin: no argv).
+printf '{"token":"%s"}' "$token" | "$OURS" store "$host"
+printf '{"ServerURL":"%s","Username":"bench","Secret":"%s"}' "$host" "$token" | "$THEIRS" store
+# Both must really answer from the keychain, or the timing means nothing.
+[[ $("$OURS" get "$host") == "{\"token\":\"$token\"}" ]] ||
+  { echo "bench/host-token.sh: $OURS get did not answer the stored token" >&2; exit 1; }
+[[ $("$THEIRS" get < "$TMP/url") == *"\"Secret\":\"$token\""* ]] ||
+  { echo "bench/host-token.sh: $THEIRS get did not answer the stored secret" >&2; exit 1; }
+[[ $(SCALR_HOSTNAME=$host SCALR_TOKEN=$token "$OURS" get "$host") == "{\"token\":\"$token\"}" ]] ||
+  { echo "bench/host-token.sh: the environment did not answer" >&2; exit 1; }
+
+# -N: no shell between hyperfine and the helper. The environment row runs
+# through `env`, whose exec is counted against us.
+# --input is for every command; ours does not read stdin on `get`.
+hyperfine -N --warmup 10 --min-runs "$RUNS" --style basic --export-json "$TMP/result.json" \
+  --input "$TMP/url" \
+  -n "host-token get (keychain)" "$OURS get $host" \
+  -n "secretservice get" "$THEIRS get" \
+  -n "host-token get (SCALR_TOKEN)" "env SCALR_HOSTNAME=$host SCALR_TOKEN=not-a-real-token $OURS get $host"
+
+jq -r '
+  (.results | map({key: .command, value: .}) | from_entries) as $r
+  | def ms($n): $r[$n].mean * 1000 | . * 100 | round / 100;
+    def ratio($a; $b): $r[$a].mean / $r[$b].mean | . * 100 | round / 100;
+  "",
+  "mean ms: host-token get (keychain) \(ms("host-token get (keychain)")), secretservice get \(ms("secretservice get")), host-token get (SCALR_TOKEN) \(ms("host-token get (SCALR_TOKEN)"))",
+  "ratio ours/theirs, get from the Secret Service: \(ratio("host-token get (keychain)"; "secretservice get"))",
+  "ratio ours/theirs, get from the environment:    \(ratio("host-token get (SCALR_TOKEN)"; "secretservice get"))"
+' "$TMP/result.json"

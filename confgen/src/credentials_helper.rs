@@ -1,0 +1,553 @@
+//! OpenTofu's `credentials_helper "scalr" {}` block and the plugin it names,
+//! `terraform-credentials-scalr` (issue 8): the Scalr host token from the
+//! OS keychain instead of `credentials.tfrc.json`.
+//!
+//! Facts from OpenTofu v1.12.6's source:
+//! - At most one `credentials_helper` block across the merged CLI config set
+//!   (two is a fatal error), so we never add one when any file has one.
+//! - OpenTofu runs `terraform-credentials-NAME` from its global plugin
+//!   directories only (cmd/tofu/plugins.go): `~/.terraform.d/plugins[/OS_ARCH]`
+//!   and, only when `XDG_DATA_HOME` is set, `$XDG_DATA_HOME/opentofu/plugins`.
+//!   Creating `~/.terraform.d` moves OpenTofu's config directory away from
+//!   `$XDG_CONFIG_HOME/opentofu`, so a setup living there gets the XDG data
+//!   directory instead (the same rule as install/install.sh).
+//! - The plugin is found with `os.Stat`, which follows links: we place a
+//!   symbolic link to the installed binary, so that an upgrade of the binary
+//!   needs no second copy, and so that we can tell our link from a file we
+//!   must not touch.
+//!
+//! This module computes; the commands print.
+
+use std::path::{Path, PathBuf};
+
+use hcl_edit::Span;
+use hcl_edit::structure::{Body, Structure};
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+
+use crate::environment::{Env, find_on_path};
+use crate::error::{Error, Result};
+use crate::json_format;
+use crate::tofurc::{self, Syntax, TofuFiles};
+use crate::write::{self, Mode};
+
+/// The helper name: OpenTofu runs `terraform-credentials-scalr`.
+pub const NAME: &str = "scalr";
+pub const BLOCK: &str = "credentials_helper";
+pub const PLUGIN: &str = "terraform-credentials-scalr";
+/// OpenTofu's block for a host token written into the CLI config by hand.
+pub const CREDENTIALS: &str = "credentials";
+
+/// One `credentials_helper` block of the merged set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Found {
+    pub path: PathBuf,
+    /// Its label: the helper's name.
+    pub name: String,
+}
+
+/// Every `credentials_helper` block in the files OpenTofu reads.
+pub fn blocks(locations: &TofuFiles) -> Result<Vec<Found>> {
+    let mut found = Vec::new();
+    for path in locations.all() {
+        let Some(text) = write::read_optional(path)? else {
+            continue;
+        };
+        for name in names_in(path, &text)? {
+            found.push(Found {
+                path: path.clone(),
+                name,
+            });
+        }
+    }
+    Ok(found)
+}
+
+fn names_in(path: &Path, text: &str) -> Result<Vec<String>> {
+    Ok(match Syntax::of(path) {
+        Syntax::Hcl => tofurc::hcl::parse(path, text)?
+            .iter()
+            .filter_map(Structure::as_block)
+            .filter(|b| b.ident.as_str() == BLOCK)
+            .map(|b| {
+                b.labels
+                    .first()
+                    .map(|l| l.as_str().to_string())
+                    .unwrap_or_default()
+            })
+            .collect(),
+        Syntax::Json => match tofurc::json::parse(path, text)?.get(BLOCK) {
+            Some(Value::Object(helpers)) => helpers.keys().cloned().collect(),
+            Some(_) => vec![String::new()],
+            None => Vec::new(),
+        },
+    })
+}
+
+/// `text` with our block added at the end (HCL) or as a key (JSON); `None`
+/// when there is nothing to add: the file names our helper already, or
+/// another one and `replace` is off.
+pub fn with_block(path: &Path, text: Option<&str>, replace: bool) -> Result<Option<String>> {
+    let text = text.unwrap_or("");
+    let names = names_in(path, text)?;
+    // Ours alone: done. Another helper's, not to be replaced: never add a
+    // second block (OpenTofu refuses two).
+    if !names.is_empty() && (names.iter().all(|n| n == NAME) || !replace) {
+        return Ok(None);
+    }
+    Ok(Some(match Syntax::of(path) {
+        Syntax::Hcl => {
+            let kept = if replace {
+                without_hcl_blocks(path, text)?
+            } else {
+                text.to_string()
+            };
+            append_hcl(&kept)
+        }
+        Syntax::Json => {
+            let mut root = match tofurc::json::parse(path, text)? {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            };
+            let mut ours = Map::new();
+            ours.insert(NAME.into(), Value::Object(Map::new()));
+            root.insert(BLOCK.into(), Value::Object(ours));
+            let original = (!text.is_empty()).then_some(text);
+            json_format::to_string_like(&Value::Object(root), original)
+        }
+    }))
+}
+
+/// Removes every `credentials_helper` block (with its line), keeping every
+/// other byte.
+fn without_hcl_blocks(path: &Path, text: &str) -> Result<String> {
+    let body: Body = tofurc::hcl::parse(path, text)?;
+    let spans = body
+        .iter()
+        .filter_map(Structure::as_block)
+        .filter(|b| b.ident.as_str() == BLOCK)
+        .filter_map(|b| b.span())
+        .collect();
+    Ok(cut_lines(text, spans))
+}
+
+/// `text` without the whole lines that `spans` touch.
+fn cut_lines(text: &str, mut spans: Vec<std::ops::Range<usize>>) -> String {
+    spans.sort_by_key(|s| std::cmp::Reverse(s.start));
+    let mut out = text.to_string();
+    for span in spans {
+        let start = out[..span.start].rfind('\n').map_or(0, |i| i + 1);
+        let end = out[span.end..]
+            .find('\n')
+            .map_or(out.len(), |i| span.end + i + 1);
+        out.replace_range(start..end, "");
+    }
+    out
+}
+
+fn append_hcl(text: &str) -> String {
+    let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut out = text.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push_str(newline);
+    }
+    if !out.trim().is_empty() && !out.ends_with(&format!("{newline}{newline}")) {
+        out.push_str(newline);
+    }
+    out.push_str(&format!("{BLOCK} \"{NAME}\" {{}}{newline}"));
+    out
+}
+
+/// `credentials "HOST" { token = "…" }` in a CLI config file: a host token
+/// in plain text, which OpenTofu prefers to any credentials helper. Each
+/// comes back as (the label as written, the token); only literal string
+/// tokens of hosts `wanted` accepts.
+pub fn credentials_blocks(
+    path: &Path,
+    text: &str,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Result<Vec<(String, SecretString)>> {
+    Ok(match Syntax::of(path) {
+        Syntax::Hcl => tofurc::hcl::parse(path, text)?
+            .iter()
+            .filter_map(Structure::as_block)
+            .filter(|b| b.ident.as_str() == CREDENTIALS)
+            .filter_map(|b| {
+                let host = b.labels.first()?.as_str().to_string();
+                let token = b.body.get_attribute("token")?.value.as_str()?;
+                (wanted(&host) && !token.trim().is_empty())
+                    .then(|| (host, SecretString::from(token.trim())))
+            })
+            .collect(),
+        Syntax::Json => match tofurc::json::parse(path, text)?.get(CREDENTIALS) {
+            Some(Value::Object(hosts)) => hosts
+                .iter()
+                .filter_map(|(host, v)| {
+                    let token = v.get("token")?.as_str()?;
+                    (wanted(host) && !token.trim().is_empty())
+                        .then(|| (host.clone(), SecretString::from(token.trim())))
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+    })
+}
+
+/// `text` without the `credentials` blocks (HCL) or keys (JSON) of `hosts`,
+/// every other byte kept.
+pub fn without_credentials(path: &Path, text: &str, hosts: &[String]) -> Result<String> {
+    match Syntax::of(path) {
+        Syntax::Hcl => {
+            let body: Body = tofurc::hcl::parse(path, text)?;
+            let spans = body
+                .iter()
+                .filter_map(Structure::as_block)
+                .filter(|b| b.ident.as_str() == CREDENTIALS)
+                .filter(|b| {
+                    b.labels
+                        .first()
+                        .is_some_and(|l| hosts.iter().any(|h| h == l.as_str()))
+                })
+                .filter_map(|b| b.span())
+                .collect();
+            Ok(cut_lines(text, spans))
+        }
+        Syntax::Json => {
+            let mut root = match tofurc::json::parse(path, text)? {
+                Value::Object(map) => map,
+                _ => return Ok(text.to_string()),
+            };
+            if let Some(Value::Object(creds)) = root.get_mut(CREDENTIALS) {
+                for host in hosts {
+                    creds.shift_remove(host);
+                }
+                if creds.is_empty() {
+                    root.shift_remove(CREDENTIALS);
+                }
+            }
+            Ok(json_format::to_string_like(
+                &Value::Object(root),
+                Some(text),
+            ))
+        }
+    }
+}
+
+/// The directory OpenTofu searches that we place the plugin in.
+pub fn plugin_dir(env: &Env) -> Option<PathBuf> {
+    let home = env.home.as_ref()?;
+    let dot = home.join(".terraform.d");
+    let xdg_data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    match (&env.xdg_config_home, xdg_data) {
+        (Some(config), Some(data)) if !dot.exists() && config.join("opentofu").is_dir() => {
+            Some(data.join("opentofu").join("plugins"))
+        }
+        _ => Some(dot.join("plugins")),
+    }
+}
+
+/// The installed `terraform-credentials-scalr`: beside this program (as
+/// install.sh and `cargo install` put them), else on `PATH`.
+pub fn installed_plugin() -> Option<PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(PLUGIN)))
+        .filter(|p| p.is_file());
+    beside.or_else(|| find_on_path(PLUGIN))
+}
+
+/// What is at the plugin's place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// A link to `target` (ours when it is the installed binary).
+    Link(PathBuf),
+    /// A file or something else that is not a link.
+    Other,
+    Missing,
+}
+
+pub fn placement(dir: &Path) -> Placement {
+    let place = dir.join(PLUGIN);
+    match std::fs::symlink_metadata(&place) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(&place) {
+            Ok(target) => Placement::Link(target),
+            Err(_) => Placement::Other,
+        },
+        Ok(_) => Placement::Other,
+        Err(_) => Placement::Missing,
+    }
+}
+
+/// Links `dir/terraform-credentials-scalr` to `target`, replacing an older
+/// link of ours atomically (a new link beside it, then a rename).
+pub fn place(dir: &Path, target: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{PLUGIN}.new"));
+    let _ = std::fs::remove_file(&tmp);
+    link(target, &tmp)?;
+    std::fs::rename(&tmp, dir.join(PLUGIN))
+}
+
+#[cfg(unix)]
+fn link(target: &Path, at: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, at)
+}
+
+#[cfg(not(unix))]
+fn link(target: &Path, at: &Path) -> std::io::Result<()> {
+    // Symbolic links need a privilege on Windows: a copy is what works there.
+    std::fs::copy(target, at).map(drop)
+}
+
+/// What [`ensure`] did or would do, as lines for the person who ran it.
+#[derive(Debug, Default)]
+pub struct Ensured {
+    pub lines: Vec<String>,
+    /// Something was (or, not applying, would be) written or linked.
+    pub changed: bool,
+    /// Settings left as they are, each explained in `lines`.
+    pub kept: usize,
+}
+
+/// Makes OpenTofu ask `terraform-credentials-scalr` for host tokens: our
+/// block in the CLI config (`file`, else the merged set OpenTofu reads;
+/// never a second `credentials_helper`; another helper's block replaced
+/// only with `force`) and the plugin link.
+pub fn ensure(env: &Env, file: Option<PathBuf>, mode: Mode, force: bool) -> Result<Ensured> {
+    let locations = match file {
+        Some(file) => TofuFiles::only(file),
+        None => TofuFiles::find(env)?,
+    };
+    let subject = format!("{BLOCK} \"{NAME}\"");
+    let applied = mode == Mode::Apply;
+    let mut done = Ensured::default();
+
+    let found = blocks(&locations)?;
+    let other = found.iter().find(|f| f.name != NAME);
+    let target = match (found.first(), other) {
+        (None, _) => Some(locations.primary.clone()),
+        (Some(_), None) => {
+            let files: Vec<String> = found.iter().map(|f| f.path.display().to_string()).collect();
+            done.lines.push(if found.len() > 1 {
+                format!(
+                    "warning: {subject} appears {} times ({}); OpenTofu refuses more than one credentials_helper block",
+                    found.len(),
+                    files.join(", ")
+                )
+            } else {
+                format!("{subject}: already there ({})", files[0])
+            });
+            None
+        }
+        (Some(_), Some(other)) if !force || found.iter().any(|f| f.path != other.path) => {
+            done.kept += 1;
+            done.lines.push(format!(
+                "{subject}: not added: {} names credentials_helper \"{}\" and OpenTofu allows only one; {}",
+                other.path.display(),
+                other.name,
+                if force {
+                    "blocks are in several files: remove the others by hand"
+                } else {
+                    "pass --force to replace it"
+                }
+            ));
+            None
+        }
+        (Some(_), Some(other)) => Some(other.path.clone()),
+    };
+    if let Some(path) = target {
+        let (outcome, ()) = write::edit_file(&path, mode, 0o600, |text| {
+            Ok((with_block(&path, text, force)?, ()))
+        })?;
+        if outcome.changed {
+            done.changed = true;
+            let verb = if applied { "added" } else { "would add" };
+            done.lines
+                .push(format!("{subject}: {verb} in {}", outcome.path.display()));
+        }
+        if let Some(diff) = outcome.diff {
+            done.lines.push(diff.trim_end().to_string());
+        }
+    }
+
+    let plugin = format!("plugin {PLUGIN}");
+    let dir = plugin_dir(env).ok_or(Error::NoHome)?;
+    let place_shown = dir.join(PLUGIN).display().to_string();
+    match (installed_plugin(), placement(&dir)) {
+        (None, _) => {
+            done.kept += 1;
+            done.lines.push(format!(
+                "{plugin}: not linked: {PLUGIN} is neither beside scalr-oci nor on PATH; install it with install/install.sh"
+            ));
+        }
+        (Some(binary), Placement::Link(to)) if to == binary => done.lines.push(format!(
+            "{plugin}: already linked ({place_shown} -> {})",
+            binary.display()
+        )),
+        (Some(_), Placement::Other) if !force => {
+            done.kept += 1;
+            done.lines.push(format!(
+                "{plugin}: left as it is: {place_shown} is not a link of ours; pass --force to replace it"
+            ));
+        }
+        (Some(binary), _) => {
+            done.changed = true;
+            if applied {
+                place(&dir, &binary).map_err(Error::io(dir.join(PLUGIN), "link"))?;
+            }
+            let verb = if applied { "linked" } else { "would link" };
+            done.lines.push(format!(
+                "{plugin}: {verb} {place_shown} -> {}",
+                binary.display()
+            ));
+        }
+    }
+    Ok(done)
+}
+
+/// Who gives OpenTofu the token for each Scalr host this machine knows
+/// (the keychain's token hosts, `tofu login`'s file, `SCALR_HOSTNAME`), in
+/// OpenTofu's order: `TF_TOKEN_<host>`, a `credentials` entry in a file,
+/// then the credentials helper. Never a token, only where it is.
+pub fn who_answers(env: &Env, helper_configured: bool) -> Vec<(String, String)> {
+    use docker_credential_scalr::service_host::ServiceHost;
+    let canon = |h: &str| {
+        let bare = docker_credential_scalr::scalr_access::bare_host(h);
+        ServiceHost::parse(&bare).map_or(bare, |s| s.to_string())
+    };
+    let keychain_hosts: Vec<String> = docker_credential_scalr::keychain::Keychain::new()
+        .token_hosts()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| canon(h))
+        .collect();
+    let file = crate::token_files::TokenFile::TofuCredentials.path(env);
+    let file_hosts: Vec<String> = file
+        .as_ref()
+        .and_then(|p| write::read_optional(p).ok().flatten())
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|v| {
+            v.get("credentials")?
+                .as_object()
+                .map(|m| m.keys().map(|k| canon(k)).collect())
+        })
+        .unwrap_or_default();
+    let run_host = std::env::var("SCALR_HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .map(|h| canon(&h));
+    let run_token = std::env::var("SCALR_TOKEN").is_ok_and(|t| !t.trim().is_empty());
+    let mut hosts: Vec<String> = keychain_hosts
+        .iter()
+        .chain(&file_hosts)
+        .cloned()
+        .chain(run_host.clone())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+        .into_iter()
+        .map(|host| {
+            let env_name = format!("TF_TOKEN_{}", host.replace('-', "__").replace('.', "_"));
+            let who = if std::env::var_os(&env_name).is_some() {
+                format!("{env_name} (the environment; OpenTofu reads it first)")
+            } else if file_hosts.contains(&host) {
+                format!(
+                    "{} (plain text; OpenTofu prefers it to any helper): run `scalr-oci migrate`",
+                    file.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
+                )
+            } else if !helper_configured {
+                "nobody: no credentials_helper \"scalr\" block (`scalr-oci configure tofu --credentials-helper`)".into()
+            } else if run_token && run_host.as_deref() == Some(host.as_str()) {
+                format!("{PLUGIN}, from SCALR_TOKEN")
+            } else if keychain_hosts.contains(&host) {
+                format!("{PLUGIN}, from the OS keychain")
+            } else {
+                "nobody".into()
+            };
+            (host, who)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hcl(text: &str, replace: bool) -> Option<String> {
+        with_block(Path::new("/x/.tofurc"), Some(text), replace).unwrap()
+    }
+
+    #[test]
+    fn adds_the_block_once_keeping_everything_else() {
+        let original =
+            "# mine\noci_default_credentials {\n  docker_credentials_helper = \"scalr\"\n}\n";
+        let new = hcl(original, false).unwrap();
+        assert_eq!(
+            new,
+            format!("{original}\ncredentials_helper \"scalr\" {{}}\n")
+        );
+        assert_eq!(hcl(&new, false), None, "idempotent");
+        assert_eq!(
+            with_block(Path::new("/x/.tofurc"), None, false)
+                .unwrap()
+                .unwrap(),
+            "credentials_helper \"scalr\" {}\n"
+        );
+        assert_eq!(
+            hcl("a = 1\r\n", false).unwrap(),
+            "a = 1\r\n\r\ncredentials_helper \"scalr\" {}\r\n"
+        );
+    }
+
+    #[test]
+    fn replaces_another_helper_only_when_asked() {
+        let other = "# top\ncredentials_helper \"vault\" {\n  args = [\"-v\"]\n}\nplugin_cache_dir = \"/c\"\n";
+        assert_eq!(names_in(Path::new("/x/.tofurc"), other).unwrap(), ["vault"]);
+        let forced = hcl(other, true).unwrap();
+        assert_eq!(
+            forced,
+            "# top\nplugin_cache_dir = \"/c\"\n\ncredentials_helper \"scalr\" {}\n"
+        );
+    }
+
+    #[test]
+    fn json_files_get_a_key() {
+        let path = Path::new("/x/a.tfrc.json");
+        let new = with_block(path, Some("{\n  \"x\": 1\n}\n"), false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            new,
+            "{\n  \"x\": 1,\n  \"credentials_helper\": {\n    \"scalr\": {}\n  }\n}\n"
+        );
+        assert_eq!(with_block(path, Some(&new), false).unwrap(), None);
+    }
+
+    #[test]
+    fn credentials_blocks_of_wanted_hosts_come_out_and_nothing_else() {
+        use secrecy::ExposeSecret;
+        let path = Path::new("/x/.tofurc");
+        let text = "# top\ncredentials \"acme.scalr.io\" {\n  token = \"t-acme\"\n}\ncredentials \"app.terraform.io\" {\n  token = \"t-tfc\"\n}\nx = 1\n";
+        let scalr = |h: &str| h.ends_with(".scalr.io");
+        let found = credentials_blocks(path, text, &scalr).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].0.as_str(), found[0].1.expose_secret()),
+            ("acme.scalr.io", "t-acme")
+        );
+        assert_eq!(
+            without_credentials(path, text, &["acme.scalr.io".into()]).unwrap(),
+            "# top\ncredentials \"app.terraform.io\" {\n  token = \"t-tfc\"\n}\nx = 1\n"
+        );
+        let json = Path::new("/x/a.tfrc.json");
+        let text = "{\n  \"credentials\": {\n    \"acme.scalr.io\": {\n      \"token\": \"t-acme\"\n    }\n  }\n}\n";
+        assert_eq!(credentials_blocks(json, text, &scalr).unwrap().len(), 1);
+        assert_eq!(
+            without_credentials(json, text, &["acme.scalr.io".into()]).unwrap(),
+            "{}\n"
+        );
+    }
+}
