@@ -45,7 +45,9 @@ fuzz_target!(|text: &str| {
             assert!(s.cache_ttl <= settings::MAX_CACHE_TTL);
             for (host, sources) in &s.per_registry {
                 assert!(!sources.is_empty());
-                assert_eq!(RegistryHost::parse(&host.key()).ok().as_ref(), Some(host));
+                if !(known("registry-percent") && text.contains('%')) {
+                    assert_eq!(RegistryHost::parse(&host.key()).ok().as_ref(), Some(host));
+                }
                 if !known("settings-duplicate-registry") {
                     assert_eq!(
                         s.sources_for(host),
