@@ -62,14 +62,17 @@ for t in "${targets[@]}"; do
   # reads; that would be one line per input.
   [[ $t == token_files ]] && flags+=(-close_fd_mask=2)
   echo "==> fuzz $t for ${seconds}s from fuzz/corpus/$t ($(find "corpus/$t" -type f | wc -l) inputs)"
+  # libFuzzer prints a line per new input: keep its output in a log and
+  # show the end (the final stats, or the crash with its stack and input).
   status=0
   cargo +nightly fuzz run "${build[@]}" "$t" "$work/$t" "corpus/$t" \
-    -- "${flags[@]}" "$@" || status=$?
-  for log in fuzz-*.log; do
+    -- "${flags[@]}" "$@" >"$work/$t.log" 2>&1 || status=$?
+  for log in fuzz-*.log; do # written instead when -jobs is given
     [[ -f $log ]] || continue
-    tail -n 20 "$log"
-    mv -f "$log" "$work/$t.$log"
+    cat "$log" >>"$work/$t.log"
+    rm -f "$log"
   done
+  grep -v -e '^#[0-9]' -e '^"' "$work/$t.log" | tail -n 40
   after=$(find "artifacts/$t" -type f | wc -l)
   if ((status != 0 || after > before)); then
     echo "==> $t FAILED (exit $status); new artifacts:" >&2
