@@ -9,8 +9,9 @@ use clap_complete::Shell;
 
 use crate::configure::{self, Common};
 use crate::docker_config::Flavor;
+use crate::environment::Env;
 use crate::error::{Error, Result};
-use crate::locations::Env;
+use crate::output::say;
 use crate::tofurc::Want;
 use crate::write::Mode;
 use crate::{doctor, login, migrate, registry_cmd, scalr, status};
@@ -229,15 +230,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 let control_plane = scalr::connect(&keychain)?;
                 let (labels, left_out) = scalr::exported_labels(&control_plane)?;
                 for line in &left_out {
-                    configure::writeln_out(out, &format!("skipped integration {line}"))?;
+                    say!(out, "skipped integration {line}")?;
                 }
                 if labels.is_empty() {
-                    configure::writeln_out(
+                    say!(
                         out,
-                        &format!(
-                            "{} exports no Docker registry integration to this token.",
-                            control_plane.hostname()
-                        ),
+                        "{} exports no Docker registry integration to this token.",
+                        control_plane.hostname()
                     )?;
                 }
                 wants.extend(labels.into_iter().map(Want::Registry));
@@ -302,7 +301,7 @@ fn man(out_dir: Option<PathBuf>, out: &mut dyn Write) -> Result<()> {
             .render(&mut buf)
             .map_err(Error::io(&path, "render"))?;
         std::fs::write(&path, buf).map_err(Error::io(&path, "write"))?;
-        configure::writeln_out(out, &format!("wrote {}", path.display()))?;
+        say!(out, "wrote {}", path.display())?;
     }
     Ok(())
 }

@@ -44,6 +44,26 @@ pub enum Error {
     #[error("cannot find your home directory; set HOME or pass --file")]
     NoHome,
 
+    #[error(
+        "HOME is the relative path {0:?}; config files would land under the working directory. Set HOME to an absolute path"
+    )]
+    RelativeHome(PathBuf),
+
+    #[error(
+        "{path}: refusing to use a lock file that is a symbolic link (someone else may have placed it there); remove it and run again"
+    )]
+    LockIsSymlink { path: PathBuf },
+
+    #[error(
+        "{path}: another scalr-oci run (possibly another user's) has held this lock for {seconds} s; try again, or remove the lock file if no scalr-oci is running"
+    )]
+    LockBusy { path: PathBuf, seconds: u64 },
+
+    #[error(
+        "{path} has {links} hard links; rewriting it would replace one name and leave the old content under the others. Replace the extra links with symlinks and run again; the file was left untouched"
+    )]
+    HardLinked { path: PathBuf, links: u64 },
+
     #[error("{0}")]
     Helper(#[from] docker_credential_scalr::Error),
 
@@ -58,14 +78,35 @@ pub enum Error {
     #[error("no secret was given on stdin or at the prompt")]
     EmptySecret,
 
+    /// The command line asks for something that cannot be done as asked.
     #[error("{0}")]
     Usage(String),
+
+    #[error(
+        "no Scalr token found: set SCALR_HOSTNAME and SCALR_TOKEN, or run `scalr-oci login --hostname ACCOUNT.scalr.io`"
+    )]
+    NoScalrToken,
+
+    #[error("which Scalr account? pass --hostname ACCOUNT.scalr.io or set SCALR_HOSTNAME")]
+    NoScalrAccount,
+
+    /// `configure` left settings that point elsewhere (each was named above).
+    #[error("{count} setting(s) were left as they are (see above)")]
+    SettingsKept { count: usize },
+
+    /// `migrate` could not move some secrets (each was named above).
+    #[error("{count} credential(s) were left where they are (see above)")]
+    CredentialsLeft { count: usize },
+
+    /// `doctor` ran every check and reported failures (each was named above).
+    #[error("doctor found {problems} problem(s) (see above)")]
+    ProblemsFound { problems: usize },
 
     #[error("changes are needed (run without --check to apply them)")]
     CheckFailed,
 
-    #[error("{0}")]
-    Http(String),
+    #[error("cannot set up an HTTPS client: {0}")]
+    HttpClient(#[source] reqwest::Error),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

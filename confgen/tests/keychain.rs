@@ -179,8 +179,43 @@ fn all_keychain_scenarios() {
     if !migrate_in_one_go() {
         return;
     }
+    migrate_refuses_a_hard_linked_file();
     migrate_interrupted_at_every_step_loses_nothing();
     registry_and_login_take_secrets_from_stdin_only();
+}
+
+/// A dotfiles repository hard-links the config: a rename would replace one
+/// name and leave the secret under the other while migrate says no file
+/// holds it. So migrate refuses, stores nothing, and changes neither name.
+fn migrate_refuses_a_hard_linked_file() {
+    let mut home = Home::new();
+    let session = KeyringSession::start(home.path()).unwrap();
+    home.env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    let secret = "kc-secret-hardlink-9i";
+    let text = format!(
+        "{{\n  \"auths\": {{\n    \"quay.io\": {{\n      \"auth\": \"{}\"\n    }}\n  }}\n}}\n",
+        b64("frank", secret)
+    );
+    let config = home.write(".docker/config.json", &text);
+    let other = home.file("dotfiles/docker-config.json");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::hard_link(&config, &other).unwrap();
+    let out = migrate(&home, None);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).contains("hard link"), "{}", stdout(&out));
+    assert_eq!(home.read(".docker/config.json"), text);
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), text);
+    let item = Secret {
+        key: "quay.io",
+        username: "frank",
+        secret,
+        file: ".docker/config.json",
+    };
+    assert!(
+        !in_keychain(&session, &item),
+        "stored although the file stays"
+    );
 }
 
 fn migrate_in_one_go() -> bool {

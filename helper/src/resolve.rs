@@ -8,13 +8,17 @@
 //! failure stops the chain: a rejected token must surface, not turn into an
 //! anonymous pull. `store`, `erase` and `list` act on the keychain, the only
 //! source we write, and `store`/`erase` drop the host's cached answers.
+//!
+//! Warnings, and with `SCALR_OCI_DEBUG` every step, go to the [`Diagnostics`]
+//! the resolver was built with: the stderr its caller passed in.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use crate::cache::{self, Cache};
-use crate::control_plane::ControlPlane;
+use crate::control_plane::{ControlPlane, Lookup};
+use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use crate::keychain::Keychain;
 use crate::protocol::{Backend, Credential};
@@ -73,25 +77,94 @@ impl Source for KeychainSource {
     }
 }
 
-pub struct ControlPlaneSource {
+pub struct ControlPlaneSource<'w> {
     settings: Settings,
     keychain: Arc<Keychain>,
     access: OnceLock<Option<ScalrAccess>>,
+    diagnostics: Diagnostics<'w>,
 }
 
-impl ControlPlaneSource {
+impl ControlPlaneSource<'_> {
     /// Found once per process; the token may come from the keychain, which
     /// costs a D-Bus round trip, so only when the control plane is asked.
     fn access(&self) -> Result<Option<&ScalrAccess>> {
         if let Some(access) = self.access.get() {
             return Ok(access.as_ref());
         }
-        let found = scalr_access::discover(&self.settings, &self.keychain)?;
-        Ok(self.access.get_or_init(|| found).as_ref())
+        let found = scalr_access::discovery(&self.settings, &self.keychain)?;
+        if !found.ambiguous_keychain_hosts.is_empty() {
+            self.diagnostics.line(format_args!(
+                "the keychain holds Scalr tokens for {}; set SCALR_HOSTNAME to choose one",
+                found.ambiguous_keychain_hosts.join(", ")
+            ));
+        }
+        if let Some(access) = found.access.as_ref().filter(|a| a.origin.is_plain_text()) {
+            self.diagnostics.line(format_args!(
+                "using the Scalr token for {} from {} (plain text on disk); \
+                 `scalr-oci migrate` moves it into the OS keychain",
+                access.hostname, access.origin
+            ));
+        }
+        Ok(self.access.get_or_init(|| found.access).as_ref())
+    }
+
+    /// The lookup and the credentials, with every request shown when
+    /// debugging, whatever the outcome.
+    fn ask(&self, control_plane: &ControlPlane, host: &RegistryHost) -> Result<Option<Found>> {
+        let answer = self.lookup(control_plane, host);
+        if self.settings.verbose {
+            for exchange in control_plane.take_exchanges() {
+                self.diagnostics.line(format_args!("{exchange}"));
+            }
+        }
+        answer
+    }
+
+    fn lookup(&self, control_plane: &ControlPlane, host: &RegistryHost) -> Result<Option<Found>> {
+        let lookup = control_plane.find(host)?;
+        self.report(control_plane, host, &lookup);
+        let Some(integration) = lookup.integration else {
+            return Ok(None);
+        };
+        let issued = control_plane.credentials(&integration)?;
+        Ok(Some(Found {
+            credential: issued.credential,
+            expires_at: issued.expires_at,
+        }))
+    }
+
+    /// What the user should know about a lookup: duplicates, or why nothing
+    /// answered.
+    fn report(&self, control_plane: &ControlPlane, host: &RegistryHost, lookup: &Lookup) {
+        let scalr = control_plane.hostname();
+        match &lookup.integration {
+            Some(first) if !lookup.shadowed.is_empty() => {
+                let others: Vec<&str> = lookup.shadowed.iter().map(|i| i.id.as_str()).collect();
+                self.diagnostics.line(format_args!(
+                    "warning: integrations {} on {scalr} also claim {host}; using {} ({}), the first in API order",
+                    others.join(", "),
+                    first.id,
+                    first.name
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let why = match lookup.for_host {
+                    0 => String::new(),
+                    n => format!("; {n} name it but are disabled or do not export credentials"),
+                };
+                self.diagnostics.line(format_args!(
+                    "no Docker registry integration with exported credentials for {host} on {scalr} \
+                     ({} listed{why}; token from {})",
+                    lookup.listed,
+                    control_plane.token_origin()
+                ));
+            }
+        }
     }
 }
 
-impl Source for ControlPlaneSource {
+impl Source for ControlPlaneSource<'_> {
     fn name(&self) -> &'static str {
         "control plane"
     }
@@ -111,37 +184,22 @@ impl Source for ControlPlaneSource {
     fn get(&self, host: &RegistryHost) -> Result<Option<Found>> {
         let access = self.access()?.ok_or(Error::ControlPlaneNotConfigured)?;
         let control_plane = ControlPlane::connect(access.clone(), &self.settings)?;
-        let lookup = control_plane.find(host)?;
-        let Some(integration) = lookup.integration else {
-            let why = match lookup.for_host {
-                0 => String::new(),
-                n => format!("; {n} name it but are disabled or do not export credentials"),
-            };
-            eprintln!(
-                "docker-credential-scalr: no Docker registry integration with exported credentials for {host} on {} \
-                 ({} listed{why}; token from {})",
-                access.hostname, lookup.listed, access.origin
-            );
-            return Ok(None);
-        };
-        let issued = control_plane.credentials(&integration)?;
-        Ok(Some(Found {
-            credential: issued.credential,
-            expires_at: issued.expires_at,
-        }))
+        self.ask(&control_plane, host)
     }
 }
 
-pub struct Resolver {
+pub struct Resolver<'w> {
     settings: Settings,
     keychain: Arc<Keychain>,
     keychain_source: KeychainSource,
-    control_plane_source: ControlPlaneSource,
+    control_plane_source: ControlPlaneSource<'w>,
     cache: Cache,
+    diagnostics: Diagnostics<'w>,
 }
 
-impl Resolver {
-    pub fn new(settings: Settings) -> Self {
+impl<'w> Resolver<'w> {
+    /// `diagnostics`: where warnings and debug lines go (see the module doc).
+    pub fn new(settings: Settings, diagnostics: Diagnostics<'w>) -> Self {
         let keychain = Arc::new(Keychain::new());
         // Opened even with caching off: this process's `store`/`erase` must
         // still invalidate what other, caching processes keep.
@@ -155,10 +213,12 @@ impl Resolver {
                 settings: settings.clone(),
                 keychain: keychain.clone(),
                 access: OnceLock::new(),
+                diagnostics: diagnostics.clone(),
             },
             keychain,
             settings,
             cache,
+            diagnostics,
         }
     }
 
@@ -178,7 +238,7 @@ impl Resolver {
     }
 }
 
-impl Backend for Resolver {
+impl Backend for Resolver<'_> {
     fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
         let kinds = self.settings.sources_for(host);
         let caching = !self.settings.cache_ttl.is_zero();
@@ -196,10 +256,10 @@ impl Backend for Resolver {
                 && let Some(hit) = self.cache.get(scope, host, &epoch)
             {
                 if self.settings.verbose {
-                    eprintln!(
-                        "docker-credential-scalr: {host}: answered from the cache ({})",
+                    self.diagnostics.line(format_args!(
+                        "{host}: answered from the cache ({})",
                         source.name()
-                    );
+                    ));
                 }
                 return Ok(Some(hit));
             }
@@ -216,10 +276,8 @@ impl Backend for Resolver {
                 Ok(None) => {}
                 Err(e) if unreachable(&e) => {
                     if self.settings.verbose {
-                        eprintln!(
-                            "docker-credential-scalr: skipping the {}: {e}",
-                            source.name()
-                        );
+                        self.diagnostics
+                            .line(format_args!("skipping the {}: {e}", source.name()));
                     }
                     missing.push(e);
                 }
