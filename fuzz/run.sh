@@ -58,9 +58,6 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/$t" "artifacts/$t"
   before=$(find "artifacts/$t" -type f | wc -l)
   flags=(-max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1)
-  # The helper prints a notice on stderr for every plain-text token it
-  # reads; that would be one line per input.
-  [[ $t == token_files ]] && flags+=(-close_fd_mask=2)
   echo "==> fuzz $t for ${seconds}s from fuzz/corpus/$t ($(find "corpus/$t" -type f | wc -l) inputs)"
   # libFuzzer prints a line per new input: keep its output in a log and
   # show the end (the final stats, or the crash with its stack and input).

@@ -12,7 +12,7 @@ use std::path::Path;
 use docker_credential_scalr::registry::RegistryHost;
 use libfuzzer_sys::fuzz_target;
 use scalr_oci::docker_config::{self, Flavor, Request};
-use scalr_oci::report::{Findings, Note};
+use scalr_oci::report::{Note, PlaintextScan, Unmovable};
 use scalr_oci::tofurc::{self, Policy, Syntax, Want};
 use scalr_oci::write::unified_diff;
 use scalr_oci_fuzz::{assert_hidden, hcl_secrets, json_secrets, planted};
@@ -68,10 +68,10 @@ fn secrets_of(path: &Path, text: &str) -> Vec<String> {
 }
 
 /// What a scan found, after checking its error or skip notes for secrets.
-fn findings<T>(secrets: &[String], scan: scalr_oci::Result<Findings<T>>) -> Option<Vec<T>> {
+fn findings<T>(secrets: &[String], scan: scalr_oci::Result<PlaintextScan<T>>) -> Option<Vec<T>> {
     match scan {
-        Ok((found, skipped)) => {
-            for (name, why) in &skipped {
+        Ok(PlaintextScan { found, unmovable }) => {
+            for Unmovable { name, why } in &unmovable {
                 let note = format!("{name}: {why}");
                 assert_hidden("edit-error", secrets, "a skip note", &note);
             }
@@ -126,25 +126,13 @@ fn tofu(path: &Path, text: &str, migrate: bool, force: bool) {
             .map(|p| Want::Registry(p.label.clone()))
             .collect();
         let moved = found.iter().map(|p| p.password.expose_secret().to_string());
-        let policy = Policy {
-            force: false,
-            replace_plaintext: true,
-        };
-        (wants, policy, planted(moved, text))
+        (wants, Policy::migrate(), planted(moved, text))
     } else {
         let mut wants = vec![Want::Default];
         wants.extend(HOSTS.iter().map(|h| Want::Registry(h.to_string())));
-        (
-            wants,
-            Policy {
-                force,
-                replace_plaintext: false,
-            },
-            Vec::new(),
-        )
+        (wants, Policy::configure(force), Vec::new())
     };
-    let add_missing = !migrate;
-    let edit = tofurc::apply(path, Some(text), &wants, policy, add_missing);
+    let edit = tofurc::apply(path, Some(text), &wants, policy);
     let Some(new) = edited(&secrets, edit) else {
         return;
     };
@@ -168,14 +156,16 @@ fn tofu(path: &Path, text: &str, migrate: bool, force: bool) {
         );
     }
     if migrate {
-        let (left, _) = tofurc::plaintext(path, &new).expect("the edited file parses");
+        let left = tofurc::plaintext(path, &new)
+            .expect("the edited file parses")
+            .found;
         assert!(
             left.iter()
                 .all(|p| !wants.contains(&Want::Registry(p.label.clone()))),
             "a migrated block still holds a plain-text password"
         );
     }
-    let (again, _) = tofurc::apply(path, Some(&new), &wants, policy, add_missing)
+    let (again, _) = tofurc::apply(path, Some(&new), &wants, policy)
         .unwrap_or_else(|e| panic!("the edited file does not parse: {e}"));
     assert_eq!(again, None, "a second edit changes the file again");
 }
@@ -211,8 +201,9 @@ fn docker(path: &Path, flavor: Flavor, text: &str, migrate: bool, selector: u8) 
             return;
         };
         assert_hidden("edit-moved", &moved, "the migrated file", &new);
-        let (left, _) =
-            docker_config::plaintext(path, &new, flavor).expect("the edited file parses");
+        let left = docker_config::plaintext(path, &new, flavor)
+            .expect("the edited file parses")
+            .found;
         assert!(
             left.iter()
                 .all(|p| moved_keys.iter().all(|(k, _)| k != &p.key)),

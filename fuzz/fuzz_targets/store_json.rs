@@ -54,7 +54,7 @@ fn serve(verb: &str, input: &[u8], memory: &Memory) -> (i32, String) {
         &mut &input[..],
         &mut stdout,
         &mut stderr,
-        || Ok(memory),
+        |_diagnostics| Ok(memory),
     );
     stdout.extend(stderr);
     (status, String::from_utf8_lossy(&stdout).into_owned())
@@ -66,15 +66,10 @@ fuzz_target!(|input: &[u8]| {
         Ok(doc) => planted(json_secrets(&doc), &text),
         Err(_) => Vec::new(),
     };
-    // A secret sent as a JSON number is the one known echo (serde's "invalid
-    // type: integer `…`"); every other secret is checked under its own name.
-    let (numbers, secrets): (Vec<String>, Vec<String>) =
-        secrets.into_iter().partition(|s| s.parse::<f64>().is_ok());
 
     let memory = Memory::default();
     let (status, output) = serve("store", input, &memory);
     assert_hidden("store-output", &secrets, "store's output", &output);
-    assert_hidden("store-number-echo", &numbers, "store's output", &output);
     let stored = memory.stored.borrow();
     match status {
         0 => {

@@ -14,6 +14,7 @@ use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::scalr_access::{self, bare_host};
 use docker_credential_scalr::settings::Settings;
 use libfuzzer_sys::fuzz_target;
+use scalr_oci::report::Unmovable;
 use scalr_oci::token_files::{self, TokenFile};
 use scalr_oci::write::unified_diff;
 use scalr_oci_fuzz::{assert_hidden, json_secrets, planted, scratch};
@@ -89,8 +90,8 @@ fuzz_target!(|input: &[u8]| {
     };
 
     let used = helper_token(&path, text, hostname);
-    let (found, skipped) = match token_files::find(&path, text, kind, hostname) {
-        Ok(findings) => findings,
+    let (found, unmovable) = match token_files::find(&path, text, kind, hostname) {
+        Ok(scan) => (scan.found, scan.unmovable),
         Err(e) => {
             assert_hidden(
                 "token-error",
@@ -105,20 +106,16 @@ fuzz_target!(|input: &[u8]| {
             return;
         }
     };
-    for (name, why) in &skipped {
-        assert_hidden(
-            "token-error",
-            &secrets,
-            "a skip note",
-            &format!("{name}: {why}"),
-        );
+    for Unmovable { name, why } in &unmovable {
+        let note = format!("{name}: {why}");
+        assert_hidden("token-error", &secrets, "a skip note", &note);
     }
     if let Some((host, token)) = &used {
         let migrated = found
             .iter()
             .any(|t| t.token.expose_secret() == token && t.hostname == bare_host(host));
         assert!(
-            migrated || !skipped.is_empty(),
+            migrated || !unmovable.is_empty(),
             "the helper uses a token that migrate neither moves to the same keychain host nor reports"
         );
     }
@@ -148,10 +145,9 @@ fuzz_target!(|input: &[u8]| {
         "the dry-run diff",
         &unified_diff(&path, text, &new),
     );
-    let (again, _) =
-        token_files::find(&path, &new, kind, hostname).expect("the stripped file parses");
+    let again = token_files::find(&path, &new, kind, hostname).expect("the stripped file parses");
     assert!(
-        again.iter().all(|t| !names.contains(&t.name)),
+        again.found.iter().all(|t| !names.contains(&t.name)),
         "a stripped entry still holds a token"
     );
     assert_eq!(

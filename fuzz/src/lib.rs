@@ -38,18 +38,10 @@ pub const SECRET_KEYS: &[&str] = &[
 pub const KNOWN: &[&str] = &[
     // regressions/registry_host/percent-decoded-backtick
     "registry-percent",
-    // regressions/store_json/secret-number-echoed
-    "store-number-echo",
     // regressions/settings/value-echoed
     "settings-error",
     // regressions/settings/duplicate-registry-spellings
     "settings-duplicate-registry",
-    // regressions/token_files/one-line-diff
-    "token-diff",
-    // regressions/config_edits/one-line-docker-diff
-    "docker-diff",
-    // regressions/config_edits/one-line-tfrc-json-diff
-    "tofu-diff",
 ];
 
 /// True when `check` names a bug listed in [`KNOWN`], unless
