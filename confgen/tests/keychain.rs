@@ -125,6 +125,15 @@ fn in_file(home: &Home, item: &Secret) -> bool {
     text.contains(item.secret) || text.contains(&b64(item.username, item.secret))
 }
 
+/// A temporary home whose commands talk to a private keyring session.
+fn home_with_keyring() -> (Home, KeyringSession) {
+    let mut home = Home::new();
+    let session = KeyringSession::start(home.path()).unwrap();
+    home.env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    (home, session)
+}
+
 fn migrate(home: &Home, failpoint: Option<&str>) -> std::process::Output {
     let mut cmd = home.command(&["migrate"]);
     if let Some(point) = failpoint {
@@ -188,10 +197,7 @@ fn all_keychain_scenarios() {
 /// name and leave the secret under the other while migrate says no file
 /// holds it. So migrate refuses, stores nothing, and changes neither name.
 fn migrate_refuses_a_hard_linked_file() {
-    let mut home = Home::new();
-    let session = KeyringSession::start(home.path()).unwrap();
-    home.env
-        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    let (home, session) = home_with_keyring();
     let secret = "kc-secret-hardlink-9i";
     let text = format!(
         "{{\n  \"auths\": {{\n    \"quay.io\": {{\n      \"auth\": \"{}\"\n    }}\n  }}\n}}\n",
@@ -262,10 +268,7 @@ fn migrate_interrupted_at_every_step_loses_nothing() {
         .chain((1..=5).map(|n| format!("write:{n}")))
         .collect();
     for point in points {
-        let mut home = Home::new();
-        let session = KeyringSession::start(home.path()).unwrap();
-        home.env
-            .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+        let (home, session) = home_with_keyring();
         seed(&home);
         let out = migrate(&home, Some(&point));
         assert_eq!(
@@ -295,10 +298,7 @@ fn migrate_interrupted_at_every_step_loses_nothing() {
 }
 
 fn registry_and_login_take_secrets_from_stdin_only() {
-    let mut home = Home::new();
-    let session = KeyringSession::start(home.path()).unwrap();
-    home.env
-        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    let (home, session) = home_with_keyring();
     let secret = "kc-secret-registry-add-7g";
     let out = home.run_with_stdin(
         &["registry", "add", "ghcr.io", "--username", "erin"],

@@ -216,10 +216,11 @@ fn once_more_if_vanished<T>(
 
 /// The D-Bus error names (a protocol contract, unlike their messages) with
 /// which a Secret Service refuses a call on an item that no longer exists:
-/// GDBus daemons such as gnome-keyring answer "No such interface … on object
-/// at path …" as `UnknownMethod`; others use `UnknownObject` or the Secret
-/// Service's own `NoSuchObject`. keyring-core keeps the error boxed, and its
-/// text carries the name.
+/// gnome-keyring answers `UnknownMethod` ("Object does not exist at path …",
+/// or "No such interface …" while the object is being torn down; checked
+/// with `gdbus call` on gnome-keyring 42); others use `UnknownObject` or the
+/// Secret Service's own `NoSuchObject`. keyring-core keeps the error boxed,
+/// and its text carries the name.
 const VANISHED_ITEM_ERRORS: &[&str] = &[
     "org.freedesktop.DBus.Error.UnknownMethod",
     "org.freedesktop.DBus.Error.UnknownObject",

@@ -270,6 +270,16 @@ impl<'de> DeserializeSeed<'de> for Text {
     }
 }
 
+/// Visitor methods that refuse a JSON type by naming it: serde's defaults
+/// would quote the value.
+macro_rules! refuse {
+    ($($method:ident($ty:ty) => $found:literal,)*) => {
+        $(fn $method<E: de::Error>(self, _: $ty) -> std::result::Result<Self::Value, E> {
+            Err(self.wrong($found))
+        })*
+    };
+}
+
 impl<'de> Visitor<'de> for Text {
     type Value = Option<String>;
 
@@ -293,32 +303,14 @@ impl<'de> Visitor<'de> for Text {
         Ok(None)
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> std::result::Result<Self::Value, E> {
-        Err(self.wrong("a boolean"))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> std::result::Result<Self::Value, E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> std::result::Result<Self::Value, E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_i128<E: de::Error>(self, _: i128) -> std::result::Result<Self::Value, E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_u128<E: de::Error>(self, _: u128) -> std::result::Result<Self::Value, E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> std::result::Result<Self::Value, E> {
-        Err(self.wrong("a number"))
-    }
-
-    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> std::result::Result<Self::Value, E> {
-        Err(self.wrong("bytes"))
+    refuse! {
+        visit_bool(bool) => "a boolean",
+        visit_i64(i64) => "a number",
+        visit_u64(u64) => "a number",
+        visit_i128(i128) => "a number",
+        visit_u128(u128) => "a number",
+        visit_f64(f64) => "a number",
+        visit_bytes(&[u8]) => "bytes",
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {

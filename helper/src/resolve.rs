@@ -37,8 +37,8 @@ pub struct Found {
 pub trait Source {
     /// For diagnostics: "keychain", "control plane".
     fn name(&self) -> &'static str;
-    /// The cache scope of this source's answers; `None`: do not cache them.
-    fn cache_scope(&self) -> Option<String>;
+    /// Who may read this source's cached answers; `None`: do not cache them.
+    fn cache_owner(&self) -> Option<cache::Owner<'_>>;
     /// `Ok(None)` when this source does not know the host.
     fn get(&self, host: &RegistryHost) -> Result<Option<Found>>;
 }
@@ -61,12 +61,8 @@ impl Source for KeychainSource {
         "keychain"
     }
 
-    fn cache_scope(&self) -> Option<String> {
-        // One scope per login session: its bus address names the keychain.
-        let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
-        let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap_or_default();
-        self.cache
-            .then(|| cache::scope("keychain", &[&bus, &runtime]))
+    fn cache_owner(&self) -> Option<cache::Owner<'_>> {
+        self.cache.then_some(cache::Owner::LoginSession)
     }
 
     fn get(&self, host: &RegistryHost) -> Result<Option<Found>> {
@@ -169,16 +165,12 @@ impl Source for ControlPlaneSource<'_> {
         "control plane"
     }
 
-    fn cache_scope(&self) -> Option<String> {
-        use secrecy::ExposeSecret;
+    fn cache_owner(&self) -> Option<cache::Owner<'_>> {
         let access = self.access().ok()??;
-        Some(cache::scope(
-            "control-plane",
-            &[
-                &scalr_access::bare_host(&access.hostname),
-                access.token.expose_secret(),
-            ],
-        ))
+        Some(cache::Owner::ControlPlane {
+            hostname: scalr_access::bare_host(&access.hostname),
+            token: &access.token,
+        })
     }
 
     fn get(&self, host: &RegistryHost) -> Result<Option<Found>> {
@@ -193,7 +185,7 @@ pub struct Resolver<'w> {
     keychain: Arc<Keychain>,
     keychain_source: KeychainSource,
     control_plane_source: ControlPlaneSource<'w>,
-    cache: Cache,
+    cache: Cache<'w>,
     diagnostics: Diagnostics<'w>,
 }
 
@@ -203,7 +195,12 @@ impl<'w> Resolver<'w> {
         let keychain = Arc::new(Keychain::new());
         // Opened even with caching off: this process's `store`/`erase` must
         // still invalidate what other, caching processes keep.
-        let cache = Cache::open();
+        let (verbose, notes) = (settings.verbose, diagnostics.clone());
+        let cache = Cache::open(Box::new(move |note| {
+            if verbose {
+                notes.line(format_args!("{note}"));
+            }
+        }));
         Resolver {
             keychain_source: KeychainSource {
                 keychain: keychain.clone(),
@@ -224,9 +221,13 @@ impl<'w> Resolver<'w> {
 
     /// After the keychain changed (never before: a reader that read the old
     /// epoch must have read the old keychain too), every cached answer for
-    /// the host goes stale, and is dropped.
-    fn invalidate(&self, host: &RegistryHost) {
-        self.cache.bump(host);
+    /// the host goes stale, and is dropped. An epoch key costs quota and
+    /// lives two hours, so only a change writes one; a failed change still
+    /// drops the host's answers, in case it changed something.
+    fn invalidate(&self, host: &RegistryHost, changed: bool) {
+        if changed {
+            self.cache.bump(host);
+        }
         self.cache.forget(host);
     }
 
@@ -251,7 +252,10 @@ impl Backend for Resolver<'_> {
         let mut missing = Vec::new();
         for &kind in kinds {
             let source = self.source(kind);
-            let scope = caching.then(|| source.cache_scope()).flatten();
+            let scope = caching
+                .then(|| source.cache_owner())
+                .flatten()
+                .and_then(|owner| self.cache.scope(owner));
             if let Some(scope) = &scope
                 && let Some(hit) = self.cache.get(scope, host, &epoch)
             {
@@ -301,13 +305,13 @@ impl Backend for Resolver<'_> {
 
     fn store(&self, host: &RegistryHost, credential: &Credential) -> Result<()> {
         let stored = self.keychain.store_credential(host, credential);
-        self.invalidate(host);
+        self.invalidate(host, stored.is_ok());
         stored
     }
 
     fn erase(&self, host: &RegistryHost) -> Result<bool> {
         let erased = self.keychain.erase(host);
-        self.invalidate(host);
+        self.invalidate(host, matches!(erased, Ok(true)));
         erased
     }
 

@@ -17,6 +17,8 @@ const NO_CACHE: &[(&str, &str)] = &[("SCALR_OCI_CACHE_TTL", "0")];
 /// Starts a keyring session, or `None` (after a loud skip) without the peers.
 fn session() -> Option<KeyringSession> {
     let found = peers::require(KeyringSession::PEERS)?;
+    // A login session of its own, so keychain answers are cached as on a desktop.
+    scalr_oci_e2e::session_keyring::join_fresh();
     Some(KeyringSession::start(&found))
 }
 
