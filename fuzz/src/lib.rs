@@ -64,7 +64,7 @@ pub fn checkable(secret: &str, input: &str) -> bool {
 }
 
 /// The secrets of `candidates` that [`checkable`] accepts.
-pub fn planted<'a>(candidates: impl IntoIterator<Item = String>, input: &'a str) -> Vec<String> {
+pub fn planted(candidates: impl IntoIterator<Item = String>, input: &str) -> Vec<String> {
     let mut out: Vec<String> = candidates
         .into_iter()
         .filter(|s| checkable(s, input))
