@@ -107,6 +107,10 @@ pub enum Error {
 
     #[error("cannot set up an HTTPS client: {0}")]
     HttpClient(#[source] reqwest::Error),
+
+    /// The trust roots (`SSL_CERT_FILE`, the system bundle) cannot be used.
+    #[error("cannot set up an HTTPS client: {0}")]
+    TrustRoots(#[from] docker_credential_scalr::https::TrustRootsError),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

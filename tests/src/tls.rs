@@ -76,3 +76,25 @@ impl TestCa {
         ca
     }
 }
+
+/// A TLS client configuration that trusts only the CA certificates in
+/// `ca_pem`, with ring, the workspace's one crypto provider, passed
+/// explicitly (reqwest is built without a provider of its own): for
+/// `reqwest::blocking::ClientBuilder::tls_backend_preconfigured`.
+pub fn client_config(ca_pem: &[u8]) -> rustls::ClientConfig {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        roots
+            .add(cert.expect("a PEM certificate"))
+            .expect("a CA certificate");
+    }
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth()
+}

@@ -95,7 +95,7 @@ fn tls_config(cert_pem: &str, key_pem: &str) -> Arc<ServerConfig> {
         .collect::<Result<Vec<_>, _>>()
         .expect("the server certificate PEM");
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("the server key PEM");
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("TLS versions")
