@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: install the real peers (cached
 # after the first run), check formatting and lints, then run every test with
-# the peers required. This is the README's test command and what CI runs.
+# the peers required, then each fuzz target for a few seconds. This is the
+# README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,3 +22,7 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "==> cargo test"
 cargo test --workspace --no-fail-fast
+# Each fuzz target briefly, from the committed corpora; a crash fails the run
+# (fuzz/README.md). The long runs are done by hand: fuzz/run.sh all 600.
+echo "==> fuzz"
+bash fuzz/run.sh all "${SCALR_OCI_FUZZ_SECONDS:-20}"

@@ -9,6 +9,8 @@
 # but package registries (no GitHub release downloads, no prebuilt binaries):
 #   * Debian 12 packages: docker-registry, skopeo, gnome-keyring, dbus,
 #     htpasswd, docker-credential-secretservice, keyctl, hyperfine, ...
+#   * crates.io, `cargo install --locked`: hyperfine and cargo-fuzz (plus the
+#     nightly toolchain through rustup, when the machine reaches it).
 #   * Go modules built from source via the Go module proxy: OpenTofu and ORAS.
 #     Each module is pinned by version and by its go.sum hash (h1:...), so a
 #     retagged or tampered release fails loudly instead of being built.
@@ -33,6 +35,9 @@ readonly ORAS_SUM='h1:gUJgkTt3iSTiqxr66RDm6DGFFEovvLZkW3b/EEHYOGo='
 # helper (which reads stdin) would time a shell too. 1.20 from crates.io,
 # locked to its own Cargo.lock, into $BIN.
 readonly HYPERFINE_VERSION=1.20.0
+# fuzz/run.sh (a step of tests/run.sh) needs cargo-fuzz, locked to its own
+# Cargo.lock, into $BIN, and the nightly toolchain libFuzzer builds need.
+readonly CARGO_FUZZ_VERSION=0.13.1
 
 readonly APT_PACKAGES=(
   docker-registry skopeo gnome-keyring dbus apache2-utils
@@ -201,6 +206,13 @@ peer_version() {
       out=$("$BIN/hyperfine" --version 2>/dev/null) || return 1
       printf '%s\n' "${out#hyperfine }"
       ;;
+    cargo-fuzz)
+      out=$("$BIN/cargo-fuzz" --version 2>/dev/null) || return 1
+      printf '%s\n' "${out#cargo-fuzz }"
+      ;;
+    nightly)
+      cargo +nightly --version 2>/dev/null || return 1
+      ;;
     oras)
       # "Version:        1.3.2" on the first line.
       out=$("$BIN/oras" version 2>/dev/null) || return 1
@@ -286,12 +298,30 @@ list_missing() {
   peer_current tofu "$OPENTOFU_VERSION" "$OPENTOFU_SUM" || echo "OpenTofu $OPENTOFU_VERSION in $BIN"
   peer_current oras "$ORAS_VERSION" "$ORAS_SUM" || echo "ORAS $ORAS_VERSION in $BIN"
   [[ $(peer_version hyperfine) == "$HYPERFINE_VERSION" ]] || echo "hyperfine $HYPERFINE_VERSION in $BIN"
+  [[ $(peer_version cargo-fuzz) == "$CARGO_FUZZ_VERSION" ]] || echo "cargo-fuzz $CARGO_FUZZ_VERSION in $BIN"
+  peer_version nightly >/dev/null || echo "the nightly Rust toolchain (cargo +nightly), for the fuzz targets"
 }
 
 build_hyperfine() {
   [[ $(peer_version hyperfine) == "$HYPERFINE_VERSION" ]] && return
   log "cargo install hyperfine $HYPERFINE_VERSION"
   cargo install --quiet --locked --version "$HYPERFINE_VERSION" --root "$CACHE" hyperfine
+}
+
+build_cargo_fuzz() {
+  [[ $(peer_version cargo-fuzz) == "$CARGO_FUZZ_VERSION" ]] && return
+  log "cargo install cargo-fuzz $CARGO_FUZZ_VERSION"
+  cargo install --quiet --locked --version "$CARGO_FUZZ_VERSION" --root "$CACHE" cargo-fuzz
+}
+
+# rustup fetches toolchains from the Rust project's own server, which not
+# every machine reaches; when it fails, list_missing names the toolchain and
+# the run fails: the fuzz step is never skipped quietly.
+install_nightly() {
+  peer_version nightly >/dev/null && return
+  log "rustup toolchain install nightly --profile minimal"
+  rustup toolchain install nightly --profile minimal ||
+    log "could not install the nightly toolchain; install it by hand (rustup toolchain install nightly)"
 }
 
 summary() {
@@ -305,6 +335,8 @@ summary() {
   printf '%-33s %-28s %s\n' tofu "$(peer_version tofu)" "$BIN/tofu"
   printf '%-33s %-28s %s\n' oras "$(peer_version oras)" "$BIN/oras"
   printf '%-33s %-28s %s\n' hyperfine "$(peer_version hyperfine)" "$BIN/hyperfine"
+  printf '%-33s %-28s %s\n' cargo-fuzz "$(peer_version cargo-fuzz)" "$BIN/cargo-fuzz"
+  printf '%-33s %-28s %s\n' nightly "$(peer_version nightly)" "$(rustup which --toolchain nightly cargo 2>/dev/null)"
 }
 
 main() {
@@ -327,6 +359,8 @@ main() {
       "-X $OPENTOFU_MODULE/version.dev=no" # drop the "-dev" suffix, as releases do
     build_go_peer oras "$ORAS_MODULE" "$ORAS_VERSION" "$ORAS_SUM" cmd/oras ""
     build_hyperfine
+    build_cargo_fuzz
+    install_nightly
     write_env_sh
   fi
 
