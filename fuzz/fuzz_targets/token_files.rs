@@ -90,7 +90,7 @@ fuzz_target!(|input: &[u8]| {
     };
 
     let used = helper_token(&path, text, hostname);
-    let (found, unmovable) = match token_files::find(&path, text, kind, hostname) {
+    let (found, unmovable) = match token_files::find(&path, text, kind, hostname, false) {
         Ok(scan) => (scan.found, scan.unmovable),
         Err(e) => {
             assert_hidden(
@@ -145,7 +145,8 @@ fuzz_target!(|input: &[u8]| {
         "the dry-run diff",
         &unified_diff(&path, text, &new),
     );
-    let again = token_files::find(&path, &new, kind, hostname).expect("the stripped file parses");
+    let again =
+        token_files::find(&path, &new, kind, hostname, false).expect("the stripped file parses");
     assert!(
         again.found.iter().all(|t| !names.contains(&t.name)),
         "a stripped entry still holds a token"

@@ -35,14 +35,7 @@ pub const SECRET_KEYS: &[&str] = &[
 
 /// Checks that are known to fail today, each named by its reproducer in
 /// `fuzz/regressions/`.
-pub const KNOWN: &[&str] = &[
-    // regressions/registry_host/percent-decoded-backtick
-    "registry-percent",
-    // regressions/settings/value-echoed
-    "settings-error",
-    // regressions/settings/duplicate-registry-spellings
-    "settings-duplicate-registry",
-];
+pub const KNOWN: &[&str] = &[];
 
 /// True when `check` names a bug listed in [`KNOWN`], unless
 /// `FUZZ_STRICT` is set: then every check runs (to see a reproducer
@@ -60,8 +53,42 @@ pub fn checkable(secret: &str, input: &str) -> bool {
         && secret
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '=' | '-'))
+        // Our messages are lower-case prose: a value of lower-case letters
+        // alone can be a word of it (the fuzzers found `keychain` in the list
+        // of allowed sources, `redentials` inside "no credentials username").
+        && secret.chars().any(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        && !VOCABULARY.iter().any(|word| word.contains(secret))
         && input.matches(secret).count() == 1
 }
+
+/// The capitalised and numbered words our fixed messages contain; a value
+/// inside one of them would show up in a message without having leaked.
+pub const VOCABULARY: &[&str] = &[
+    "SCALR_HOSTNAME",
+    "SCALR_TOKEN",
+    "SCALR_OCI_CONFIG",
+    "SCALR_OCI_TIMEOUT",
+    "SCALR_OCI_CONNECT_TIMEOUT",
+    "SCALR_OCI_CACHE_TTL",
+    "SCALR_OCI_SOURCES",
+    "SCALR_OCI_DEBUG",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "TF_CLI_CONFIG_FILE",
+    "ServerURL",
+    "Username",
+    "Secret",
+    "OpenTofu",
+    "Docker",
+    "Scalr",
+    "UTF-8",
+    "HTTP",
+    "JSON",
+    "TOML",
+];
 
 /// The secrets of `candidates` that [`checkable`] accepts.
 pub fn planted(candidates: impl IntoIterator<Item = String>, input: &str) -> Vec<String> {

@@ -239,6 +239,7 @@ impl Settings {
         };
 
         let mut per_registry = Vec::new();
+        let mut names: Vec<(String, String)> = Vec::new();
         for (name, registry) in file.registries {
             let host = RegistryHost::parse(&name)
                 .map_err(|e| file_err(format!("[registries.\"{name}\"]: {e}")))?;
@@ -247,6 +248,15 @@ impl Settings {
                     "[registries.\"{name}\"]: `sources` must name at least one source"
                 )));
             }
+            // Two spellings of one registry would leave one table silently
+            // unused (`sources_for` takes the first): a typo-like mistake.
+            if let Some(first) = names.iter().find(|(h, _)| *h == host.key()) {
+                return Err(file_err(format!(
+                    "[registries.\"{}\"] and [registries.\"{name}\"] name the same registry; keep one",
+                    first.1
+                )));
+            }
+            names.push((host.key(), name));
             per_registry.push((host, registry.sources));
         }
 
@@ -423,6 +433,23 @@ mod tests {
             s.sources_for(&RegistryHost::parse("quay.io").unwrap()),
             [SourceKind::ControlPlane]
         );
+    }
+
+    #[test]
+    fn two_spellings_of_one_registry_are_refused_naming_both() {
+        // Found by the settings fuzzer: both tables loaded and `sources_for`
+        // silently used the first, so one setting was ignored without a word.
+        let err = load(
+            "[registries.\"ghcr.io\"]\nsources = [\"keychain\"]\n[registries.\"GHCR.io:443\"]\nsources = [\"control-plane\"]\n",
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("\"ghcr.io\"") && err.contains("\"GHCR.io:443\""),
+            "{err}"
+        );
+        assert!(err.contains("same registry"), "{err}");
     }
 
     #[test]
