@@ -138,27 +138,10 @@ pub fn entry_time(source_date_epoch: Option<&str>) -> Result<DateTime> {
     let Some(text) = source_date_epoch.filter(|t| !t.trim().is_empty()) else {
         return Ok(DateTime::default());
     };
-    let secs: i64 = text.trim().parse().map_err(|_| {
-        Error::Usage(format!(
-            "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970"
-        ))
-    })?;
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    let (hour, minute, second) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let (year, month, day, hour, minute, second) = civil(text)?;
     u16::try_from(year)
         .ok()
-        .and_then(|y| {
-            DateTime::from_date_and_time(
-                y,
-                month as u8,
-                day as u8,
-                hour as u8,
-                minute as u8,
-                second as u8,
-            )
-            .ok()
-        })
+        .and_then(|y| DateTime::from_date_and_time(y, month, day, hour, minute, second).ok())
         .ok_or_else(|| {
             Error::Usage(format!(
                 "SOURCE_DATE_EPOCH={text} is outside what a zip can store (1980 to 2107)"
@@ -166,17 +149,30 @@ pub fn entry_time(source_date_epoch: Option<&str>) -> Result<DateTime> {
         })
 }
 
-/// `SOURCE_DATE_EPOCH` as RFC 3339 UTC (the manifest's `created` annotation).
+/// `SOURCE_DATE_EPOCH` as RFC 3339 UTC (the manifest's `created`
+/// annotation), to the second (zip entries round to even seconds).
 pub fn rfc3339(epoch: &str) -> Result<String> {
-    let t = entry_time(Some(epoch))?;
-    Ok(format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
+    entry_time(Some(epoch))?;
+    let (y, mo, d, h, mi, s) = civil(epoch)?;
+    Ok(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
+}
+
+/// Seconds since 1970 (UTC) to (year, month, day, hour, minute, second).
+fn civil(text: &str) -> Result<(i64, u8, u8, u8, u8, u8)> {
+    let secs: i64 = text.trim().parse().map_err(|_| {
+        Error::Usage(format!(
+            "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970"
+        ))
+    })?;
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    Ok((
+        year,
+        month as u8,
+        day as u8,
+        (rem / 3600) as u8,
+        (rem % 3600 / 60) as u8,
+        (rem % 60) as u8,
     ))
 }
 
