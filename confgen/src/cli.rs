@@ -9,8 +9,11 @@ use clap_complete::Shell;
 
 use crate::configure::{self, Common};
 use crate::docker_config::Flavor;
+use crate::environment::Env;
 use crate::error::{Error, Result};
-use crate::locations::Env;
+use crate::module_cmd::{self, Publish};
+use crate::oci::client::DEFAULT_CHUNK_SIZE;
+use crate::output::say;
 use crate::tofurc::Want;
 use crate::write::Mode;
 use crate::{doctor, login, migrate, registry_cmd, scalr, status};
@@ -90,6 +93,10 @@ Examples:\n  scalr-oci doctor\n  scalr-oci doctor ghcr.io registry-1.docker.io\n
         registries: Vec<String>,
     },
 
+    /// Publish, verify and list OpenTofu module packages in an OCI registry.
+    #[command(subcommand)]
+    Module(Module),
+
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  scalr-oci completions bash > ~/.local/share/bash-completion/completions/scalr-oci\n  scalr-oci completions zsh > ~/.zfunc/_scalr-oci"
@@ -103,6 +110,65 @@ Examples:\n  scalr-oci doctor\n  scalr-oci doctor ghcr.io registry-1.docker.io\n
     Man {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Module {
+    /// Package a module directory reproducibly and push it as an OpenTofu module package.
+    #[command(
+        after_help = "The package is a zip of DIR: entries sorted, fixed times (SOURCE_DATE_EPOCH if set) and\n\
+modes, so the same tree gives the same digest anywhere. Left out: .git/, .terraform/, *.tfstate*,\n\
+.terraform.lock.hcl and what DIR/.terraformignore lists. Credentials come from the same sources,\n\
+in the same order, as docker-credential-scalr (keychain, Scalr control plane); nothing is\n\
+written to disk. Prints the manifest digest and a ready `source = \"oci://…?digest=…\"` line.\n\n\
+Examples:\n  scalr-oci module publish . oci://ghcr.io/acme/network --tag 1.0.0 --tag latest\n  scalr-oci module publish ./network oci://registry.gitlab.com/acme/infra/network --dry-run\n  scalr-oci module publish . oci://ghcr.io/acme/network --json | jq -r .digest"
+    )]
+    Publish {
+        /// The module directory (its root holds .tf or .tofu files).
+        dir: PathBuf,
+        /// Where to push: oci://HOST[:PORT]/REPO.
+        target: String,
+        /// Tag to set (repeatable; default `latest`, which OpenTofu asks for without ?tag=).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// Leave out paths matching GLOB too (repeatable; .terraformignore syntax).
+        #[arg(long = "exclude", value_name = "GLOB")]
+        excludes: Vec<String>,
+        /// Also write the package here (refused inside DIR).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Package and print the digest; contact no registry.
+        #[arg(long)]
+        dry_run: bool,
+        /// One JSON object on stdout, for scripts.
+        #[arg(long)]
+        json: bool,
+        /// Upload blobs larger than this in PATCH chunks of this size (bytes).
+        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, hide = true)]
+        chunk_size: usize,
+    },
+    /// Check that a published artifact is a module package OpenTofu installs.
+    #[command(
+        after_help = "Exit 0 only when the artifactType is application/vnd.opentofu.modulepkg, there is exactly\n\
+one archive/zip layer, digests and sizes match, and the zip is a valid module package (the root,\n\
+or //SUBDIR, holds .tf/.tofu files; no absolute paths, `..` or symlinks out). Without ?tag= or\n\
+?digest=, checks `latest`, as OpenTofu would install it.\n\n\
+Examples:\n  scalr-oci module verify 'oci://ghcr.io/acme/network?tag=1.0.0'\n  scalr-oci module verify 'oci://ghcr.io/acme/network//modules/vpc?digest=sha256:…' --json"
+    )]
+    Verify {
+        /// oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a repository's tags (following the registry's pages).
+    #[command(after_help = "Examples:\n  scalr-oci module tags oci://ghcr.io/acme/network")]
+    Tags {
+        /// oci://HOST/REPO
+        target: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -229,15 +295,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
                 let control_plane = scalr::connect(&keychain)?;
                 let (labels, left_out) = scalr::exported_labels(&control_plane)?;
                 for line in &left_out {
-                    configure::writeln_out(out, &format!("skipped integration {line}"))?;
+                    say!(out, "skipped integration {line}")?;
                 }
                 if labels.is_empty() {
-                    configure::writeln_out(
+                    say!(
                         out,
-                        &format!(
-                            "{} exports no Docker registry integration to this token.",
-                            control_plane.hostname()
-                        ),
+                        "{} exports no Docker registry integration to this token.",
+                        control_plane.hostname()
                     )?;
                 }
                 wants.extend(labels.into_iter().map(Want::Registry));
@@ -276,6 +340,30 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Registry(Registry::List) => registry_cmd::list(out),
         Command::Status => status::run(&env, out),
         Command::Doctor { registries } => doctor::run(&env, &registries, out),
+        Command::Module(Module::Publish {
+            dir,
+            target,
+            tags,
+            excludes,
+            output,
+            dry_run,
+            json,
+            chunk_size,
+        }) => module_cmd::publish(
+            &Publish {
+                dir,
+                target,
+                tags,
+                excludes,
+                output,
+                dry_run,
+                json,
+                chunk_size,
+            },
+            out,
+        ),
+        Command::Module(Module::Verify { target, json }) => module_cmd::verify(&target, json, out),
+        Command::Module(Module::Tags { target, json }) => module_cmd::tags(&target, json, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", out);
             Ok(())
@@ -302,7 +390,7 @@ fn man(out_dir: Option<PathBuf>, out: &mut dyn Write) -> Result<()> {
             .render(&mut buf)
             .map_err(Error::io(&path, "render"))?;
         std::fs::write(&path, buf).map_err(Error::io(&path, "write"))?;
-        configure::writeln_out(out, &format!("wrote {}", path.display()))?;
+        say!(out, "wrote {}", path.display())?;
     }
     Ok(())
 }

@@ -1,19 +1,19 @@
 //! `scalr-oci configure tofu|docker|containers`.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::registry::RegistryHost;
 
 use crate::docker_config::{self, Flavor};
+use crate::environment::{Env, HELPER_BINARY, find_on_path};
 use crate::error::{Error, Result};
-use crate::locations::Env;
+use crate::inventory::{Inventory, Reach, TofuFile};
+use crate::output::{self, say};
 use crate::report::Note;
-use crate::tofurc::{self, Locations, Policy, Style, Want};
-use crate::write::{self, Mode, Outcome};
+use crate::tofurc::{self, Policy, TofuFiles, Want};
+use crate::write::{self, FileChange, Mode};
 
 /// Options shared by every `configure` target.
 pub struct Common {
@@ -39,9 +39,9 @@ pub fn tofu(env: &Env, wants: Vec<Want>, common: &Common, out: &mut dyn Write) -
                 .into(),
         ));
     }
-    let locations = match &common.file {
-        Some(file) => Locations::only(file.clone()),
-        None => Locations::find(env)?,
+    let files = match &common.file {
+        Some(file) => TofuFiles::only(file.clone()),
+        None => TofuFiles::find(env)?,
     };
 
     // Where does each wanted block live today? A block found in another file
@@ -49,22 +49,17 @@ pub fn tofu(env: &Env, wants: Vec<Want>, common: &Common, out: &mut dyn Write) -
     // make a duplicate, which OpenTofu refuses.
     let mut per_file: BTreeMap<PathBuf, Vec<Want>> = BTreeMap::new();
     let mut seen = Vec::new();
-    for path in locations.all() {
-        let Some(text) = write::read_optional(path)? else {
-            continue;
-        };
-        for block in tofurc::credential_blocks(path, &text)? {
-            seen.push((path.clone(), block));
+    for file in TofuFile::read_all(&files) {
+        for block in file.blocks?.unwrap_or_default() {
+            seen.push((file.path.clone(), block));
         }
     }
     if let Some(dup) = tofurc::first_duplicate(seen.iter().map(|(_, b)| b)) {
-        writeln_out(
+        say!(
             out,
-            &format!(
-                "warning: the OpenTofu configuration already holds {} twice ({}); `tofu init` fails until one is removed",
-                dup.describe(),
-                files_holding(&seen, &dup).join(", ")
-            ),
+            "warning: the OpenTofu configuration already holds {} twice ({}); `tofu init` fails until one is removed",
+            dup.describe(),
+            files_holding(&seen, &dup).join(", ")
         )?;
     }
     for want in &unique {
@@ -72,27 +67,21 @@ pub fn tofu(env: &Env, wants: Vec<Want>, common: &Common, out: &mut dyn Write) -
             .into_iter()
             .next()
             .map(PathBuf::from)
-            .unwrap_or_else(|| locations.primary.clone());
+            .unwrap_or_else(|| files.primary.clone());
         per_file.entry(home).or_default().push(want.clone());
     }
 
-    let policy = Policy {
-        force: common.force,
-        replace_plaintext: false,
-    };
+    let policy = Policy::configure(common.force);
     let mut notes = Vec::new();
-    let mut outcomes = Vec::new();
+    let mut changes = Vec::new();
     for (path, wants) in &per_file {
-        let collected = RefCell::new(Vec::new());
-        let outcome = write::edit_file(path, common.mode, 0o600, |text| {
-            let (new, notes) = tofurc::apply(path, text, wants, policy, true)?;
-            *collected.borrow_mut() = notes;
-            Ok(new)
+        let (change, file_notes) = write::edit_file(path, common.mode, 0o600, |text| {
+            tofurc::apply(path, text, wants, policy)
         })?;
-        notes.extend(collected.into_inner());
-        outcomes.push(outcome);
+        notes.extend(file_notes);
+        changes.push(change);
     }
-    finish(out, &notes, &outcomes, common.mode, "OpenTofu")
+    finish(out, &notes, &changes, common.mode, "OpenTofu")
 }
 
 fn files_holding(seen: &[(PathBuf, tofurc::CredBlock)], want: &Want) -> Vec<String> {
@@ -123,24 +112,20 @@ pub fn docker(
         }
     }
     if hosts.is_empty() && !store {
-        hosts = known_hosts(env);
+        hosts = Inventory::scan(env, Reach::Local).known_hosts();
         if hosts.is_empty() {
-            writeln_out(
+            say!(
                 out,
-                &format!(
-                    "Nothing to configure for {}: no registry was given and none is known yet (from the OpenTofu configuration or the keychain).\nPass --registry HOST for each registry, or --store to send every registry to docker-credential-scalr.",
-                    flavor.name()
-                ),
+                "Nothing to configure for {}: no registry was given and none is known yet (from the OpenTofu configuration or the keychain).\nPass --registry HOST for each registry, or --store to send every registry to docker-credential-scalr.",
+                flavor.name()
             )?;
             return Ok(());
         }
         let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
-        writeln_out(
+        say!(
             out,
-            &format!(
-                "Registries known to OpenTofu or the keychain: {}",
-                names.join(", ")
-            ),
+            "Registries known to OpenTofu or the keychain: {}",
+            names.join(", ")
         )?;
     }
     let path = match &common.file {
@@ -152,74 +137,35 @@ pub fn docker(
         store,
         force: common.force,
     };
-    let collected = RefCell::new(Vec::new());
-    let outcome = write::edit_file(&path, common.mode, 0o600, |text| {
-        let (new, notes) = docker_config::apply(&path, text, flavor, &request)?;
-        *collected.borrow_mut() = notes;
-        Ok(new)
+    let (change, notes) = write::edit_file(&path, common.mode, 0o600, |text| {
+        docker_config::apply(&path, text, flavor, &request)
     })?;
-    finish(
-        out,
-        &collected.into_inner(),
-        &[outcome],
-        common.mode,
-        flavor.name(),
-    )
-}
-
-/// Hosts that the OpenTofu configuration already sends to our helper, and
-/// hosts the keychain holds credentials for: what a bare `configure docker`
-/// (as the installer runs it) should cover.
-pub fn known_hosts(env: &Env) -> Vec<RegistryHost> {
-    let mut hosts = Vec::new();
-    if let Ok(locations) = Locations::find(env) {
-        for path in locations.all() {
-            let Ok(Some(text)) = write::read_optional(path) else {
-                continue;
-            };
-            for block in tofurc::credential_blocks(path, &text).unwrap_or_default() {
-                if let (Some(label), Style::Helper(name)) = (&block.label, &block.style)
-                    && name == tofurc::HELPER
-                    && let Ok(host) = RegistryHost::parse(label)
-                {
-                    hosts.push(host);
-                }
-            }
-        }
-    }
-    // No keychain (a container, CI) simply means nothing known from there.
-    if let Ok(listed) = Keychain::new().list() {
-        hosts.extend(listed.keys().filter_map(|k| RegistryHost::parse(k).ok()));
-    }
-    hosts.sort();
-    hosts.dedup();
-    hosts
+    finish(out, &notes, &[change], common.mode, flavor.name())
 }
 
 /// Prints the notes and diffs, and turns the result into the exit status.
-pub fn finish(
+fn finish(
     out: &mut dyn Write,
     notes: &[Note],
-    outcomes: &[Outcome],
+    changes: &[FileChange],
     mode: Mode,
     what: &str,
 ) -> Result<()> {
     let applied = mode == Mode::Apply;
     for note in notes {
-        writeln_out(out, &note.display(applied))?;
+        say!(out, "{}", note.display(applied))?;
     }
-    for diff in outcomes.iter().filter_map(|o| o.diff.as_deref()) {
-        out.write_all(diff.as_bytes())
-            .map_err(Error::io("stdout", "write to"))?;
+    for diff in changes.iter().filter_map(|o| o.diff.as_deref()) {
+        output::raw(out, diff)?;
     }
-    let changed = outcomes.iter().any(|o| o.changed);
+    let changed = changes.iter().any(|o| o.changed);
     let summary = match (changed, mode) {
         (false, _) if notes.iter().any(Note::kept) => {
             format!("Nothing was changed in the {what} configuration.")
         }
         (false, _) => format!("Nothing to change: the {what} configuration already says this."),
         (true, Mode::Apply) => {
-            let files: Vec<String> = outcomes
+            let files: Vec<String> = changes
                 .iter()
                 .filter(|o| o.changed)
                 .map(|o| o.path.display().to_string())
@@ -230,27 +176,20 @@ pub fn finish(
         (true, Mode::Check) => String::new(),
     };
     if !summary.is_empty() {
-        writeln_out(out, &summary)?;
+        say!(out, "{}", summary)?;
     }
     let kept: Vec<&Note> = notes.iter().filter(|n| n.kept()).collect();
     if !kept.is_empty() {
-        return Err(Error::Usage(format!(
-            "{} setting(s) were left as they are (see above)",
-            kept.len()
-        )));
+        return Err(Error::SettingsKept { count: kept.len() });
     }
     if changed && mode == Mode::Check {
         return Err(Error::CheckFailed);
     }
-    if changed && applied && crate::status::find_on_path(crate::status::HELPER_BINARY).is_none() {
-        writeln_out(
+    if changed && applied && find_on_path(HELPER_BINARY).is_none() {
+        say!(
             out,
-            "Next: put docker-credential-scalr on your PATH (OpenTofu and Docker look for it only there), e.g. with install/install.sh.",
+            "Next: put docker-credential-scalr on your PATH (OpenTofu and Docker look for it only there), e.g. with install/install.sh."
         )?;
     }
     Ok(())
-}
-
-pub fn writeln_out(out: &mut dyn Write, line: &str) -> Result<()> {
-    writeln!(out, "{line}").map_err(Error::io("stdout", "write to"))
 }

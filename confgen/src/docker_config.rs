@@ -15,11 +15,11 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
+use crate::environment::Env;
 use crate::error::{Error, Result};
 use crate::json_format;
-use crate::locations::Env;
-use crate::report::{Findings, Note, Outcome};
-use crate::tofurc::{HELPER, json_error_message};
+use crate::report::{Note, Outcome, PlaintextScan, Unmovable};
+use crate::tofurc::HELPER;
 
 /// Keys of an `auths` entry that hold a secret.
 const SECRET_FIELDS: &[&str] = &[
@@ -127,12 +127,7 @@ pub fn parse(path: &Path, text: Option<&str>) -> Result<Map<String, Value>> {
             path: path.to_path_buf(),
             reason: "its top level is not a JSON object".into(),
         }),
-        Err(e) => Err(Error::JsonSyntax {
-            path: path.to_path_buf(),
-            line: e.line(),
-            column: e.column(),
-            message: json_error_message(&e),
-        }),
+        Err(e) => Err(json_format::syntax_error(path, &e)),
     }
 }
 
@@ -221,7 +216,7 @@ fn helpers_mut<'a>(
 }
 
 /// A plain-text credential in an `auths` entry.
-pub struct PlainText {
+pub struct PlaintextAuth {
     /// The `auths` key as written.
     pub key: String,
     pub host: RegistryHost,
@@ -231,12 +226,12 @@ pub struct PlainText {
 
 /// The plain-text credentials of one file, and the entries that hold a
 /// secret but cannot be moved (with the reason).
-pub fn plaintext(path: &Path, text: &str, flavor: Flavor) -> Result<Findings<PlainText>> {
+pub fn plaintext(path: &Path, text: &str, flavor: Flavor) -> Result<PlaintextScan<PlaintextAuth>> {
     let root = parse(path, Some(text))?;
     let mut found = Vec::new();
-    let mut skipped = Vec::new();
+    let mut unmovable = Vec::new();
     let Some(auths) = root.get("auths").and_then(Value::as_object) else {
-        return Ok((found, skipped));
+        return Ok(PlaintextScan::default());
     };
     for (key, entry) in auths {
         let Some(entry) = entry.as_object() else {
@@ -245,7 +240,7 @@ pub fn plaintext(path: &Path, text: &str, flavor: Flavor) -> Result<Findings<Pla
         if !SECRET_FIELDS.iter().any(|f| entry.contains_key(*f)) {
             continue;
         }
-        let mut skip = |why: &str| skipped.push((key.clone(), why.to_string()));
+        let mut skip = |why: &str| unmovable.push(Unmovable::new(key, why));
         // containers keys may name a repository (`quay.io/org`); a helper
         // answers per registry, so such an entry cannot become one.
         if flavor == Flavor::Containers && !key.contains("://") && key.contains('/') {
@@ -265,7 +260,7 @@ pub fn plaintext(path: &Path, text: &str, flavor: Flavor) -> Result<Findings<Pla
                 .filter(|s| !s.is_empty())
         };
         if let Some(token) = field("identitytoken") {
-            found.push(PlainText {
+            found.push(PlaintextAuth {
                 key: key.clone(),
                 host,
                 username: TOKEN_USERNAME.to_string(),
@@ -276,14 +271,14 @@ pub fn plaintext(path: &Path, text: &str, flavor: Flavor) -> Result<Findings<Pla
                 skip("its `auth` is not base64 of user:password");
                 continue;
             };
-            found.push(PlainText {
+            found.push(PlaintextAuth {
                 key: key.clone(),
                 host,
                 username,
                 secret: password,
             });
         } else if let (Some(username), Some(password)) = (field("username"), field("password")) {
-            found.push(PlainText {
+            found.push(PlaintextAuth {
                 key: key.clone(),
                 host,
                 username: username.to_string(),
@@ -295,7 +290,7 @@ pub fn plaintext(path: &Path, text: &str, flavor: Flavor) -> Result<Findings<Pla
             );
         }
     }
-    Ok((found, skipped))
+    Ok(PlaintextScan { found, unmovable })
 }
 
 fn decode_auth(auth: &str) -> Option<(String, SecretString)> {

@@ -19,17 +19,24 @@ use reqwest::blocking::{Client, Response};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use crate::configure::{known_hosts, writeln_out};
+use crate::address::written_authority;
+use crate::environment::{Env, HELPER_BINARY, find_on_path};
 use crate::error::{Error, Result};
-use crate::locations::Env;
-use crate::status::{Claims, ControlPlaneView, HELPER_BINARY, find_on_path};
+use crate::inventory::{Claims, ControlPlaneView, Inventory, Reach};
+use crate::output::say;
 
 /// Docker Hub's registry API; `docker.io` itself redirects to the website.
 const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
 
 pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> {
-    let endpoints: Vec<String> = if registries.is_empty() {
-        known_hosts(env)
+    let endpoints: Vec<String> = registries
+        .iter()
+        .map(|r| endpoint_of(r))
+        .collect::<Result<_>>()?;
+    let inventory = Inventory::scan(env, Reach::WithControlPlane);
+    let endpoints: Vec<String> = if endpoints.is_empty() {
+        inventory
+            .known_hosts()
             .iter()
             .map(|h| {
                 if h.is_docker_hub() {
@@ -40,15 +47,12 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
             })
             .collect()
     } else {
-        registries
-            .iter()
-            .map(|r| endpoint_of(r))
-            .collect::<Result<_>>()?
+        endpoints
     };
     if endpoints.is_empty() {
-        writeln_out(
+        say!(
             out,
-            "No registry to check: none is configured yet. Name one: `scalr-oci doctor ghcr.io`.",
+            "No registry to check: none is configured yet. Name one: `scalr-oci doctor ghcr.io`."
         )?;
         return Ok(());
     }
@@ -58,41 +62,37 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("scalr-oci/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::Http(format!("cannot set up an HTTPS client: {e}")))?;
-    let claims = Claims::gather(env);
+        .map_err(Error::HttpClient)?;
+    let claims = inventory.claims();
     let mut failures = 0;
     match find_on_path(HELPER_BINARY) {
-        Some(path) => writeln_out(
-            out,
-            &format!("ok    {HELPER_BINARY} is on PATH ({})", path.display()),
-        )?,
+        Some(path) => say!(out, "ok    {HELPER_BINARY} is on PATH ({})", path.display())?,
         None => {
             failures += 1;
-            writeln_out(
+            say!(
                 out,
-                &format!(
-                    "FAIL  {HELPER_BINARY} is not on PATH: OpenTofu and Docker look for it only there (checking with the keychain directly instead)"
-                ),
+                "FAIL  {HELPER_BINARY} is not on PATH: OpenTofu and Docker look for it only there (checking with the keychain directly instead)"
             )?;
         }
     }
-    let control = ControlPlaneView::load(&Keychain::new());
+    let control = inventory
+        .control_plane
+        .as_ref()
+        .expect("scanned with the control plane");
     if control.failed {
         failures += 1;
-        writeln_out(out, &format!("FAIL  {}", control.summary))?;
+        say!(out, "FAIL  {}", control.summary)?;
     } else {
-        writeln_out(out, &format!("ok    {}", control.summary))?;
+        say!(out, "ok    {}", control.summary)?;
     }
     for endpoint in &endpoints {
-        writeln_out(out, &format!("\n{endpoint}:"))?;
+        say!(out, "\n{endpoint}:")?;
         let mut report = Report { out, failures: 0 };
-        check(&client, endpoint, &claims, &control, &mut report)?;
+        check(&client, endpoint, &claims, control, &mut report)?;
         failures += report.failures;
     }
     if failures > 0 {
-        return Err(Error::Usage(format!(
-            "doctor found {failures} problem(s) (see above)"
-        )));
+        return Err(Error::ProblemsFound { problems: failures });
     }
     Ok(())
 }
@@ -100,17 +100,7 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
 /// The authority to contact, as typed: `https://docker.io/` → `docker.io`
 /// (not normalised to Docker Hub's alias, so that a redirect is noticed).
 fn endpoint_of(input: &str) -> Result<String> {
-    let host = RegistryHost::parse(input)?;
-    let rest = input
-        .trim()
-        .split_once("://")
-        .map_or(input.trim(), |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or(rest).to_ascii_lowercase();
-    Ok(if authority.is_empty() {
-        host.authority()
-    } else {
-        authority
-    })
+    Ok(written_authority(input)?.1)
 }
 
 struct Report<'a> {
@@ -120,14 +110,14 @@ struct Report<'a> {
 
 impl Report<'_> {
     fn ok(&mut self, line: &str) -> Result<()> {
-        writeln_out(self.out, &format!("  ok    {line}"))
+        say!(self.out, "  ok    {line}")
     }
     fn warn(&mut self, line: &str) -> Result<()> {
-        writeln_out(self.out, &format!("  warn  {line}"))
+        say!(self.out, "  warn  {line}")
     }
     fn fail(&mut self, line: &str) -> Result<()> {
         self.failures += 1;
-        writeln_out(self.out, &format!("  FAIL  {line}"))
+        say!(self.out, "  FAIL  {line}")
     }
 }
 
@@ -197,10 +187,8 @@ fn check(
     }
 
     let integrations: Vec<String> = control
-        .integrations
-        .iter()
-        .flatten()
-        .filter(|i| i.host().as_ref() == Some(&host))
+        .integrations_for(&host)
+        .into_iter()
         .map(|i| {
             format!(
                 "{} ({}{})",

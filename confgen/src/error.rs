@@ -58,14 +58,49 @@ pub enum Error {
     #[error("no secret was given on stdin or at the prompt")]
     EmptySecret,
 
+    /// The command line asks for something that cannot be done as asked.
     #[error("{0}")]
     Usage(String),
+
+    #[error(
+        "no Scalr token found: set SCALR_HOSTNAME and SCALR_TOKEN, or run `scalr-oci login --hostname ACCOUNT.scalr.io`"
+    )]
+    NoScalrToken,
+
+    #[error("which Scalr account? pass --hostname ACCOUNT.scalr.io or set SCALR_HOSTNAME")]
+    NoScalrAccount,
+
+    /// `configure` left settings that point elsewhere (each was named above).
+    #[error("{count} setting(s) were left as they are (see above)")]
+    SettingsKept { count: usize },
+
+    /// `migrate` could not move some secrets (each was named above).
+    #[error("{count} credential(s) were left where they are (see above)")]
+    CredentialsLeft { count: usize },
+
+    /// `doctor` ran every check and reported failures (each was named above).
+    #[error("doctor found {problems} problem(s) (see above)")]
+    ProblemsFound { problems: usize },
 
     #[error("changes are needed (run without --check to apply them)")]
     CheckFailed,
 
+    #[error("cannot set up an HTTPS client: {0}")]
+    HttpClient(#[source] reqwest::Error),
+
+    /// `module publish` cannot package the directory as asked (the message
+    /// names the file or pattern and what to change).
     #[error("{0}")]
-    Http(String),
+    Package(String),
+
+    /// A registry or token-service request failed: the message names the
+    /// request, the status and the registry's own error, never a secret.
+    #[error("{0}")]
+    Registry(String),
+
+    /// `module verify` found problems (each was named above).
+    #[error("{reference} is not a valid OpenTofu module package: {problems} problem(s)")]
+    NotAModulePackage { reference: String, problems: usize },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -1,9 +1,35 @@
-//! JSON output that looks like what was there: the indentation of the
-//! original file (tabs, as Docker and containers write, for a new one) and
-//! its trailing newline or lack of one.
+//! JSON as scalr-oci reads and writes it. Output looks like what was there:
+//! the indentation of the original file (tabs, as Docker and containers
+//! write, for a new one) and its trailing newline or lack of one. A syntax
+//! error names the line and column, never the text there (it may be a
+//! secret).
+
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::Value;
+
+use crate::error::Error;
+
+/// A serde_json parse error of the file at `path`, as the crate's error.
+pub fn syntax_error(path: &Path, e: &serde_json::Error) -> Error {
+    Error::JsonSyntax {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: error_message(e),
+    }
+}
+
+/// serde_json's message without the position (we print our own). It names
+/// the expected token, never the offending value.
+fn error_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
 
 pub fn to_string_like(value: &Value, original: Option<&str>) -> String {
     let indent = original

@@ -1,23 +1,38 @@
 //! `scalr-oci`: sets a machine up to use docker-credential-scalr.
 //!
+//! Commands ([`configure`], [`migrate`], [`login`], [`registry_cmd`],
+//! [`status`], [`doctor`], [`module_cmd`]; [`cli`] parses the command line and dispatches)
+//! never import one another. What they share lives in rooms of its own:
+//!
+//! - [`output`]: the `say!` line writer;
+//! - [`environment`]: the environment variables, `PATH` and the helper's name;
+//! - [`inventory`]: one scan of the config files, the keychain and the
+//!   control plane, for status, doctor and configure;
 //! - [`tofurc`]: find, read and edit the OpenTofu CLI configuration;
 //! - [`docker_config`]: Docker's config.json and containers' auth.json;
+//! - [`token_files`]: Scalr tokens other tools wrote in plain text;
 //! - [`write`]: locked, atomic, mode-keeping writes and dry-run diffs;
-//! - [`configure`], [`migrate`], [`registry_cmd`], [`status`], [`doctor`]:
-//!   the subcommands; [`cli`] the command line that dispatches to them.
+//! - [`package`]: the reproducible OpenTofu module package (zip) and its checks;
+//! - [`oci`]: an OCI distribution client (challenge, Basic/Bearer, blobs,
+//!   manifests, tags);
+//! - [`address`], [`scalr`], [`report`], [`redact`], [`json_format`],
+//!   [`secret_input`], [`error`]: the smaller pieces their names say.
 
+pub mod address;
 pub mod cli;
 pub mod configure;
 pub mod docker_config;
 pub mod doctor;
+pub mod environment;
 pub mod error;
 pub mod failpoint;
+pub mod inventory;
 pub mod json_format;
-pub mod locations;
 pub mod login;
 pub mod migrate;
 pub mod module_cmd;
 pub mod oci;
+pub mod output;
 pub mod package;
 pub mod redact;
 pub mod registry_cmd;

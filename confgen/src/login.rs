@@ -13,8 +13,8 @@ use docker_credential_scalr::scalr_access::{self, ScalrAccess, TokenOrigin};
 use docker_credential_scalr::settings::Settings;
 use secrecy::ExposeSecret;
 
-use crate::configure::writeln_out;
 use crate::error::{Error, Result};
+use crate::output::say;
 use crate::secret_input::read_secret;
 
 /// The hostname from the option, else `SCALR_HOSTNAME` or the settings file.
@@ -23,12 +23,7 @@ fn hostname(given: Option<String>, settings: &Settings) -> Result<String> {
         .or_else(|| settings.hostname.clone())
         .map(|h| scalr_access::bare_host(&h))
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| {
-            Error::Usage(
-                "which Scalr account? pass --hostname ACCOUNT.scalr.io or set SCALR_HOSTNAME"
-                    .into(),
-            )
-        })
+        .ok_or(Error::NoScalrAccount)
 }
 
 pub fn login(given: Option<String>, verify: bool, out: &mut dyn Write) -> Result<()> {
@@ -42,12 +37,10 @@ pub fn login(given: Option<String>, verify: bool, out: &mut dyn Write) -> Result
             origin: TokenOrigin::Keychain,
         };
         let listed = ControlPlane::connect(access, &settings)?.integrations()?;
-        writeln_out(
+        say!(
             out,
-            &format!(
-                "{hostname} accepts the token ({} Docker registry integration(s) visible).",
-                listed.len()
-            ),
+            "{hostname} accepts the token ({} Docker registry integration(s) visible).",
+            listed.len()
         )?;
     }
     let keychain = Keychain::new();
@@ -56,12 +49,10 @@ pub fn login(given: Option<String>, verify: bool, out: &mut dyn Write) -> Result
     if back.is_none_or(|b| b.expose_secret() != token.expose_secret()) {
         return Err(Error::VerifyFailed { host: hostname });
     }
-    writeln_out(
+    say!(
         out,
-        &format!(
-            "Stored the Scalr token for {hostname} in the OS keychain ({}). docker-credential-scalr uses it when SCALR_TOKEN is not set.",
-            keychain.vendor()?
-        ),
+        "Stored the Scalr token for {hostname} in the OS keychain ({}). docker-credential-scalr uses it when SCALR_TOKEN is not set.",
+        keychain.vendor()?
     )
 }
 
@@ -69,14 +60,14 @@ pub fn logout(given: Option<String>, out: &mut dyn Write) -> Result<()> {
     let settings = Settings::load()?;
     let hostname = hostname(given, &settings)?;
     if Keychain::new().erase_token(&hostname)? {
-        writeln_out(
+        say!(
             out,
-            &format!("Removed the Scalr token for {hostname} from the OS keychain."),
+            "Removed the Scalr token for {hostname} from the OS keychain."
         )
     } else {
-        writeln_out(
+        say!(
             out,
-            &format!("The OS keychain held no Scalr token for {hostname}; nothing to remove."),
+            "The OS keychain held no Scalr token for {hostname}; nothing to remove."
         )
     }
 }

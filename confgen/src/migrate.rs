@@ -7,7 +7,6 @@
 //! is still in its file or already in the keychain (often both, which the
 //! next run notices and finishes). No copy of a file is ever made.
 
-use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -16,13 +15,13 @@ use docker_credential_scalr::protocol::{Credential, TOKEN_USERNAME};
 use docker_credential_scalr::registry::RegistryHost;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::configure::writeln_out;
 use crate::docker_config::{self, Flavor};
+use crate::environment::Env;
 use crate::error::{Error, Result};
 use crate::failpoint;
-use crate::locations::Env;
-use crate::report::{Findings, Note, Outcome};
-use crate::tofurc::{self, Locations, Policy, Want};
+use crate::output::say;
+use crate::report::{Note, Outcome, PlaintextScan, Unmovable};
+use crate::tofurc::{self, Policy, TofuFiles, Want};
 use crate::token_files::{self, TokenFile};
 use crate::write::{self, Mode};
 
@@ -63,7 +62,7 @@ enum Moved {
 
 pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
     let mut files: Vec<(PathBuf, FileKind)> = Vec::new();
-    let tofu = Locations::find(env)?;
+    let tofu = TofuFiles::find(env)?;
     files.extend(
         tofu.all()
             .filter(|p| p.is_file())
@@ -92,40 +91,40 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
     let mut problems = 0;
     let mut secrets_moved: Vec<(PathBuf, SecretString)> = Vec::new();
     for (path, kind) in &files {
-        let report = RefCell::new(FileReport::default());
         let mode = if dry_run { Mode::Check } else { Mode::Apply };
-        write::edit_file(path, mode, 0o600, |text| {
-            let Some(text) = text else { return Ok(None) };
-            let (found, skipped) = find(path, text, *kind, scalr_host.as_deref())?;
-            let mut report = report.borrow_mut();
-            report.skipped = skipped;
+        let (_, report) = write::edit_file(path, mode, 0o600, |text| {
+            let mut report = FileReport::default();
+            let Some(text) = text else {
+                return Ok((None, report));
+            };
+            let scan = find(path, text, *kind, scalr_host.as_deref())?;
+            report.unmovable = scan.unmovable;
             if dry_run {
-                report.planned = found.iter().map(describe).collect();
-                return Ok(None);
+                report.planned = scan.found.iter().map(describe).collect();
+                return Ok((None, report));
             }
             let mut moved = Vec::new();
-            for item in found {
+            for item in scan.found {
                 match store_verified(&keychain, &item)? {
                     Moved::Stored | Moved::AlreadyThere => {
                         report.moved.push(describe(&item));
                         moved.push(item);
                     }
                     Moved::Conflict => report
-                        .skipped
-                        .push((item.name.clone(), conflict_advice(&item.target))),
+                        .unmovable
+                        .push(Unmovable::new(&item.name, conflict_advice(&item.target))),
                 }
             }
             if moved.is_empty() {
-                return Ok(None);
+                return Ok((None, report));
             }
             let (new, notes) = rewrite(path, text, *kind, &moved)?;
             report.notes = notes;
             report.secrets = moved.into_iter().map(|m| m.secret).collect();
-            Ok(new)
+            Ok((new, report))
         })?;
-        let report = report.into_inner();
         moved_total += report.moved.len();
-        problems += report.skipped.len();
+        problems += report.unmovable.len();
         report.print(path, out)?;
         secrets_moved.extend(report.secrets.into_iter().map(|s| (path.clone(), s)));
     }
@@ -137,12 +136,10 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
             && write::read_optional(path)?.is_some_and(|t| t.contains(secret.expose_secret()))
         {
             problems += 1;
-            writeln_out(
+            say!(
                 out,
-                &format!(
-                    "warning: {} still contains the text of a moved secret (in a comment?); remove it by hand",
-                    path.display()
-                ),
+                "warning: {} still contains the text of a moved secret (in a comment?); remove it by hand",
+                path.display()
             )?;
         }
     }
@@ -156,11 +153,9 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
             "Moved {n} credential(s) into the OS keychain; docker-credential-scalr now serves them and no file holds them."
         ),
     };
-    writeln_out(out, &summary)?;
+    say!(out, "{}", summary)?;
     if problems > 0 {
-        return Err(Error::Usage(format!(
-            "{problems} credential(s) were left where they are (see above)"
-        )));
+        return Err(Error::CredentialsLeft { count: problems });
     }
     Ok(())
 }
@@ -169,7 +164,7 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
 struct FileReport {
     planned: Vec<String>,
     moved: Vec<String>,
-    skipped: Vec<(String, String)>,
+    unmovable: Vec<Unmovable>,
     notes: Vec<Note>,
     secrets: Vec<SecretString>,
 }
@@ -178,19 +173,16 @@ impl FileReport {
     fn print(&self, path: &Path, out: &mut dyn Write) -> Result<()> {
         let shown = path.display();
         for item in &self.planned {
-            writeln_out(
-                out,
-                &format!("would move {item} from {shown} into the keychain"),
-            )?;
+            say!(out, "would move {item} from {shown} into the keychain")?;
         }
         for item in &self.moved {
-            writeln_out(out, &format!("moved {item} from {shown} into the keychain"))?;
+            say!(out, "moved {item} from {shown} into the keychain")?;
         }
         for note in &self.notes {
-            writeln_out(out, &note.to_string())?;
+            say!(out, "{}", note.to_string())?;
         }
-        for (name, why) in &self.skipped {
-            writeln_out(out, &format!("left {name:?} in {shown}: {why}"))?;
+        for item in &self.unmovable {
+            say!(out, "left {:?} in {shown}: {}", item.name, item.why)?;
         }
         if self
             .moved
@@ -198,9 +190,9 @@ impl FileReport {
             .chain(&self.planned)
             .any(|m| m.contains(TOKEN_USERNAME))
         {
-            writeln_out(
+            say!(
                 out,
-                "note: identity tokens (username <token>) work for Docker and skopeo, but OpenTofu refuses them from a credential helper; give OpenTofu a username and password or access token instead",
+                "note: identity tokens (username <token>) work for Docker and skopeo, but OpenTofu refuses them from a credential helper; give OpenTofu a username and password or access token instead"
             )?;
         }
         Ok(())
@@ -232,7 +224,7 @@ fn find(
     text: &str,
     kind: FileKind,
     scalr_host: Option<&str>,
-) -> Result<Findings<Found>> {
+) -> Result<PlaintextScan<Found>> {
     let registry = |host, username, secret, name| Found {
         target: Target::Registry { host, username },
         secret,
@@ -240,37 +232,51 @@ fn find(
     };
     match kind {
         FileKind::Tofu => {
-            let (found, mut skipped) = tofurc::plaintext(path, text)?;
-            let mut out = Vec::new();
-            for item in found {
+            let scan = tofurc::plaintext(path, text)?;
+            let mut out = PlaintextScan {
+                found: Vec::new(),
+                unmovable: scan.unmovable,
+            };
+            for item in scan.found {
                 match RegistryHost::parse(&item.label) {
-                    Ok(host) => out.push(registry(host, item.username, item.password, item.label)),
-                    Err(e) => skipped.push((item.label, e.to_string())),
+                    Ok(host) => {
+                        out.found
+                            .push(registry(host, item.username, item.password, item.label))
+                    }
+                    Err(e) => out
+                        .unmovable
+                        .push(Unmovable::new(item.label, e.to_string())),
                 }
             }
-            Ok((out, skipped))
+            Ok(out)
         }
         FileKind::Docker(flavor) => {
-            let (found, skipped) = docker_config::plaintext(path, text, flavor)?;
-            let found = found
-                .into_iter()
-                .map(|item| registry(item.host, item.username, item.secret, item.key))
-                .collect();
-            Ok((found, skipped))
+            let scan = docker_config::plaintext(path, text, flavor)?;
+            Ok(PlaintextScan {
+                found: scan
+                    .found
+                    .into_iter()
+                    .map(|item| registry(item.host, item.username, item.secret, item.key))
+                    .collect(),
+                unmovable: scan.unmovable,
+            })
         }
         FileKind::Tokens(file) => {
-            let (found, skipped) = token_files::find(path, text, file, scalr_host)?;
-            let found = found
-                .into_iter()
-                .map(|t| Found {
-                    target: Target::ScalrToken {
-                        hostname: t.hostname,
-                    },
-                    secret: t.token,
-                    name: t.name,
-                })
-                .collect();
-            Ok((found, skipped))
+            let scan = token_files::find(path, text, file, scalr_host)?;
+            Ok(PlaintextScan {
+                found: scan
+                    .found
+                    .into_iter()
+                    .map(|t| Found {
+                        target: Target::ScalrToken {
+                            hostname: t.hostname,
+                        },
+                        secret: t.token,
+                        name: t.name,
+                    })
+                    .collect(),
+                unmovable: scan.unmovable,
+            })
         }
     }
 }
@@ -333,11 +339,7 @@ fn rewrite(
                 .iter()
                 .map(|m| Want::Registry(m.name.clone()))
                 .collect();
-            let policy = Policy {
-                force: false,
-                replace_plaintext: true,
-            };
-            tofurc::apply(path, Some(text), &wants, policy, false)
+            tofurc::apply(path, Some(text), &wants, Policy::migrate())
         }
         FileKind::Docker(flavor) => {
             let keys: Vec<(String, RegistryHost)> = moved

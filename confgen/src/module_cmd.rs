@@ -29,6 +29,7 @@ use crate::oci::{
     Descriptor, EMPTY_CONFIG, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, MODULE_ARTIFACT_TYPE,
     ZIP_MEDIA_TYPE, module_manifest,
 };
+use crate::output::say;
 use crate::package;
 
 /// OpenTofu asks for `latest` when a source names no tag.
@@ -106,7 +107,7 @@ pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
         repo.push_manifest(&digest, &manifest)?;
         for tag in &tags {
             repo.push_manifest(tag, &manifest).map_err(|e| {
-                Error::Http(format!(
+                Error::Registry(format!(
                     "{e}\nThe manifest {digest} is in the registry; tags not set: {}",
                     tags.iter()
                         .skip_while(|t| *t != tag)
@@ -252,10 +253,10 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Error::Usage(format!(
-            "{name} is not a valid OpenTofu module package: {} problem(s)",
-            problems.len()
-        )))
+        Err(Error::NotAModulePackage {
+            reference: name,
+            problems: problems.len(),
+        })
     }
 }
 
@@ -304,7 +305,7 @@ fn connect(target: &Reference, access: Access) -> Result<Repository> {
 }
 
 fn line(out: &mut dyn Write, text: &str) -> Result<()> {
-    writeln!(out, "{text}").map_err(Error::io("stdout", "write to"))
+    say!(out, "{text}")
 }
 
 /// Progress lines on stderr, only once an upload has taken a while, at

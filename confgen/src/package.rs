@@ -100,7 +100,7 @@ fn compile(line: &str, origin: &str) -> Result<(GlobSet, bool)> {
     let anchored = trimmed.starts_with('/') || trimmed.contains('/');
     let base = trimmed.trim_start_matches('/');
     if base.is_empty() {
-        return Err(Error::Usage(format!(
+        return Err(Error::Package(format!(
             "exclude pattern {line:?} (from {origin}) matches nothing"
         )));
     }
@@ -119,7 +119,7 @@ fn compile(line: &str, origin: &str) -> Result<(GlobSet, bool)> {
             .literal_separator(true)
             .build()
             .map_err(|e| {
-                Error::Usage(format!(
+                Error::Package(format!(
                     "exclude pattern {line:?} (from {origin}) is not a valid glob: {e}"
                 ))
             })?;
@@ -127,7 +127,7 @@ fn compile(line: &str, origin: &str) -> Result<(GlobSet, bool)> {
     }
     let set = builder
         .build()
-        .map_err(|e| Error::Usage(format!("exclude pattern {line:?}: {e}")))?;
+        .map_err(|e| Error::Package(format!("exclude pattern {line:?}: {e}")))?;
     Ok((set, negated))
 }
 
@@ -143,7 +143,7 @@ pub fn entry_time(source_date_epoch: Option<&str>) -> Result<DateTime> {
         .ok()
         .and_then(|y| DateTime::from_date_and_time(y, month, day, hour, minute, second).ok())
         .ok_or_else(|| {
-            Error::Usage(format!(
+            Error::Package(format!(
                 "SOURCE_DATE_EPOCH={text} is outside what a zip can store (1980 to 2107)"
             ))
         })
@@ -160,7 +160,7 @@ pub fn rfc3339(epoch: &str) -> Result<String> {
 /// Seconds since 1970 (UTC) to (year, month, day, hour, minute, second).
 fn civil(text: &str) -> Result<(i64, u8, u8, u8, u8, u8)> {
     let secs: i64 = text.trim().parse().map_err(|_| {
-        Error::Usage(format!(
+        Error::Package(format!(
             "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970"
         ))
     })?;
@@ -201,7 +201,7 @@ pub fn refuse_output_inside(dir: &Path, output: &Path) -> Result<()> {
         .unwrap_or(Path::new("."));
     let parent = canonical(parent)?;
     if parent.starts_with(&root) {
-        return Err(Error::Usage(format!(
+        return Err(Error::Package(format!(
             "the package {} would land inside the module directory {}: the next package would contain it; write it elsewhere",
             output.display(),
             dir.display()
@@ -218,7 +218,7 @@ fn canonical(path: &Path) -> Result<PathBuf> {
 pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -> Result<Package> {
     let root = canonical(dir)?;
     if !root.is_dir() {
-        return Err(Error::Usage(format!(
+        return Err(Error::Package(format!(
             "{} is not a directory",
             dir.display()
         )));
@@ -230,7 +230,7 @@ pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -
         .keys()
         .any(|rel| !rel.contains('/') && is_module_file(rel));
     if !root_has_module {
-        return Err(Error::Usage(format!(
+        return Err(Error::Package(format!(
             "{} holds no .tf or .tofu file at its root (after exclusions): it is not an OpenTofu module",
             dir.display()
         )));
@@ -248,12 +248,12 @@ pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -
         let mode = if executable { 0o755 } else { 0o644 };
         zip.start_file(rel.as_str(), options.unix_permissions(mode))
             .and_then(|()| zip.write_all(&bytes).map_err(Into::into))
-            .map_err(|e| Error::Usage(format!("cannot add {rel} to the package: {e}")))?;
+            .map_err(|e| Error::Package(format!("cannot add {rel} to the package: {e}")))?;
         entries.push(rel);
     }
     let bytes = zip
         .finish()
-        .map_err(|e| Error::Usage(format!("cannot finish the package: {e}")))?
+        .map_err(|e| Error::Package(format!("cannot finish the package: {e}")))?
         .into_inner();
     Ok(Package { bytes, entries })
 }
@@ -269,7 +269,7 @@ fn collect(
 ) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     if depth > MAX_DEPTH {
-        return Err(Error::Usage(format!(
+        return Err(Error::Package(format!(
             "{} nests more than {MAX_DEPTH} directories deep (a symlink loop?)",
             here.display()
         )));
@@ -280,7 +280,7 @@ fn collect(
         let path = entry.path();
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            return Err(Error::Usage(format!(
+            return Err(Error::Package(format!(
                 "{}: the name is not UTF-8; OpenTofu module paths must be",
                 path.display()
             )));
@@ -290,13 +290,13 @@ fn collect(
         // A symlink is followed, and must stay inside the module.
         let target = if kind.is_symlink() {
             let target = std::fs::canonicalize(&path).map_err(|_| {
-                Error::Usage(format!(
+                Error::Package(format!(
                     "{}: the symlink points nowhere; fix or remove it",
                     path.display()
                 ))
             })?;
             if !target.starts_with(root) {
-                return Err(Error::Usage(format!(
+                return Err(Error::Package(format!(
                     "{}: the symlink leaves the module directory (to {}); the package would not hold what it points to",
                     path.display(),
                     target.display()
@@ -312,7 +312,7 @@ fn collect(
         }
         if meta.is_dir() {
             if kind.is_symlink() && here.starts_with(&target) {
-                return Err(Error::Usage(format!(
+                return Err(Error::Package(format!(
                     "{}: the symlink points at a directory that contains it (a loop)",
                     path.display()
                 )));

@@ -8,8 +8,8 @@ use docker_credential_scalr::protocol::{Credential, TOKEN_USERNAME};
 use docker_credential_scalr::registry::RegistryHost;
 use secrecy::ExposeSecret;
 
-use crate::configure::writeln_out;
 use crate::error::{Error, Result};
+use crate::output::say;
 use crate::secret_input::read_secret;
 
 pub fn add(registry: &str, username: &str, out: &mut dyn Write) -> Result<()> {
@@ -37,38 +37,34 @@ pub fn add(registry: &str, username: &str, out: &mut dyn Write) -> Result<()> {
         });
     }
     let verb = if replaced { "Replaced" } else { "Stored" };
-    writeln_out(
+    say!(
         out,
-        &format!(
-            "{verb} the credentials of {username} for {host} in the OS keychain ({}).",
-            keychain.vendor()?
-        ),
+        "{verb} the credentials of {username} for {host} in the OS keychain ({}).",
+        keychain.vendor()?
     )?;
     if username == TOKEN_USERNAME {
-        writeln_out(
+        say!(
             out,
-            "note: OpenTofu refuses identity tokens (username <token>) from a credential helper; Docker and skopeo accept them.",
+            "note: OpenTofu refuses identity tokens (username <token>) from a credential helper; Docker and skopeo accept them."
         )?;
     }
-    writeln_out(
+    say!(
         out,
-        &format!(
-            "Next: `scalr-oci configure tofu --registry {host}` (and `configure docker`) if they do not ask docker-credential-scalr yet; `scalr-oci doctor {host}` checks them against the registry."
-        ),
+        "Next: `scalr-oci configure tofu --registry {host}` (and `configure docker`) if they do not ask docker-credential-scalr yet; `scalr-oci doctor {host}` checks them against the registry."
     )
 }
 
 pub fn remove(registry: &str, out: &mut dyn Write) -> Result<()> {
     let host = RegistryHost::parse(registry)?;
     if Keychain::new().erase(&host)? {
-        writeln_out(
+        say!(
             out,
-            &format!("Removed the credentials for {host} from the OS keychain."),
+            "Removed the credentials for {host} from the OS keychain."
         )
     } else {
-        writeln_out(
+        say!(
             out,
-            &format!("The OS keychain held no credentials for {host}; nothing to remove."),
+            "The OS keychain held no credentials for {host}; nothing to remove."
         )
     }
 }
@@ -76,9 +72,9 @@ pub fn remove(registry: &str, out: &mut dyn Write) -> Result<()> {
 pub fn list(out: &mut dyn Write) -> Result<()> {
     let listed = Keychain::new().list()?;
     if listed.is_empty() {
-        return writeln_out(
+        return say!(
             out,
-            "The OS keychain holds no registry credentials of docker-credential-scalr yet; add some with `scalr-oci registry add HOST --username NAME`.",
+            "The OS keychain holds no registry credentials of docker-credential-scalr yet; add some with `scalr-oci registry add HOST --username NAME`."
         );
     }
     let width = listed
@@ -87,9 +83,9 @@ pub fn list(out: &mut dyn Write) -> Result<()> {
         .max()
         .unwrap_or(0)
         .max("REGISTRY".len());
-    writeln_out(out, &format!("{:width$}  USERNAME", "REGISTRY"))?;
+    say!(out, "{:width$}  USERNAME", "REGISTRY")?;
     for (server, username) in listed {
-        writeln_out(out, &format!("{server:width$}  {username}"))?;
+        say!(out, "{server:width$}  {username}")?;
     }
     Ok(())
 }

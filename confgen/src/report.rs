@@ -80,7 +80,33 @@ impl fmt::Display for Note {
 
 /// A secret-bearing entry that was found but cannot be moved: its name in
 /// the file, and why (with what to do instead).
-pub type Skipped = (String, String);
+#[derive(Clone, Debug)]
+pub struct Unmovable {
+    pub name: String,
+    pub why: String,
+}
 
-/// What a scan for plain-text credentials found in one file.
-pub type Findings<T> = (Vec<T>, Vec<Skipped>);
+impl Unmovable {
+    pub fn new(name: impl Into<String>, why: impl Into<String>) -> Unmovable {
+        Unmovable {
+            name: name.into(),
+            why: why.into(),
+        }
+    }
+}
+
+/// What a scan for plain-text credentials found in one file: the secrets
+/// that can move, and those that cannot.
+pub struct PlaintextScan<T> {
+    pub found: Vec<T>,
+    pub unmovable: Vec<Unmovable>,
+}
+
+impl<T> Default for PlaintextScan<T> {
+    fn default() -> Self {
+        PlaintextScan {
+            found: Vec::new(),
+            unmovable: Vec::new(),
+        }
+    }
+}

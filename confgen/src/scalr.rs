@@ -7,7 +7,9 @@ use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::scalr_access::{self, ScalrAccess};
 use docker_credential_scalr::settings::Settings;
 
+use crate::address::written_authority;
 use crate::error::{Error, Result};
+use crate::tofurc;
 
 /// The helper's settings and the Scalr access it would use, if any.
 pub fn access(keychain: &Keychain) -> Result<(Settings, Option<ScalrAccess>)> {
@@ -19,11 +21,7 @@ pub fn access(keychain: &Keychain) -> Result<(Settings, Option<ScalrAccess>)> {
 /// Connects with the discovered access, or says how to provide one.
 pub fn connect(keychain: &Keychain) -> Result<ControlPlane> {
     let (settings, access) = access(keychain)?;
-    let access = access.ok_or_else(|| {
-        Error::Usage(
-            "no Scalr token found: set SCALR_HOSTNAME and SCALR_TOKEN, or run `scalr-oci login --hostname ACCOUNT.scalr.io`".into(),
-        )
-    })?;
+    let access = access.ok_or(Error::NoScalrToken)?;
     Ok(ControlPlane::connect(access, &settings)?)
 }
 
@@ -31,14 +29,8 @@ pub fn connect(keychain: &Keychain) -> Result<ControlPlane> {
 /// written (`https://registry-1.docker.io` → `registry-1.docker.io`), which
 /// is the host OpenTofu module sources name.
 pub fn label_of(integration: &Integration) -> Option<String> {
-    let url = integration.registry_url.trim();
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next()?.to_ascii_lowercase();
-    let authority = authority
-        .strip_suffix(":443")
-        .unwrap_or(&authority)
-        .to_string();
-    crate::tofurc::validate_helper_label(&authority).ok()?;
+    let (_, authority) = written_authority(&integration.registry_url).ok()?;
+    tofurc::validate_helper_label(&authority).ok()?;
     Some(authority)
 }
 

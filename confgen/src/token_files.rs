@@ -11,10 +11,10 @@ use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 use crate::docker_config;
+use crate::environment::Env;
 use crate::error::Result;
 use crate::json_format;
-use crate::locations::Env;
-use crate::report::Findings;
+use crate::report::{PlaintextScan, Unmovable};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TokenFile {
@@ -47,10 +47,9 @@ pub fn find(
     text: &str,
     kind: TokenFile,
     scalr_host: Option<&str>,
-) -> Result<Findings<Token>> {
+) -> Result<PlaintextScan<Token>> {
     let root = docker_config::parse(path, Some(text))?;
-    let mut found = Vec::new();
-    let mut skipped = Vec::new();
+    let mut scan = PlaintextScan::default();
     for (name, entry) in entries(&root, kind) {
         let Some(token) = entry
             .get("token")
@@ -63,7 +62,7 @@ pub fn find(
             TokenFile::ScalrCli => match entry.get("hostname").and_then(Value::as_str) {
                 Some(h) => bare_host(h),
                 None => {
-                    skipped.push((name, "it names no hostname, so the token has no keychain key; add \"hostname\" or move it by hand".into()));
+                    scan.unmovable.push(Unmovable::new(name, "it names no hostname, so the token has no keychain key; add \"hostname\" or move it by hand"));
                     continue;
                 }
             },
@@ -77,13 +76,13 @@ pub fn find(
                 host
             }
         };
-        found.push(Token {
+        scan.found.push(Token {
             name,
             hostname,
             token: SecretString::from(token.trim()),
         });
     }
-    Ok((found, skipped))
+    Ok(scan)
 }
 
 /// `(name, object)` for each place a token may sit.

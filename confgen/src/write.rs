@@ -31,9 +31,9 @@ pub enum Mode {
     Check,
 }
 
-/// The result of one [`edit_file`] call.
+/// What one [`edit_file`] call did (or would do) to its file.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct FileChange {
     /// The file that was (or would be) written: the symlink target.
     pub path: PathBuf,
     pub changed: bool,
@@ -44,13 +44,14 @@ pub struct Outcome {
 /// Locks `path`, reads it, lets `edit` compute the new content from the
 /// current one (`None` when the file does not exist), and writes the result
 /// atomically unless `edit` returns `None` (nothing to change) or `mode` says
-/// not to write. An error from `edit` leaves the file untouched.
-pub fn edit_file(
+/// not to write. An error from `edit` leaves the file untouched. Whatever
+/// else `edit` returns (notes, a report) comes back beside the change.
+pub fn edit_file<T>(
     path: &Path,
     mode: Mode,
     new_file_mode: u32,
-    edit: impl FnOnce(Option<&str>) -> Result<Option<String>>,
-) -> Result<Outcome> {
+    edit: impl FnOnce(Option<&str>) -> Result<(Option<String>, T)>,
+) -> Result<(FileChange, T)> {
     let target = resolve_symlinks(path);
     let _lock = match mode {
         // A dry run must not even create a directory or a lock file.
@@ -58,31 +59,27 @@ pub fn edit_file(
         Mode::DryRun | Mode::Check => None,
     };
     let current = read_optional(&target)?;
-    let Some(new) = edit(current.as_deref())? else {
-        return Ok(Outcome {
-            path: target,
-            changed: false,
-            diff: None,
-        });
+    let (new, value) = edit(current.as_deref())?;
+    let unchanged = FileChange {
+        path: target.clone(),
+        changed: false,
+        diff: None,
     };
-    if current.as_deref() == Some(new.as_str()) {
-        return Ok(Outcome {
-            path: target,
-            changed: false,
-            diff: None,
-        });
-    }
+    let Some(new) = new.filter(|new| current.as_deref() != Some(new.as_str())) else {
+        return Ok((unchanged, value));
+    };
     let diff = (mode == Mode::DryRun)
         .then(|| unified_diff(&target, current.as_deref().unwrap_or(""), &new));
     if mode == Mode::Apply {
         replace_atomically(&target, new.as_bytes(), new_file_mode)?;
         failpoint::hit("write");
     }
-    Ok(Outcome {
-        path: target,
+    let change = FileChange {
         changed: true,
         diff,
-    })
+        ..unchanged
+    };
+    Ok((change, value))
 }
 
 /// Reads a text file; `Ok(None)` when it does not exist.
@@ -266,7 +263,10 @@ mod tests {
         std::os::unix::fs::symlink(&real, &link).unwrap();
         #[cfg(unix)]
         {
-            edit_file(&link, Mode::Apply, 0o600, |_| Ok(Some("{\"a\":1}".into()))).unwrap();
+            edit_file(&link, Mode::Apply, 0o600, |_| {
+                Ok((Some("{\"a\":1}".into()), ()))
+            })
+            .unwrap();
             assert!(
                 fs::symlink_metadata(&link)
                     .unwrap()
@@ -285,12 +285,15 @@ mod tests {
         let existing = dir.path().join("existing");
         fs::write(&existing, "a").unwrap();
         fs::set_permissions(&existing, fs::Permissions::from_mode(0o640)).unwrap();
-        edit_file(&existing, Mode::Apply, 0o600, |_| Ok(Some("b".into()))).unwrap();
+        edit_file(&existing, Mode::Apply, 0o600, |_| {
+            Ok((Some("b".into()), ()))
+        })
+        .unwrap();
         let mode = fs::metadata(&existing).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
 
         let new = dir.path().join("sub/new");
-        edit_file(&new, Mode::Apply, 0o600, |_| Ok(Some("b".into()))).unwrap();
+        edit_file(&new, Mode::Apply, 0o600, |_| Ok((Some("b".into()), ()))).unwrap();
         let mode = fs::metadata(&new).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let dir_mode = fs::metadata(dir.path().join("sub"))
@@ -305,10 +308,12 @@ mod tests {
     fn dry_run_and_check_write_nothing_and_create_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("none/file");
-        let out = edit_file(&path, Mode::DryRun, 0o600, |_| Ok(Some("x\n".into()))).unwrap();
+        let (out, ()) =
+            edit_file(&path, Mode::DryRun, 0o600, |_| Ok((Some("x\n".into()), ()))).unwrap();
         assert!(out.changed);
         assert!(out.diff.unwrap().contains("+x"));
-        let out = edit_file(&path, Mode::Check, 0o600, |_| Ok(Some("x\n".into()))).unwrap();
+        let (out, ()) =
+            edit_file(&path, Mode::Check, 0o600, |_| Ok((Some("x\n".into()), ()))).unwrap();
         assert!(out.changed);
         assert!(!dir.path().join("none").exists());
     }
@@ -318,7 +323,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         fs::write(&path, "old").unwrap();
-        let err = edit_file(&path, Mode::Apply, 0o600, |_| Err(Error::EmptySecret));
+        let err = edit_file(&path, Mode::Apply, 0o600, |_| {
+            Err::<(Option<String>, ()), _>(Error::EmptySecret)
+        });
         assert!(err.is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
     }

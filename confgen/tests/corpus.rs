@@ -63,7 +63,7 @@ fn edits_keep_every_original_byte_and_are_idempotent() {
         let text = std::fs::read_to_string(&path).unwrap();
         let before = tofurc::credential_blocks(&path, &text).unwrap();
         let (new, notes) =
-            tofurc::apply(&path, Some(&text), &wants(), Policy::default(), true).unwrap();
+            tofurc::apply(&path, Some(&text), &wants(), Policy::configure(false)).unwrap();
         let new = new.unwrap_or_else(|| panic!("{}: nothing was added", path.display()));
         if tofurc::Syntax::of(&path) == tofurc::Syntax::Hcl {
             assert!(
@@ -95,7 +95,7 @@ fn edits_keep_every_original_byte_and_are_idempotent() {
             path.display()
         );
         let (again, _) =
-            tofurc::apply(&path, Some(&new), &wants(), Policy::default(), true).unwrap();
+            tofurc::apply(&path, Some(&new), &wants(), Policy::configure(false)).unwrap();
         assert_eq!(again, None, "{}: a second run changed it", path.display());
     }
     assert!(seen >= 6);
@@ -105,7 +105,7 @@ fn edits_keep_every_original_byte_and_are_idempotent() {
 fn a_broken_file_reports_line_and_column_and_no_secret() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/broken.tfrc");
     let text = std::fs::read_to_string(&path).unwrap();
-    let err = tofurc::apply(&path, Some(&text), &wants(), Policy::default(), true).unwrap_err();
+    let err = tofurc::apply(&path, Some(&text), &wants(), Policy::configure(false)).unwrap_err();
     let Error::HclSyntax { line, column, .. } = &err else {
         panic!("not a syntax error: {err}");
     };

@@ -16,8 +16,8 @@ struct Case {
     input_path: PathBuf,
     expected_path: PathBuf,
     wants: Vec<Want>,
-    policy: Policy,
-    add_missing: bool,
+    force: bool,
+    migrate: bool,
 }
 
 fn load(dir: &Path) -> Case {
@@ -44,8 +44,8 @@ fn load(dir: &Path) -> Case {
         expected_path: dir.join(format!("expected{suffix}")),
         input_path: input,
         wants: Vec::new(),
-        policy: Policy::default(),
-        add_missing: true,
+        force: false,
+        migrate: false,
     };
     while let Some(word) = words.next() {
         match word {
@@ -53,12 +53,11 @@ fn load(dir: &Path) -> Case {
             "--registry" => case
                 .wants
                 .push(Want::Registry(words.next().unwrap().into())),
-            "--force" => case.policy.force = true,
+            "--force" => case.force = true,
             "--migrate" => {
                 case.wants
                     .push(Want::Registry(words.next().unwrap().into()));
-                case.policy.replace_plaintext = true;
-                case.add_missing = false;
+                case.migrate = true;
             }
             other => panic!("{}: unknown argument {other}", dir.display()),
         }
@@ -67,15 +66,14 @@ fn load(dir: &Path) -> Case {
 }
 
 fn apply(case: &Case, text: &str) -> Option<String> {
-    tofurc::apply(
-        &case.input_path,
-        Some(text),
-        &case.wants,
-        case.policy,
-        case.add_missing,
-    )
-    .unwrap_or_else(|e| panic!("{}: {e}", case.input_path.display()))
-    .0
+    let policy = if case.migrate {
+        Policy::migrate()
+    } else {
+        Policy::configure(case.force)
+    };
+    tofurc::apply(&case.input_path, Some(text), &case.wants, policy)
+        .unwrap_or_else(|e| panic!("{}: {e}", case.input_path.display()))
+        .0
 }
 
 #[test]
@@ -118,9 +116,9 @@ fn golden_edits() {
         );
         tofurc::credential_blocks(&case.input_path, &output)
             .unwrap_or_else(|e| panic!("{}: the output does not parse: {e}", dir.display()));
-        if case.policy.replace_plaintext {
-            let (found, _) = tofurc::plaintext(&case.input_path, &input).unwrap();
-            for item in found {
+        if case.migrate {
+            let scan = tofurc::plaintext(&case.input_path, &input).unwrap();
+            for item in scan.found {
                 if case.wants.contains(&Want::Registry(item.label.clone())) {
                     assert!(
                         !output.contains(item.password.expose_secret().trim()),

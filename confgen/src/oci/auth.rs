@@ -126,12 +126,13 @@ pub struct Login {
 /// with `service` and `scope` (ours, when the challenge names none).
 pub fn token_url(challenge: &Challenge, scope: &str) -> Result<reqwest::Url> {
     let realm = challenge.param("realm").ok_or_else(|| {
-        Error::Http("the registry's Bearer challenge names no token realm".into())
+        Error::Registry("the registry's Bearer challenge names no token realm".into())
     })?;
-    let mut url = reqwest::Url::parse(realm)
-        .map_err(|_| Error::Http(format!("the registry's token realm {realm:?} is not a URL")))?;
+    let mut url = reqwest::Url::parse(realm).map_err(|_| {
+        Error::Registry(format!("the registry's token realm {realm:?} is not a URL"))
+    })?;
     if url.scheme() != "https" {
-        return Err(Error::Http(format!(
+        return Err(Error::Registry(format!(
             "refusing to send credentials to the token realm {realm}: it is not HTTPS, so they would cross the network in clear text"
         )));
     }
@@ -160,20 +161,20 @@ pub fn fetch_token(
     }
     let response = request
         .send()
-        .map_err(|e| Error::Http(format!("the token service {shown}: {}", chain(&e))))?;
+        .map_err(|e| Error::Registry(format!("the token service {shown}: {}", chain(&e))))?;
     let status = response.status();
     if !status.is_success() {
         let who = login.map_or("anonymous access".to_string(), |l| {
             format!("the credentials of {}", l.username)
         });
-        return Err(Error::Http(format!(
+        return Err(Error::Registry(format!(
             "the token service {shown} refused {who} for {scope} ({status})"
         )));
     }
     let body = zeroize::Zeroizing::new(
         response
             .bytes()
-            .map_err(|e| Error::Http(format!("the token service {shown}: {}", chain(&e))))?
+            .map_err(|e| Error::Registry(format!("the token service {shown}: {}", chain(&e))))?
             .to_vec(),
     );
     #[derive(serde::Deserialize)]
@@ -182,13 +183,13 @@ pub fn fetch_token(
         access_token: Option<SecretString>,
     }
     let parsed: TokenResponse = serde_json::from_slice(&body)
-        .map_err(|_| Error::Http(format!("the token service {shown} answered without JSON")))?;
+        .map_err(|_| Error::Registry(format!("the token service {shown} answered without JSON")))?;
     parsed
         .token
         .or(parsed.access_token)
         .filter(|t| !t.expose_secret().is_empty())
         .ok_or_else(|| {
-            Error::Http(format!(
+            Error::Registry(format!(
                 "the token service {shown} answered without a token"
             ))
         })

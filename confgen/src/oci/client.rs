@@ -56,7 +56,7 @@ pub fn http_client() -> Result<Client> {
         .connect_timeout(Duration::from_secs(15))
         .user_agent(concat!("scalr-oci/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::Http(format!("cannot set up an HTTPS client: {}", chain(&e))))
+        .map_err(Error::HttpClient)
 }
 
 pub struct Repository {
@@ -91,17 +91,17 @@ impl Repository {
             .http
             .get(&url)
             .send()
-            .map_err(|e| Error::Http(format!("{url}: {}", chain(&e))))?;
+            .map_err(|e| Error::Registry(format!("{url}: {}", chain(&e))))?;
         match ping.status() {
             s if s.is_success() => {}
             StatusCode::UNAUTHORIZED => repo.answer(ping.headers(), &url)?,
             StatusCode::NOT_FOUND => {
-                return Err(Error::Http(format!(
+                return Err(Error::Registry(format!(
                     "GET {url} gives 404: this is not an OCI (Docker Registry V2) endpoint"
                 )));
             }
             other => {
-                return Err(Error::Http(format!(
+                return Err(Error::Registry(format!(
                     "GET {url} gives {other}, expected 200 or a 401 challenge"
                 )));
             }
@@ -116,7 +116,7 @@ impl Repository {
             .and_then(|v| v.to_str().ok())
             .map(Challenge::parse)
             .ok_or_else(|| {
-                Error::Http(format!(
+                Error::Registry(format!(
                     "{url} gives 401 without a WWW-Authenticate challenge"
                 ))
             })?;
@@ -135,7 +135,7 @@ impl Repository {
                 self.login.as_ref(),
             )?),
             other => {
-                return Err(Error::Http(format!(
+                return Err(Error::Registry(format!(
                     "{url} asks for {other:?} authentication, which scalr-oci does not speak (Basic and Bearer only)"
                 )));
             }
@@ -145,7 +145,7 @@ impl Repository {
 
     fn no_credentials(&self) -> Error {
         let host = self.base.trim_start_matches("https://");
-        Error::Http(format!(
+        Error::Registry(format!(
             "{host} wants credentials and none were found: `scalr-oci registry add {host} --username NAME`, or export a Scalr Docker registry integration for it"
         ))
     }
@@ -161,7 +161,7 @@ impl Repository {
             .authorization
             .apply(build(&self.http))
             .send()
-            .map_err(|e| Error::Http(format!("{what}: {}", chain(&e))))?;
+            .map_err(|e| Error::Registry(format!("{what}: {}", chain(&e))))?;
         if response.status() != StatusCode::UNAUTHORIZED
             || matches!(self.authorization, Authorization::Basic { .. })
         {
@@ -171,7 +171,7 @@ impl Repository {
         self.authorization
             .apply(build(&self.http))
             .send()
-            .map_err(|e| Error::Http(format!("{what}: {}", chain(&e))))
+            .map_err(|e| Error::Registry(format!("{what}: {}", chain(&e))))
     }
 
     /// Whether the registry holds blob `digest`.
@@ -230,8 +230,9 @@ impl Repository {
         } else {
             bytes
         };
-        let mut put = reqwest::Url::parse(&location)
-            .map_err(|_| Error::Http(format!("the upload location {location:?} is not a URL")))?;
+        let mut put = reqwest::Url::parse(&location).map_err(|_| {
+            Error::Registry(format!("the upload location {location:?} is not a URL"))
+        })?;
         put.query_pairs_mut().append_pair("digest", digest);
         let response = self.send(&format!("PUT {location}"), |c| {
             c.put(put.clone())
@@ -274,7 +275,7 @@ impl Repository {
             )
         })?;
         if response.status() == StatusCode::NOT_FOUND {
-            return Err(Error::Http(format!(
+            return Err(Error::Registry(format!(
                 "{reference} does not exist in {}/{} (GET {url} gives 404)",
                 self.base.trim_start_matches("https://"),
                 self.repository
@@ -294,7 +295,7 @@ impl Repository {
         if let Some(expected) = expected
             && expected != ours
         {
-            return Err(Error::Http(format!(
+            return Err(Error::Registry(format!(
                 "the manifest {url} has digest {ours}, but {expected} was expected"
             )));
         }
@@ -310,14 +311,14 @@ impl Repository {
         }
         let bytes = read_limited(response, size.saturating_add(1), &url)?;
         if bytes.len() as u64 != size {
-            return Err(Error::Http(format!(
+            return Err(Error::Registry(format!(
                 "the blob {digest} is {} bytes, but its descriptor says {size}",
                 bytes.len()
             )));
         }
         let ours = digest_of(&bytes);
         if ours != digest {
-            return Err(Error::Http(format!(
+            return Err(Error::Registry(format!(
                 "the blob named {digest} hashes to {ours}: its content does not match"
             )));
         }
@@ -345,14 +346,14 @@ impl Repository {
             }
             let bytes = read_limited(response, MAX_MANIFEST, &at)?;
             let page: Page = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Http(format!("GET {at}: the tag list is not JSON: {e}")))?;
+                .map_err(|e| Error::Registry(format!("GET {at}: the tag list is not JSON: {e}")))?;
             tags.extend(page.tags.unwrap_or_default());
             match next {
                 Some(next) => url = self.resolve(&next, &at)?,
                 None => return Ok(tags),
             }
         }
-        Err(Error::Http(format!(
+        Err(Error::Registry(format!(
             "{} keeps sending tag pages; stopped after 10000",
             self.base
         )))
@@ -360,7 +361,7 @@ impl Repository {
 
     fn location(&self, response: &Response, request: &str) -> Result<String> {
         let location = header(response.headers(), LOCATION.as_str()).ok_or_else(|| {
-            Error::Http(format!(
+            Error::Registry(format!(
                 "{request}: the registry answered without a Location"
             ))
         })?;
@@ -372,12 +373,14 @@ impl Repository {
         reqwest::Url::parse(request)
             .and_then(|base| base.join(target))
             .map(String::from)
-            .map_err(|_| Error::Http(format!("{request}: the registry sent a bad URL {target:?}")))
+            .map_err(|_| {
+                Error::Registry(format!("{request}: the registry sent a bad URL {target:?}"))
+            })
     }
 
     fn check_digest(&self, response: &Response, ours: &str, what: &str) -> Result<()> {
         match header(response.headers(), DIGEST_HEADER) {
-            Some(theirs) if theirs != ours => Err(Error::Http(format!(
+            Some(theirs) if theirs != ours => Err(Error::Registry(format!(
                 "the registry stored the {what} as {theirs}, but its digest is {ours}: refusing to trust it"
             ))),
             _ => Ok(()),
@@ -428,7 +431,7 @@ impl Repository {
         } else {
             format!(" ({details})")
         };
-        Error::Http(format!("{method} {url} gives {status}{details}.{hint}"))
+        Error::Registry(format!("{method} {url} gives {status}{details}.{hint}"))
     }
 }
 
@@ -460,7 +463,7 @@ fn read_limited(response: Response, limit: u64, url: &str) -> Result<Vec<u8>> {
     response
         .take(limit)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::Http(format!("GET {url}: {}", chain(&e))))?;
+        .map_err(|e| Error::Registry(format!("GET {url}: {}", chain(&e))))?;
     Ok(bytes)
 }
 

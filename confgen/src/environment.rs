@@ -1,0 +1,64 @@
+//! The process environment as scalr-oci reads it, once: the variables that
+//! decide where config files live ([`Env`], so that every module and every
+//! test agrees on them), and where the helper binary is found on `PATH`.
+//!
+//! Not to be confused with [`crate::tofurc::TofuFiles`], which is the set of
+//! OpenTofu CLI config files derived from an `Env`.
+
+use std::path::{Path, PathBuf};
+
+/// The executable every configuration points at.
+pub const HELPER_BINARY: &str = "docker-credential-scalr";
+
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    pub home: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
+    pub xdg_runtime_dir: Option<PathBuf>,
+    pub tf_cli_config_file: Option<PathBuf>,
+    pub docker_config: Option<PathBuf>,
+    pub registry_auth_file: Option<PathBuf>,
+    #[cfg_attr(not(windows), allow(dead_code))]
+    pub appdata: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        // Like Go's os.Getenv checks: an empty variable counts as unset.
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        Env {
+            home: dirs::home_dir(),
+            xdg_config_home: var("XDG_CONFIG_HOME"),
+            xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
+            tf_cli_config_file: var("TF_CLI_CONFIG_FILE"),
+            docker_config: var("DOCKER_CONFIG"),
+            registry_auth_file: var("REGISTRY_AUTH_FILE"),
+            appdata: var("APPDATA"),
+        }
+    }
+}
+
+/// The executable `name` as a shell (or OpenTofu's exec.LookPath) finds it.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).find_map(|dir| {
+        let candidate = dir.join(name);
+        is_executable(&candidate).then_some(candidate)
+    })
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.with_extension("exe").is_file() || path.is_file()
+}

@@ -1,0 +1,28 @@
+//! What every command prints goes through [`say!`]: one line to the writer
+//! the command was given (stdout in the binary, a buffer in tests), with a
+//! failed write turned into the crate's error instead of a panic (a closed
+//! pipe, `scalr-oci status | head`, is an ordinary error).
+
+use std::fmt;
+use std::io::Write;
+
+use crate::error::{Error, Result};
+
+/// Writes one formatted line: `say!(out, "moved {n} credential(s)")?`.
+macro_rules! say {
+    ($out:expr, $($fmt:tt)+) => {
+        $crate::output::line(&mut *$out, format_args!($($fmt)+))
+    };
+}
+pub(crate) use say;
+
+/// The function behind [`say!`].
+pub fn line(out: &mut dyn Write, text: fmt::Arguments<'_>) -> Result<()> {
+    writeln!(out, "{text}").map_err(Error::io("stdout", "write to"))
+}
+
+/// Writes text as it is (a diff), with the same error.
+pub fn raw(out: &mut dyn Write, text: &str) -> Result<()> {
+    out.write_all(text.as_bytes())
+        .map_err(Error::io("stdout", "write to"))
+}
