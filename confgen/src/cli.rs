@@ -124,30 +124,7 @@ in the same order, as docker-credential-scalr (keychain, Scalr control plane); n
 written to disk. Prints the manifest digest and a ready `source = \"oci://…?digest=…\"` line.\n\n\
 Examples:\n  scalr-oci module publish . oci://ghcr.io/acme/network --tag 1.0.0 --tag latest\n  scalr-oci module publish ./network oci://registry.gitlab.com/acme/infra/network --dry-run\n  scalr-oci module publish . oci://ghcr.io/acme/network --json | jq -r .digest"
     )]
-    Publish {
-        /// The module directory (its root holds .tf or .tofu files).
-        dir: PathBuf,
-        /// Where to push: oci://HOST[:PORT]/REPO.
-        target: String,
-        /// Tag to set (repeatable; default `latest`, which OpenTofu asks for without ?tag=).
-        #[arg(long = "tag", value_name = "TAG")]
-        tags: Vec<String>,
-        /// Leave out paths matching GLOB too (repeatable; .terraformignore syntax).
-        #[arg(long = "exclude", value_name = "GLOB")]
-        excludes: Vec<String>,
-        /// Also write the package here (refused inside DIR).
-        #[arg(long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Package and print the digest; contact no registry.
-        #[arg(long)]
-        dry_run: bool,
-        /// One JSON object on stdout, for scripts.
-        #[arg(long)]
-        json: bool,
-        /// Upload blobs larger than this in PATCH chunks of this size (bytes).
-        #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, hide = true)]
-        chunk_size: usize,
-    },
+    Publish(PublishArgs),
     /// Check that a published artifact is a module package OpenTofu installs.
     #[command(
         after_help = "Exit 0 only when the artifactType is application/vnd.opentofu.modulepkg, there is exactly\n\
@@ -170,6 +147,47 @@ Examples:\n  scalr-oci module verify 'oci://ghcr.io/acme/network?tag=1.0.0'\n  s
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// The module directory (its root holds .tf or .tofu files).
+    dir: PathBuf,
+    /// Where to push: oci://HOST[:PORT]/REPO.
+    target: String,
+    /// Tag to set (repeatable; default `latest`, which OpenTofu asks for without ?tag=).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Leave out paths matching GLOB too (repeatable; .terraformignore syntax).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    excludes: Vec<String>,
+    /// Also write the package here (refused inside DIR).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Package and print the digest; contact no registry.
+    #[arg(long)]
+    dry_run: bool,
+    /// One JSON object on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+    /// Upload blobs larger than this in PATCH chunks of this size (bytes).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, hide = true)]
+    chunk_size: usize,
+}
+
+impl PublishArgs {
+    fn publish(self) -> Publish {
+        Publish {
+            dir: self.dir,
+            target: self.target,
+            tags: self.tags,
+            excludes: self.excludes,
+            output: self.output,
+            dry_run: self.dry_run,
+            json: self.json,
+            chunk_size: self.chunk_size,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -340,28 +358,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Registry(Registry::List) => registry_cmd::list(out),
         Command::Status => status::run(&env, out),
         Command::Doctor { registries } => doctor::run(&env, &registries, out),
-        Command::Module(Module::Publish {
-            dir,
-            target,
-            tags,
-            excludes,
-            output,
-            dry_run,
-            json,
-            chunk_size,
-        }) => module_cmd::publish(
-            &Publish {
-                dir,
-                target,
-                tags,
-                excludes,
-                output,
-                dry_run,
-                json,
-                chunk_size,
-            },
-            out,
-        ),
+        Command::Module(Module::Publish(args)) => module_cmd::publish(&args.publish(), out),
         Command::Module(Module::Verify { target, json }) => module_cmd::verify(&target, json, out),
         Command::Module(Module::Tags { target, json }) => module_cmd::tags(&target, json, out),
         Command::Completions { shell } => {
