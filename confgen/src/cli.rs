@@ -146,6 +146,9 @@ Examples:\n  scalr-oci module verify 'oci://ghcr.io/acme/network?tag=1.0.0'\n  s
         target: String,
         #[arg(long)]
         json: bool,
+        /// Ask for pages of N tags (the registry's default otherwise).
+        #[arg(long, value_name = "N", hide = true)]
+        page_size: Option<usize>,
     },
 }
 
@@ -360,7 +363,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Doctor { registries } => doctor::run(&env, &registries, out),
         Command::Module(Module::Publish(args)) => module_cmd::publish(&args.publish(), out),
         Command::Module(Module::Verify { target, json }) => module_cmd::verify(&target, json, out),
-        Command::Module(Module::Tags { target, json }) => module_cmd::tags(&target, json, out),
+        Command::Module(Module::Tags {
+            target,
+            json,
+            page_size,
+        }) => module_cmd::tags(&target, page_size, json, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", out);
             Ok(())

@@ -260,7 +260,8 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     }
 }
 
-pub fn tags(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
+/// Every tag, sorted (registries differ in the order they list them).
+pub fn tags(target: &str, page_size: Option<usize>, json: bool, out: &mut dyn Write) -> Result<()> {
     let target = Reference::parse(target)?;
     if target.version.is_some() || target.subdir.is_some() {
         return Err(Error::Usage(
@@ -268,7 +269,9 @@ pub fn tags(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
                 .to_string(),
         ));
     }
-    let tags = connect(&target, Access::Pull)?.tags()?;
+    let mut tags = connect(&target, Access::Pull)?.tags(page_size)?;
+    tags.sort();
+    tags.dedup();
     if json {
         return line(
             out,

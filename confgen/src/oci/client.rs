@@ -325,9 +325,13 @@ impl Repository {
         Ok(bytes)
     }
 
-    /// Every tag, following the registry's pages.
-    pub fn tags(&mut self) -> Result<Vec<String>> {
+    /// Every tag, following the registry's pages; `page_size` asks for
+    /// pages of that many (`?n=`), else the registry picks.
+    pub fn tags(&mut self, page_size: Option<usize>) -> Result<Vec<String>> {
         let mut url = self.url("tags/list");
+        if let Some(n) = page_size {
+            url.push_str(&format!("?n={n}"));
+        }
         let mut tags = Vec::new();
         for _ in 0..10_000 {
             let at = url.clone();
@@ -391,6 +395,12 @@ impl Repository {
     /// code and message (from the spec's error body), and what to do.
     fn refused(&self, method: &str, url: &str, response: Response) -> Error {
         let status = response.status();
+        let insufficient_scope = response
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(Challenge::parse)
+            .is_some_and(|c| c.param("error") == Some("insufficient_scope"));
         #[derive(serde::Deserialize)]
         struct Body {
             errors: Option<Vec<Item>>,
@@ -418,6 +428,9 @@ impl Repository {
             .collect::<Vec<_>>()
             .join("; ");
         let hint = match status {
+            StatusCode::UNAUTHORIZED if insufficient_scope => {
+                " The credentials are accepted but lack the permission for this (push needs write access, e.g. write:packages on GHCR, write_registry on GitLab)."
+            }
             StatusCode::UNAUTHORIZED => {
                 " The registry rejects the credentials: they are wrong, revoked or expired."
             }
