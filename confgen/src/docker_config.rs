@@ -49,11 +49,7 @@ impl Flavor {
         match self {
             Flavor::Docker => match &env.docker_config {
                 Some(dir) => Ok(dir.join("config.json")),
-                None => Ok(env
-                    .home
-                    .as_ref()
-                    .ok_or(Error::NoHome)?
-                    .join(".docker/config.json")),
+                None => Ok(env.home()?.join(".docker/config.json")),
             },
             Flavor::Containers => {
                 if let Some(file) = &env.registry_auth_file {
@@ -81,7 +77,7 @@ impl Flavor {
             if let Ok(dir) = containers_config_dir(env) {
                 paths.push(dir.join("auth.json"));
             }
-            if let Some(home) = &env.home {
+            if let Ok(home) = env.home() {
                 paths.push(home.join(".config/containers/auth.json"));
             }
         }
@@ -108,11 +104,7 @@ impl Flavor {
 fn containers_config_dir(env: &Env) -> Result<PathBuf> {
     match &env.xdg_config_home {
         Some(xdg) => Ok(xdg.join("containers")),
-        None => Ok(env
-            .home
-            .as_ref()
-            .ok_or(Error::NoHome)?
-            .join(".config/containers")),
+        None => Ok(env.home()?.join(".config/containers")),
     }
 }
 

@@ -11,8 +11,9 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use docker_credential_scalr::error::{NetworkFailure, is_not_found_message};
 use docker_credential_scalr::keychain::Keychain;
-use docker_credential_scalr::protocol::{ERR_NOT_FOUND, TOKEN_USERNAME};
+use docker_credential_scalr::protocol::TOKEN_USERNAME;
 use docker_credential_scalr::registry::RegistryHost;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -328,7 +329,7 @@ fn credentials(host: &RegistryHost, report: &mut Report) -> Result<Option<(Strin
     if !status.success() {
         // The helper prints only its error message on failure, never a secret.
         let message = String::from_utf8_lossy(&output).trim().to_string();
-        if message == ERR_NOT_FOUND {
+        if is_not_found_message(&message) {
             report.fail(&format!("docker-credential-scalr has no credentials for {host}: `scalr-oci registry add {host} --username NAME`, or check that the Scalr Docker registry integration for it is active with Export credentials enabled"))?;
         } else {
             report.fail(&format!("docker-credential-scalr get failed: {message}"))?;
@@ -423,19 +424,18 @@ pub fn explain_denied(status: StatusCode, who: &str, username: &str) -> String {
     }
 }
 
+/// A request that got no answer, explained by the helper's own
+/// [`NetworkFailure`] (so the helper and doctor say the same thing), with
+/// what to check next.
 fn explain_transport(url: &str, error: &reqwest::Error) -> String {
-    let mut text = format!("{url}: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        text.push_str(&format!(": {inner}"));
-        source = inner.source();
-    }
-    if text.contains("certificate") || text.contains("UnknownIssuer") {
-        text.push_str(". The certificate is not trusted: for a private CA set SSL_CERT_FILE to a bundle that contains it (OpenTofu honours the same variable).");
-    } else if error.is_connect() || error.is_timeout() {
-        text.push_str(". Check the host name, the port and any proxy (HTTPS_PROXY, NO_PROXY). Registries must serve HTTPS, even on localhost.");
-    }
-    text
+    let failure = NetworkFailure::of(error);
+    let next = match failure {
+        NetworkFailure::UntrustedCertificate { .. } => "OpenTofu honours the same variable.",
+        NetworkFailure::Timeout | NetworkFailure::Unreachable { .. } => {
+            "Check the host name, the port and any proxy (HTTPS_PROXY, NO_PROXY). Registries must serve HTTPS, even on localhost."
+        }
+    };
+    format!("{url} {failure}. {next}")
 }
 
 #[cfg(test)]
@@ -465,6 +465,21 @@ mod tests {
         assert_eq!(endpoint_of("GHCR.io").unwrap(), "ghcr.io");
         assert_eq!(endpoint_of("localhost:5000").unwrap(), "localhost:5000");
         assert!(endpoint_of("https://user@evil").is_err());
+    }
+
+    #[test]
+    fn an_unreachable_registry_is_explained_with_what_to_check() {
+        // Port 1 on the loopback: nothing listens, the connection is refused.
+        let error = Client::new()
+            .get("https://127.0.0.1:1/v2/")
+            .send()
+            .unwrap_err();
+        let text = explain_transport("https://127.0.0.1:1", &error);
+        assert!(
+            text.starts_with("https://127.0.0.1:1 cannot be reached ("),
+            "{text}"
+        );
+        assert!(text.contains("HTTPS_PROXY"), "{text}");
     }
 
     #[test]

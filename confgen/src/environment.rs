@@ -7,11 +7,14 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::{Error, Result};
+
 /// The executable every configuration points at.
 pub const HELPER_BINARY: &str = "docker-credential-scalr";
 
 #[derive(Clone, Debug, Default)]
 pub struct Env {
+    /// Read through [`Env::home`], which refuses a relative `HOME`.
     pub home: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub xdg_runtime_dir: Option<PathBuf>,
@@ -30,14 +33,29 @@ impl Env {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
+        // The XDG base directory spec: a relative path in these variables
+        // is invalid and ignored.
+        let absolute = |name: &str| var(name).filter(|p| p.is_absolute());
         Env {
             home: dirs::home_dir(),
-            xdg_config_home: var("XDG_CONFIG_HOME"),
-            xdg_runtime_dir: var("XDG_RUNTIME_DIR"),
+            xdg_config_home: absolute("XDG_CONFIG_HOME"),
+            xdg_runtime_dir: absolute("XDG_RUNTIME_DIR"),
             tf_cli_config_file: var("TF_CLI_CONFIG_FILE"),
             docker_config: var("DOCKER_CONFIG"),
             registry_auth_file: var("REGISTRY_AUTH_FILE"),
             appdata: var("APPDATA"),
+        }
+    }
+}
+
+impl Env {
+    /// The home directory. A relative `HOME` is refused: every file would
+    /// land under whatever the working directory happens to be.
+    pub fn home(&self) -> Result<&Path> {
+        match &self.home {
+            Some(home) if home.is_relative() => Err(Error::RelativeHome(home.clone())),
+            Some(home) => Ok(home),
+            None => Err(Error::NoHome),
         }
     }
 }

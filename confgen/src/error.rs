@@ -44,6 +44,26 @@ pub enum Error {
     #[error("cannot find your home directory; set HOME or pass --file")]
     NoHome,
 
+    #[error(
+        "HOME is the relative path {0:?}; config files would land under the working directory. Set HOME to an absolute path"
+    )]
+    RelativeHome(PathBuf),
+
+    #[error(
+        "{path}: refusing to use a lock file that is a symbolic link (someone else may have placed it there); remove it and run again"
+    )]
+    LockIsSymlink { path: PathBuf },
+
+    #[error(
+        "{path}: another scalr-oci run (possibly another user's) has held this lock for {seconds} s; try again, or remove the lock file if no scalr-oci is running"
+    )]
+    LockBusy { path: PathBuf, seconds: u64 },
+
+    #[error(
+        "{path} has {links} hard links; rewriting it would replace one name and leave the old content under the others. Replace the extra links with symlinks and run again; the file was left untouched"
+    )]
+    HardLinked { path: PathBuf, links: u64 },
+
     #[error("{0}")]
     Helper(#[from] docker_credential_scalr::Error),
 

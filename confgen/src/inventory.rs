@@ -10,13 +10,14 @@
 //!   command that must stop on it (`configure tofu`) reads the error there.
 //! - Nothing here prints or writes; no secret is kept (plain-text entries
 //!   are scanned for their names only, and dropped).
-//! - Which integration answers for a host is decided in one place
-//!   ([`ControlPlaneView::integrations_for`] and `who_answers` share it).
+//! - Which integration answers for a host is decided in one place: the
+//!   helper's `control_plane::pick`, behind one private function here that
+//!   [`ControlPlaneView::integrations_for`] and `who_answers` share.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use docker_credential_scalr::control_plane::{ControlPlane, Integration};
+use docker_credential_scalr::control_plane::{ControlPlane, Integration, Pick, pick};
 use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::registry::RegistryHost;
 use docker_credential_scalr::settings::{Settings, SourceKind};
@@ -319,7 +320,7 @@ impl ControlPlaneView {
     pub fn integrations_for(&self, host: &RegistryHost) -> Vec<&Integration> {
         let all = self.integrations.as_deref().unwrap_or_default();
         all.iter()
-            .filter(|i| names_host([*i], host).is_some())
+            .filter(|i| pick_for(std::slice::from_ref(*i), host).naming_host > 0)
             .collect()
     }
 
@@ -336,8 +337,8 @@ impl ControlPlaneView {
                     }
                 }
                 SourceKind::ControlPlane => {
-                    let usable = self.integrations.iter().flatten().filter(|i| i.usable());
-                    if let Some(i) = names_host(usable, host) {
+                    let all = self.integrations.as_deref().unwrap_or_default();
+                    if let Some(i) = pick_for(all, host).chosen {
                         return format!(
                             "the control plane: integration {} ({}), user {}",
                             i.name, i.id, i.username
@@ -350,13 +351,8 @@ impl ControlPlaneView {
     }
 }
 
-/// The one place scalr-oci decides which integration names a host: the
-/// first of `integrations` whose registry URL is that host.
-fn names_host<'a>(
-    integrations: impl IntoIterator<Item = &'a Integration>,
-    host: &RegistryHost,
-) -> Option<&'a Integration> {
-    integrations
-        .into_iter()
-        .find(|i| i.host().as_ref() == Some(host))
+/// The one place scalr-oci decides which integration answers a host: the
+/// helper's own [`pick`], so that status, doctor and `get` agree.
+fn pick_for<'a>(integrations: &'a [Integration], host: &RegistryHost) -> Pick<'a> {
+    pick(integrations, host)
 }

@@ -6,6 +6,12 @@
 //! verified, rewrite the file without them. Interrupted anywhere, each secret
 //! is still in its file or already in the keychain (often both, which the
 //! next run notices and finishes). No copy of a file is ever made.
+//!
+//! What cannot move is named, and makes the exit status 2: secrets the
+//! helper cannot serve (OAuth tokens, repository-scoped entries, …), and
+//! every secret of a file with several hard links, checked before anything
+//! is stored (a rename would replace one name and leave the secret under
+//! the others).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -97,7 +103,21 @@ pub fn run(env: &Env, dry_run: bool, out: &mut dyn Write) -> Result<()> {
             let Some(text) = text else {
                 return Ok((None, report));
             };
-            let scan = find(path, text, *kind, scalr_host.as_deref())?;
+            let mut scan = find(path, text, *kind, scalr_host.as_deref())?;
+            let links = write::link_count(path);
+            if links > 1 {
+                // Checked before anything is stored: the file cannot be
+                // rewritten, so nothing moves.
+                let why = format!(
+                    "{} has {links} hard links: rewriting it would leave the secret under the other names; replace the extra links with symlinks and run again",
+                    path.display()
+                );
+                scan.unmovable.extend(
+                    scan.found
+                        .drain(..)
+                        .map(|f| Unmovable::new(&f.name, why.clone())),
+                );
+            }
             report.unmovable = scan.unmovable;
             if dry_run {
                 report.planned = scan.found.iter().map(describe).collect();

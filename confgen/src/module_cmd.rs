@@ -16,6 +16,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use docker_credential_scalr::diagnostics::Diagnostics;
 use docker_credential_scalr::protocol::{Backend, TOKEN_USERNAME};
 use docker_credential_scalr::resolve::Resolver;
 use docker_credential_scalr::settings::Settings;
@@ -287,7 +288,13 @@ pub fn tags(target: &str, page_size: Option<usize>, json: bool, out: &mut dyn Wr
 /// Credentials for the target's host from the helper's chain, then a
 /// connection authenticated for `access`.
 fn connect(target: &Reference, access: Access) -> Result<Repository> {
-    let resolver = Resolver::new(Settings::load()?);
+    // The chain's warnings (a plain-text token in use, ambiguous tokens)
+    // reach the user on stderr, as the helper's do.
+    let mut stderr = std::io::stderr();
+    let resolver = Resolver::new(
+        Settings::load()?,
+        Diagnostics::new(&mut stderr, "scalr-oci"),
+    );
     let login = resolver.get(&target.host)?.map(|c| Login {
         username: c.username,
         secret: c.secret,

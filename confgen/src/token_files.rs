@@ -24,7 +24,7 @@ pub enum TokenFile {
 
 impl TokenFile {
     pub fn path(self, env: &Env) -> Option<PathBuf> {
-        let home = env.home.as_ref()?;
+        let home = env.home().ok()?;
         Some(match self {
             TokenFile::ScalrCli => home.join(".scalr/scalr.conf"),
             TokenFile::TofuCredentials => home.join(".terraform.d/credentials.tfrc.json"),

@@ -4,11 +4,23 @@
 //!   sibling lock file (the file itself is replaced by rename, so locking it
 //!   would lock an inode that disappears), and the file is read only after
 //!   the lock is held, so no run edits a stale copy;
+//! - the lock file is opened with `O_NOFOLLOW`: in a world-writable
+//!   directory another user's symlink cannot make us create a file where it
+//!   points; and the wait for a held lock is bounded, ending in an error
+//!   that names the lock file (another user's lock never means waiting
+//!   forever in silence);
 //! - symlinks are followed the way Docker does: the link stays, its target
 //!   is replaced;
 //! - the new content goes to a temporary file in the same directory, is
 //!   fsynced, renamed over the target, and the directory is fsynced, so a
 //!   crash leaves either the old or the new file, never half of one;
+//! - the temporary file is 0600 until after the rename (only then does the
+//!   file get its own mode), so a crash before the rename leaves nothing
+//!   readable by others; such a stale temporary of the same target is
+//!   removed by the next run, under the lock;
+//! - a file with several hard links is not rewritten: the rename would
+//!   replace one name and leave the old content, secrets included, under
+//!   the others;
 //! - the mode and owner of an existing file are kept; a new file gets the
 //!   mode the caller asks for (0600 for anything that may hold credentials);
 //! - there is no backup copy: a backup of a credential file is a second
@@ -17,6 +29,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::{failpoint, redact};
@@ -68,6 +81,13 @@ pub fn edit_file<T>(
     let Some(new) = new.filter(|new| current.as_deref() != Some(new.as_str())) else {
         return Ok((unchanged, value));
     };
+    let links = link_count(&target);
+    if mode == Mode::Apply && links > 1 {
+        return Err(Error::HardLinked {
+            path: target,
+            links,
+        });
+    }
     let diff = (mode == Mode::DryRun)
         .then(|| unified_diff(&target, current.as_deref().unwrap_or(""), &new));
     if mode == Mode::Apply {
@@ -119,26 +139,112 @@ pub fn resolve_symlinks(path: &Path) -> PathBuf {
     current
 }
 
+/// How many names the file has (1 for a missing file or where the platform
+/// does not say).
+pub fn link_count(path: &Path) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(path).map_or(1, |m| m.nlink())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        1
+    }
+}
+
+/// How long a run waits for another run's lock on the same file.
+const LOCK_WAIT: Duration = Duration::from_secs(15);
+
 /// Holds the advisory lock for as long as it lives.
 struct Lock(#[allow(dead_code)] File);
 
 fn lock(target: &Path) -> Result<Lock> {
     let dir = parent_dir(target);
     create_private_dir(dir)?;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let lock_path = dir.join(format!(".{}.scalr-oci.lock", name.trim_start_matches('.')));
+    let lock_path = dir.join(format!(".{}.scalr-oci.lock", bare_name(target)));
     let mut options = OpenOptions::new();
     options.create(true).truncate(false).write(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let file = options
-        .open(&lock_path)
-        .map_err(Error::io(&lock_path, "create the lock file"))?;
-    fs4::fs_std::FileExt::lock_exclusive(&file).map_err(Error::io(&lock_path, "lock"))?;
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NOFOLLOW: a symlink at the lock's name (another user's, in a
+        // sticky world-writable directory) fails with ELOOP instead of
+        // creating a file where it points. O_NONBLOCK: a FIFO there cannot
+        // hang the open.
+        options
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(&lock_path).map_err(|e| {
+        if is_symlink(&lock_path) {
+            Error::LockIsSymlink {
+                path: lock_path.clone(),
+            }
+        } else {
+            Error::io(&lock_path, "create the lock file")(e)
+        }
+    })?;
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Err(Error::UnexpectedShape {
+            path: lock_path,
+            reason: "the lock file is not a regular file".into(),
+        });
+    }
+    let started = Instant::now();
+    loop {
+        match fs4::fs_std::FileExt::try_lock_exclusive(&file) {
+            Ok(true) => break,
+            Ok(false) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(false) => {
+                return Err(Error::LockBusy {
+                    path: lock_path,
+                    seconds: LOCK_WAIT.as_secs(),
+                });
+            }
+            Err(e) => return Err(Error::io(&lock_path, "lock")(e)),
+        }
+    }
+    remove_stale_temporaries(target);
     Ok(Lock(file))
+}
+
+fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// The target's file name without leading dots, for its sibling files.
+fn bare_name(target: &Path) -> String {
+    target
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+        .unwrap_or_default()
+}
+
+/// `.scalr-oci-NAME.` : the prefix of this target's temporary files.
+fn temporary_prefix(target: &Path) -> String {
+    format!(".scalr-oci-{}.", bare_name(target))
+}
+
+/// Removes temporaries of this target that a crash left behind. Runs under
+/// the target's lock, so no live run is writing one. Only regular files are
+/// removed (never what a symlink points at); failures are ignored, as the
+/// temporaries are private and the next run tries again.
+fn remove_stale_temporaries(target: &Path) {
+    let prefix = temporary_prefix(target);
+    let Ok(entries) = fs::read_dir(parent_dir(target)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        if regular && name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -167,20 +273,25 @@ fn replace_atomically(target: &Path, bytes: &[u8], new_file_mode: u32) -> Result
     let dir = parent_dir(target);
     create_private_dir(dir)?;
     let existing = fs::metadata(target).ok();
+    // tempfile creates it 0600 (O_EXCL, never through a symlink).
     let mut tmp = tempfile::Builder::new()
-        .prefix(".scalr-oci-")
+        .prefix(&temporary_prefix(target))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(Error::io(dir, "create a temporary file in"))?;
     let tmp_path = tmp.path().to_path_buf();
     tmp.write_all(bytes)
         .map_err(Error::io(&tmp_path, "write"))?;
-    keep_mode_and_owner(tmp.as_file(), existing.as_ref(), new_file_mode, &tmp_path)?;
     tmp.as_file()
         .sync_all()
         .map_err(Error::io(&tmp_path, "fsync"))?;
-    tmp.persist(target)
+    failpoint::hit("rename");
+    let file = tmp
+        .persist(target)
         .map_err(|e| Error::io(target, "replace")(e.error))?;
+    // Only now, through the open handle, does the file get its own mode.
+    keep_mode_and_owner(&file, existing.as_ref(), new_file_mode, target)?;
+    file.sync_all().map_err(Error::io(target, "fsync"))?;
     sync_dir(dir)
 }
 
@@ -235,13 +346,18 @@ fn sync_dir(_dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// A unified diff of two versions of a file, with anything that looks like a
-/// secret value redacted on both sides first, so that context lines from
-/// elsewhere in the file cannot show one.
+/// A unified diff of two versions of a file, with every secret value
+/// redacted on both sides first (by the file's structure, see [`redact`]),
+/// so that neither a changed line nor a context line can show one. When a
+/// side cannot be redacted provably, no diff is shown, only a line that
+/// says so.
 pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
-    let old = redact::redact(old);
-    let new = redact::redact(new);
     let name = path.display().to_string();
+    let (Some(old), Some(new)) = (redact::redact(path, old), redact::redact(path, new)) else {
+        return format!(
+            "{name}: the change is not shown, because its secrets could not be hidden reliably\n"
+        );
+    };
     similar::TextDiff::from_lines(&old, &new)
         .unified_diff()
         .context_radius(3)
@@ -308,10 +424,12 @@ mod tests {
     fn dry_run_and_check_write_nothing_and_create_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("none/file");
-        let (out, ()) =
-            edit_file(&path, Mode::DryRun, 0o600, |_| Ok((Some("x\n".into()), ()))).unwrap();
+        let (out, ()) = edit_file(&path, Mode::DryRun, 0o600, |_| {
+            Ok((Some("x = 1\n".into()), ()))
+        })
+        .unwrap();
         assert!(out.changed);
-        assert!(out.diff.unwrap().contains("+x"));
+        assert!(out.diff.unwrap().contains("+x = 1"));
         let (out, ()) =
             edit_file(&path, Mode::Check, 0o600, |_| Ok((Some("x\n".into()), ()))).unwrap();
         assert!(out.changed);
@@ -337,5 +455,11 @@ mod tests {
         let diff = unified_diff(Path::new("f"), old, &new);
         assert!(!diff.contains("hunter2"), "{diff}");
         assert!(diff.contains("+# added"));
+        // A side that cannot be parsed cannot be redacted: no diff at all.
+        let diff = unified_diff(Path::new("f"), "password = \"hunter2", "x = 1\n");
+        assert!(
+            !diff.contains("hunter2") && diff.contains("not shown"),
+            "{diff}"
+        );
     }
 }

@@ -125,6 +125,15 @@ fn in_file(home: &Home, item: &Secret) -> bool {
     text.contains(item.secret) || text.contains(&b64(item.username, item.secret))
 }
 
+/// A temporary home whose commands talk to a private keyring session.
+fn home_with_keyring() -> (Home, KeyringSession) {
+    let mut home = Home::new();
+    let session = KeyringSession::start(home.path()).unwrap();
+    home.env
+        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    (home, session)
+}
+
 fn migrate(home: &Home, failpoint: Option<&str>) -> std::process::Output {
     let mut cmd = home.command(&["migrate"]);
     if let Some(point) = failpoint {
@@ -179,8 +188,40 @@ fn all_keychain_scenarios() {
     if !migrate_in_one_go() {
         return;
     }
+    migrate_refuses_a_hard_linked_file();
     migrate_interrupted_at_every_step_loses_nothing();
     registry_and_login_take_secrets_from_stdin_only();
+}
+
+/// A dotfiles repository hard-links the config: a rename would replace one
+/// name and leave the secret under the other while migrate says no file
+/// holds it. So migrate refuses, stores nothing, and changes neither name.
+fn migrate_refuses_a_hard_linked_file() {
+    let (home, session) = home_with_keyring();
+    let secret = "kc-secret-hardlink-9i";
+    let text = format!(
+        "{{\n  \"auths\": {{\n    \"quay.io\": {{\n      \"auth\": \"{}\"\n    }}\n  }}\n}}\n",
+        b64("frank", secret)
+    );
+    let config = home.write(".docker/config.json", &text);
+    let other = home.file("dotfiles/docker-config.json");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::hard_link(&config, &other).unwrap();
+    let out = migrate(&home, None);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).contains("hard link"), "{}", stdout(&out));
+    assert_eq!(home.read(".docker/config.json"), text);
+    assert_eq!(std::fs::read_to_string(&other).unwrap(), text);
+    let item = Secret {
+        key: "quay.io",
+        username: "frank",
+        secret,
+        file: ".docker/config.json",
+    };
+    assert!(
+        !in_keychain(&session, &item),
+        "stored although the file stays"
+    );
 }
 
 fn migrate_in_one_go() -> bool {
@@ -227,10 +268,7 @@ fn migrate_interrupted_at_every_step_loses_nothing() {
         .chain((1..=5).map(|n| format!("write:{n}")))
         .collect();
     for point in points {
-        let mut home = Home::new();
-        let session = KeyringSession::start(home.path()).unwrap();
-        home.env
-            .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+        let (home, session) = home_with_keyring();
         seed(&home);
         let out = migrate(&home, Some(&point));
         assert_eq!(
@@ -260,10 +298,7 @@ fn migrate_interrupted_at_every_step_loses_nothing() {
 }
 
 fn registry_and_login_take_secrets_from_stdin_only() {
-    let mut home = Home::new();
-    let session = KeyringSession::start(home.path()).unwrap();
-    home.env
-        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    let (home, session) = home_with_keyring();
     let secret = "kc-secret-registry-add-7g";
     let out = home.run_with_stdin(
         &["registry", "add", "ghcr.io", "--username", "erin"],

@@ -13,7 +13,14 @@
 //! 429 and 5xx answers are retried with capped exponential backoff and jitter,
 //! honouring `Retry-After`. Redirects are not followed: the bearer token is
 //! only ever sent to the configured host.
+//!
+//! Nothing the server says in an error is passed on (see `error.rs`): a
+//! failure is its kind and status, and names where the token came from. This
+//! module never prints: what it has to say comes back as data ([`Lookup`],
+//! [`ControlPlane::take_exchanges`]) for the caller to show.
 
+use std::cell::RefCell;
+use std::fmt;
 use std::io::Read;
 use std::mem::ManuallyDrop;
 use std::time::{Duration, Instant, SystemTime};
@@ -26,7 +33,7 @@ use serde::Deserialize;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{ControlPlaneFailure, Error, NetworkFailure, Result, chain};
 use crate::protocol::{Credential, VERSION};
 use crate::registry::RegistryHost;
 use crate::scalr_access::{ScalrAccess, TokenOrigin};
@@ -84,7 +91,8 @@ pub struct ControlPlane {
     client: ManuallyDrop<Client>,
     deadline: Instant,
     timeout: Duration,
-    verbose: bool,
+    /// Every request so far, for debug output.
+    exchanges: RefCell<Vec<Exchange>>,
 }
 
 impl ControlPlane {
@@ -100,10 +108,7 @@ impl ControlPlane {
             .build()
             .map_err(|e| Error::ControlPlane {
                 host: access.hostname.clone(),
-                what: format!(
-                    "cannot be reached: building the HTTPS client failed: {}",
-                    chain(&e)
-                ),
+                failure: ControlPlaneFailure::Client { detail: chain(&e) },
             })?;
         Ok(ControlPlane {
             base,
@@ -111,7 +116,7 @@ impl ControlPlane {
             client: ManuallyDrop::new(client),
             deadline: Instant::now() + settings.timeout,
             timeout: settings.timeout,
-            verbose: settings.verbose,
+            exchanges: RefCell::default(),
         })
     }
 
@@ -121,6 +126,11 @@ impl ControlPlane {
 
     pub fn token_origin(&self) -> &TokenOrigin {
         &self.access.origin
+    }
+
+    /// The requests made since the last call, in order, for debug output.
+    pub fn take_exchanges(&self) -> Vec<Exchange> {
+        self.exchanges.take()
     }
 
     /// Every Docker registry integration the token can see, in API order.
@@ -139,38 +149,22 @@ impl ControlPlane {
                 .and_then(|p| p.next_page)
             {
                 Some(next) if next > page && next <= MAX_PAGES => page = next,
-                Some(_) => return Err(self.fail("answered with a pagination loop".into())),
+                Some(_) => return Err(self.fail(ControlPlaneFailure::PaginationLoop)),
                 None => return Ok(all),
             }
         }
     }
 
-    /// The integration that answers for `host`: exported, not disabled, first
-    /// in API order. A second one for the same host is reported on stderr.
+    /// The integration that answers for `host` (see [`pick`]), with the
+    /// integrations it shadows, for the caller to report.
     pub fn find(&self, host: &RegistryHost) -> Result<Lookup> {
         let all = self.integrations()?;
-        let for_host: Vec<&Integration> = all
-            .iter()
-            .filter(|i| i.host().as_ref() == Some(host))
-            .collect();
-        let mut matching = for_host.iter().filter(|i| i.usable());
-        let first = matching.next().map(|i| (*i).clone());
-        if let Some(first) = &first {
-            let others: Vec<&str> = matching.map(|i| i.id.as_str()).collect();
-            if !others.is_empty() {
-                eprintln!(
-                    "docker-credential-scalr: warning: integrations {} on {} also claim {host}; using {} ({}), the first in API order",
-                    others.join(", "),
-                    self.hostname(),
-                    first.id,
-                    first.name
-                );
-            }
-        }
+        let picked = pick(&all, host);
         Ok(Lookup {
-            integration: first,
+            integration: picked.chosen.cloned(),
+            shadowed: picked.shadowed.into_iter().cloned().collect(),
             listed: all.len(),
-            for_host: for_host.len(),
+            for_host: picked.naming_host,
         })
     }
 
@@ -183,11 +177,9 @@ impl ControlPlane {
         let attributes = doc.data.attributes;
         let expires_at = match attributes.expires_at.as_deref() {
             None | Some("") => None,
-            Some(text) => Some(parse_rfc3339(text).ok_or_else(|| {
-                self.fail(format!(
-                    "answered with an `expires-at` that is not an RFC 3339 time: {text:?}"
-                ))
-            })?),
+            Some(text) => {
+                Some(parse_rfc3339(text).ok_or_else(|| self.fail(ControlPlaneFailure::BadExpiry))?)
+            }
         };
         Ok(IssuedCredential {
             credential: Credential {
@@ -218,19 +210,21 @@ impl ControlPlane {
                 .send()
                 .map_err(|e| self.transport_error(e))
                 .and_then(|response| self.read(response));
-            if self.verbose {
-                let status = match &outcome {
+            self.exchanges.borrow_mut().push(Exchange {
+                path: path_and_query
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                outcome: match &outcome {
                     Ok(Answer::Ok(_)) => "ok".to_string(),
                     Ok(Answer::Retry { status, .. }) => status.to_string(),
-                    Err(Failure::Transient(_)) => "transient failure".into(),
-                    Err(Failure::Fatal(_)) => "failed".into(),
-                };
-                eprintln!(
-                    "docker-credential-scalr: GET {API_PATH}{} -> {status} in {} ms (attempt {attempt})",
-                    path_and_query.split('?').next().unwrap_or_default(),
-                    started.elapsed().as_millis()
-                );
-            }
+                    Err(Failed::Transient(_)) => "transient failure".into(),
+                    Err(Failed::Fatal(_)) => "failed".into(),
+                },
+                millis: started.elapsed().as_millis(),
+                attempt,
+            });
             let (wait, last) = match outcome {
                 Ok(Answer::Ok(body)) => return Ok(body),
                 Ok(Answer::Retry {
@@ -240,26 +234,34 @@ impl ControlPlane {
                     retry_after
                         .map(|d| d.min(RETRY_AFTER_CAP))
                         .unwrap_or_else(|| backoff(attempt)),
-                    format!("answered HTTP {status}"),
+                    ControlPlaneFailure::Status {
+                        status: status.as_u16(),
+                    },
                 ),
-                Err(Failure::Transient(what)) => (backoff(attempt), what),
-                Err(Failure::Fatal(e)) => return Err(e),
+                Err(Failed::Transient(failure)) => (backoff(attempt), failure),
+                Err(Failed::Fatal(failure)) => return Err(self.fail(failure)),
             };
             if attempt >= MAX_ATTEMPTS {
-                return Err(self.fail(format!("{last}, {attempt} times in a row; giving up")));
+                return Err(self.fail(ControlPlaneFailure::GaveUp {
+                    last: Box::new(last),
+                    attempts: attempt,
+                }));
             }
             if wait >= self.remaining()? {
-                return Err(self.fail(format!(
-                    "{last} and asked us to wait {} s, past the {} s limit of this request",
-                    wait.as_secs_f32().ceil(),
-                    self.timeout.as_secs()
-                )));
+                return Err(self.fail(ControlPlaneFailure::WaitTooLong {
+                    last: Box::new(last),
+                    wait_secs: wait.as_secs_f32().ceil() as u64,
+                    limit_secs: self.timeout.as_secs(),
+                }));
             }
             std::thread::sleep(wait);
         }
     }
 
-    fn read(&self, response: Response) -> std::result::Result<Answer, Failure> {
+    /// Sorts an answer into a body, a retry, or a failure. An error's body
+    /// is never read: its text is the server's to choose, and could hold the
+    /// token in any spelling.
+    fn read(&self, response: Response) -> std::result::Result<Answer, Failed> {
         let status = response.status();
         let retry_after = response
             .headers()
@@ -272,67 +274,73 @@ impl ControlPlane {
                 retry_after,
             });
         }
-        let body = self.read_body(response)?;
         if status.is_success() {
-            return Ok(Answer::Ok(body));
+            return self.read_body(response).map(Answer::Ok);
         }
-        let reason = self.scrub(&error_text(&body));
-        let what = match status {
-            StatusCode::UNAUTHORIZED => format!(
-                "rejected the Scalr token from {} (HTTP 401{reason}); get a new token and set it again",
-                self.access.origin
-            ),
-            StatusCode::FORBIDDEN => format!(
-                "refused access (HTTP 403{reason}); the token's role may lack permission to use this integration, or its export is disabled"
-            ),
-            StatusCode::NOT_FOUND => format!(
-                "does not know this resource or does not let this token see it (HTTP 404{reason})"
-            ),
-            s if s.is_redirection() => format!(
-                "answered with a redirect (HTTP {s}); set SCALR_HOSTNAME to the account's own host, e.g. example.scalr.io"
-            ),
-            s => format!("answered HTTP {s}{reason}"),
-        };
-        Err(Failure::Fatal(self.fail(what)))
+        let token_from = || self.access.origin.to_string();
+        Err(Failed::Fatal(match status {
+            StatusCode::UNAUTHORIZED => ControlPlaneFailure::Rejected {
+                token_from: token_from(),
+            },
+            StatusCode::FORBIDDEN => ControlPlaneFailure::Forbidden {
+                token_from: token_from(),
+            },
+            StatusCode::NOT_FOUND => ControlPlaneFailure::NotFound {
+                token_from: token_from(),
+            },
+            s if s.is_redirection() => ControlPlaneFailure::Redirected { status: s.as_u16() },
+            s => ControlPlaneFailure::Status { status: s.as_u16() },
+        }))
     }
 
-    fn read_body(&self, response: Response) -> std::result::Result<Zeroizing<Vec<u8>>, Failure> {
+    fn read_body(&self, response: Response) -> std::result::Result<Zeroizing<Vec<u8>>, Failed> {
         let mut body = Zeroizing::new(Vec::new());
         let mut limited = response.take(MAX_BODY + 1);
         if let Err(e) = limited.read_to_end(&mut body) {
             if self.remaining().is_err() {
-                return Err(Failure::Fatal(self.timed_out()));
+                return Err(Failed::Fatal(self.timeout_failure()));
             }
             // A truncated body or a reset connection: worth another try.
-            return Err(Failure::Transient(format!("broke off its answer ({e})")));
+            return Err(Failed::Transient(ControlPlaneFailure::BrokeOff {
+                detail: e.to_string(),
+            }));
         }
         if body.len() as u64 > MAX_BODY {
-            return Err(Failure::Fatal(
-                self.fail(format!("answered with more than {MAX_BODY} bytes")),
-            ));
+            return Err(Failed::Fatal(ControlPlaneFailure::TooLarge {
+                limit: MAX_BODY,
+            }));
         }
         Ok(body)
     }
 
-    fn transport_error(&self, e: reqwest::Error) -> Failure {
-        let detail = chain(&e);
-        if e.is_timeout() || self.remaining().is_err() {
-            return Failure::Fatal(self.timed_out());
+    fn transport_error(&self, e: reqwest::Error) -> Failed {
+        if self.remaining().is_err() {
+            return Failed::Fatal(self.timeout_failure());
         }
-        if detail.contains("certificate") || detail.contains("UnknownIssuer") {
-            return Failure::Fatal(self.fail(format!(
-                "presented a TLS certificate this machine does not trust ({detail}); \
-                 if it uses a private CA, point SSL_CERT_FILE at that CA's PEM file"
-            )));
+        match NetworkFailure::of(&e) {
+            NetworkFailure::Timeout => Failed::Fatal(self.timeout_failure()),
+            untrusted @ NetworkFailure::UntrustedCertificate { .. } => {
+                Failed::Fatal(ControlPlaneFailure::Network(untrusted))
+            }
+            unreachable => Failed::Transient(ControlPlaneFailure::Network(unreachable)),
         }
-        Failure::Transient(format!("cannot be reached ({detail})"))
     }
 
-    fn parse<T: for<'de> Deserialize<'de>>(&self, body: &[u8], what: &str) -> Result<T> {
+    /// serde's messages quote the values they choke on, and the values are
+    /// the server's: only the kind of error and its place are kept.
+    fn parse<T: for<'de> Deserialize<'de>>(&self, body: &[u8], what: &'static str) -> Result<T> {
         serde_json::from_slice(body).map_err(|e| {
-            self.fail(format!(
-                "answered {what} with a malformed JSON:API document ({e})"
-            ))
+            use serde_json::error::Category;
+            let kind = match e.classify() {
+                Category::Syntax => "not JSON",
+                Category::Eof => "cut short",
+                Category::Data => "not the expected shape",
+                Category::Io => "unreadable",
+            };
+            self.fail(ControlPlaneFailure::Malformed {
+                what,
+                detail: format!("{kind} at line {} column {}", e.line(), e.column()),
+            })
         })
     }
 
@@ -340,31 +348,70 @@ impl ControlPlane {
         self.deadline
             .checked_duration_since(Instant::now())
             .filter(|d| !d.is_zero())
-            .ok_or_else(|| self.timed_out())
+            .ok_or_else(|| self.fail(self.timeout_failure()))
     }
 
-    fn timed_out(&self) -> Error {
-        self.fail(format!(
-            "did not answer within {} s (set SCALR_OCI_TIMEOUT or control_plane.timeout_secs to change the limit)",
-            self.timeout.as_secs()
-        ))
+    fn timeout_failure(&self) -> ControlPlaneFailure {
+        ControlPlaneFailure::Timeout {
+            limit_secs: self.timeout.as_secs(),
+        }
     }
 
-    fn fail(&self, what: String) -> Error {
+    fn fail(&self, failure: ControlPlaneFailure) -> Error {
         Error::ControlPlane {
             host: self.access.hostname.clone(),
-            what,
+            failure,
         }
     }
+}
 
-    /// A server could echo the token back in an error; never pass it on.
-    fn scrub(&self, text: &str) -> String {
-        let token = self.access.token.expose_secret();
-        if token.is_empty() {
-            text.to_string()
-        } else {
-            text.replace(token, "[token]")
-        }
+/// One request as debug output shows it: the path, never a query, a header
+/// or a body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exchange {
+    pub path: String,
+    /// `ok`, the status of a retried answer, or how it failed.
+    pub outcome: String,
+    pub millis: u128,
+    pub attempt: u32,
+}
+
+impl fmt::Display for Exchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "GET {API_PATH}{} -> {} in {} ms (attempt {})",
+            self.path, self.outcome, self.millis, self.attempt
+        )
+    }
+}
+
+/// Which integration answers a host, decided from the list alone: the first
+/// usable one (exported, not disabled) that names the host, in API order.
+/// Scalr allows one integration per host, but an account can still hold
+/// several (spelled differently, or created before the rule): the list's order
+/// is the one stable tie-break every caller (the helper, `status`, `doctor`)
+/// can agree on.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Pick<'a> {
+    pub chosen: Option<&'a Integration>,
+    /// Later usable integrations for the same host, which `chosen` shadows.
+    pub shadowed: Vec<&'a Integration>,
+    /// How many integrations name the host, usable or not.
+    pub naming_host: usize,
+}
+
+/// See [`Pick`]. Integrations whose registry URL does not parse name no host.
+pub fn pick<'a>(integrations: &'a [Integration], host: &RegistryHost) -> Pick<'a> {
+    let naming: Vec<&Integration> = integrations
+        .iter()
+        .filter(|i| i.host().as_ref() == Some(host))
+        .collect();
+    let mut usable = naming.iter().copied().filter(|i| i.usable());
+    Pick {
+        chosen: usable.next(),
+        shadowed: usable.collect(),
+        naming_host: naming.len(),
     }
 }
 
@@ -372,6 +419,8 @@ impl ControlPlane {
 #[derive(Debug)]
 pub struct Lookup {
     pub integration: Option<Integration>,
+    /// Usable integrations for the same host that lost to `integration`.
+    pub shadowed: Vec<Integration>,
     /// How many integrations the token can see.
     pub listed: usize,
     /// How many of them name the host, usable or not.
@@ -386,16 +435,17 @@ enum Answer {
     },
 }
 
-enum Failure {
-    Transient(String),
-    Fatal(Error),
+/// How one attempt failed: worth another try, or final.
+enum Failed {
+    Transient(ControlPlaneFailure),
+    Fatal(ControlPlaneFailure),
 }
 
 /// `example.scalr.io`, `host:port`, `https://host` → the API's base URL.
 pub fn base_url(hostname: &str, allow_http_loopback: bool) -> Result<Url> {
     let bad = |what: &str| Error::ControlPlane {
         host: hostname.to_string(),
-        what: what.to_string(),
+        failure: ControlPlaneFailure::BadAddress(what.to_string()),
     };
     let trimmed = hostname.trim().trim_end_matches('/');
     let with_scheme = if trimmed.contains("://") {
@@ -462,58 +512,6 @@ fn backoff(attempt: u32) -> Duration {
         .min(BACKOFF_CAP);
     let half = step / 2;
     half + half.mul_f64(crate::random::unit())
-}
-
-/// `: title: detail` from a JSON:API error document, if there is one.
-fn error_text(body: &[u8]) -> String {
-    #[derive(Deserialize)]
-    struct Doc {
-        errors: Vec<ErrorObject>,
-    }
-    #[derive(Deserialize)]
-    struct ErrorObject {
-        title: Option<String>,
-        detail: Option<String>,
-    }
-    let Ok(doc) = serde_json::from_slice::<Doc>(body) else {
-        return String::new();
-    };
-    let text: Vec<String> = doc
-        .errors
-        .iter()
-        .map(|e| {
-            [e.title.as_deref(), e.detail.as_deref()]
-                .into_iter()
-                .flatten()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(": ")
-        })
-        .filter(|s| !s.is_empty())
-        .collect();
-    if text.is_empty() {
-        return String::new();
-    }
-    let joined: String = text
-        .join("; ")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(400)
-        .collect();
-    format!(": {joined}")
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 #[derive(Deserialize)]
@@ -642,11 +640,62 @@ mod tests {
         assert!(parse_rfc3339("tomorrow").is_none());
     }
 
+    fn integration(id: &str, url: &str, exported: bool, status: &str) -> Integration {
+        Integration {
+            id: id.into(),
+            name: format!("name of {id}"),
+            registry_url: url.into(),
+            username: "u".into(),
+            export_credentials: exported,
+            status: status.into(),
+        }
+    }
+
+    fn ids(list: &[&Integration]) -> Vec<String> {
+        list.iter().map(|i| i.id.clone()).collect()
+    }
+
     #[test]
-    fn error_documents() {
-        let body =
-            br#"{"errors":[{"status":"401","title":"Unauthorized","detail":"Token expired"}]}"#;
-        assert_eq!(error_text(body), ": Unauthorized: Token expired");
-        assert_eq!(error_text(b"<html>"), "");
+    fn pick_takes_the_first_usable_in_api_order_and_reports_the_rest() {
+        let all = [
+            integration("in-off", "https://dup.example", false, "active"),
+            integration("in-disabled", "dup.example", true, "disabled"),
+            integration("in-other", "https://dup.example.evil.com", true, "active"),
+            integration("in-first", "https://DUP.example:443/", true, "failed"),
+            integration("in-second", "dup.example", true, "active"),
+            integration("in-bad-url", "https://dup.example@x", true, "active"),
+            integration("in-third", "http://dup.example/v2/", true, "pending"),
+        ];
+        let host = RegistryHost::parse("dup.example").unwrap();
+        let picked = pick(&all, &host);
+        assert_eq!(picked.chosen.map(|i| i.id.as_str()), Some("in-first"));
+        assert_eq!(ids(&picked.shadowed), ["in-second", "in-third"]);
+        assert_eq!(picked.naming_host, 5, "usable or not, bad URLs aside");
+    }
+
+    #[test]
+    fn pick_without_a_usable_integration_still_counts_the_ones_naming_the_host() {
+        let all = [
+            integration("in-a", "https://ghcr.io", false, "active"),
+            integration("in-b", "ghcr.io:443", true, "disabled"),
+            integration("in-c", "ghcr.io:5000", true, "active"),
+        ];
+        let picked = pick(&all, &RegistryHost::parse("https://ghcr.io").unwrap());
+        assert_eq!(picked.chosen, None);
+        assert!(picked.shadowed.is_empty());
+        assert_eq!(picked.naming_host, 2, "another port is another host");
+        let none = pick(&[], &RegistryHost::parse("ghcr.io").unwrap());
+        assert_eq!((none.chosen, none.naming_host), (None, 0));
+    }
+
+    #[test]
+    fn pick_treats_every_docker_hub_spelling_as_one_host() {
+        let all = [
+            integration("in-hub", "https://registry-1.docker.io", true, "active"),
+            integration("in-index", "https://index.docker.io/v1/", true, "active"),
+        ];
+        let picked = pick(&all, &RegistryHost::parse("docker.io").unwrap());
+        assert_eq!(picked.chosen.map(|i| i.id.as_str()), Some("in-hub"));
+        assert_eq!(ids(&picked.shadowed), ["in-index"]);
     }
 }

@@ -62,27 +62,10 @@ impl Keychain {
     }
 
     pub fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
-        match self.read(host) {
-            // An erase between finding the item and reading it makes the
-            // Secret Service answer "no such object": look again once, and a
-            // vanished entry is a plain miss, not a failure.
-            Err(Error::Keychain(_)) => self.read(host),
-            other => other,
-        }
-    }
-
-    fn read(&self, host: &RegistryHost) -> Result<Option<Credential>> {
         let entry = self.entry(host)?;
-        match entry.get_secret() {
-            Ok(bytes) => decode(host, Zeroizing::new(bytes)).map(Some),
-            Err(keyring_core::Error::NoEntry) => Ok(None),
-            // Two concurrent first stores can leave twins behind on some stores;
-            // they hold the same kind of data, so any one answers.
-            Err(keyring_core::Error::Ambiguous(entries)) => {
-                let bytes = Zeroizing::new(entries[0].get_secret()?);
-                decode(host, bytes).map(Some)
-            }
-            Err(e) => Err(e.into()),
+        match once_more_if_vanished(|| read_secret(&entry))? {
+            Some(bytes) => decode(host, bytes).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -204,6 +187,56 @@ impl Keychain {
     }
 }
 
+/// The secret of `entry`, or `None` when there is no entry.
+fn read_secret(entry: &Entry) -> keyring_core::Result<Option<Zeroizing<Vec<u8>>>> {
+    match entry.get_secret() {
+        Ok(bytes) => Ok(Some(Zeroizing::new(bytes))),
+        Err(keyring_core::Error::NoEntry) => Ok(None),
+        // Two concurrent first stores can leave twins behind on some stores;
+        // they hold the same kind of data, so any one answers.
+        Err(keyring_core::Error::Ambiguous(entries)) => {
+            entries[0].get_secret().map(|b| Some(Zeroizing::new(b)))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// An erase between finding an item and reading it makes the Secret Service
+/// answer that the item's D-Bus object is gone: look again, once, and a
+/// vanished entry is then a plain miss. Any other failure is final: trying
+/// again would only double the wait for the same answer.
+fn once_more_if_vanished<T>(
+    mut read: impl FnMut() -> keyring_core::Result<T>,
+) -> keyring_core::Result<T> {
+    match read() {
+        Err(e) if vanished(&e) => read(),
+        other => other,
+    }
+}
+
+/// The D-Bus error names (a protocol contract, unlike their messages) with
+/// which a Secret Service refuses a call on an item that no longer exists:
+/// gnome-keyring answers `UnknownMethod` ("Object does not exist at path …",
+/// or "No such interface …" while the object is being torn down; checked
+/// with `gdbus call` on gnome-keyring 42); others use `UnknownObject` or the
+/// Secret Service's own `NoSuchObject`. keyring-core keeps the error boxed,
+/// and its text carries the name.
+const VANISHED_ITEM_ERRORS: &[&str] = &[
+    "org.freedesktop.DBus.Error.UnknownMethod",
+    "org.freedesktop.DBus.Error.UnknownObject",
+    "org.freedesktop.Secret.Error.NoSuchObject",
+];
+
+fn vanished(error: &keyring_core::Error) -> bool {
+    match error {
+        keyring_core::Error::PlatformFailure(inner) => {
+            let text = crate::error::chain(inner.as_ref());
+            VANISHED_ITEM_ERRORS.iter().any(|name| text.contains(name))
+        }
+        _ => false,
+    }
+}
+
 #[derive(Serialize)]
 struct BlobOut<'a> {
     #[serde(rename = "Username")]
@@ -321,5 +354,64 @@ mod native {
 
     pub fn search_spec(_service: &str) -> Vec<(&'static str, String)> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn platform_failure(text: &str) -> keyring_core::Error {
+        keyring_core::Error::PlatformFailure(Box::new(std::io::Error::other(text.to_string())))
+    }
+
+    #[test]
+    fn only_a_vanished_item_is_read_again() {
+        let vanished_item = "zbus error: org.freedesktop.DBus.Error.UnknownMethod: No such interface \
+             \u{201c}org.freedesktop.Secret.Item\u{201d} on object at path /org/freedesktop/secrets/collection/login/7";
+        let calls = Cell::new(0);
+        let read = || {
+            calls.set(calls.get() + 1);
+            match calls.get() {
+                1 => Err(platform_failure(vanished_item)),
+                _ => Ok(None::<()>),
+            }
+        };
+        assert!(matches!(once_more_if_vanished(read), Ok(None)));
+        assert_eq!(calls.get(), 2, "a vanished item is looked up again");
+
+        for other in [
+            platform_failure("zbus error: org.freedesktop.DBus.Error.NoReply: timed out"),
+            keyring_core::Error::NoStorageAccess(Box::new(std::io::Error::other(
+                "SS error: prompt dismissed",
+            ))),
+            keyring_core::Error::BadEncoding(vec![0xff]),
+        ] {
+            let calls = Cell::new(0);
+            let mut failure = Some(other);
+            let result = once_more_if_vanished(|| {
+                calls.set(calls.get() + 1);
+                match failure.take() {
+                    Some(e) => Err::<(), _>(e),
+                    None => Ok(()),
+                }
+            });
+            assert!(result.is_err(), "the first answer is final");
+            assert_eq!(calls.get(), 1, "no second read for another failure");
+        }
+    }
+
+    #[test]
+    fn a_second_vanishing_is_reported_not_retried_forever() {
+        let calls = Cell::new(0);
+        let result = once_more_if_vanished(|| {
+            calls.set(calls.get() + 1);
+            Err::<(), _>(platform_failure(
+                "org.freedesktop.Secret.Error.NoSuchObject: no such item",
+            ))
+        });
+        assert!(result.is_err());
+        assert_eq!(calls.get(), 2);
     }
 }

@@ -6,9 +6,13 @@
 //! host) → [`settings`] → [`resolve`] (sources in order, each behind the
 //! [`cache`]) → [`keychain`] | [`control_plane`] → [`protocol`] (the JSON
 //! answer).
+//!
+//! The library never prints: diagnostics go to the stderr [`run`] is given,
+//! through [`diagnostics::Diagnostics`].
 
 pub mod cache;
 pub mod control_plane;
+pub mod diagnostics;
 pub mod error;
 pub mod keychain;
 pub mod protocol;
@@ -32,7 +36,7 @@ pub fn run(
     stdout: &mut dyn Write,
     stderr: &mut dyn Write,
 ) -> i32 {
-    protocol::serve(args, stdin, stdout, stderr, || {
-        Ok(Resolver::new(Settings::load()?))
+    protocol::serve(args, stdin, stdout, stderr, |diagnostics| {
+        Ok(Resolver::new(Settings::load()?, diagnostics))
     })
 }

@@ -10,20 +10,21 @@
 //! All I/O is passed in, so the whole protocol is testable in-process.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::io::{Read, Write};
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use zeroize::Zeroizing;
 
+use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use crate::registry::RegistryHost;
 
-/// The not-found answer. Clients compare it verbatim (after trimming) and then
-/// go on without credentials; any other text is a hard failure.
-pub const ERR_NOT_FOUND: &str = "credentials not found in native keychain";
-pub const ERR_MISSING_SERVER_URL: &str = "no credentials server URL";
-pub const ERR_MISSING_USERNAME: &str = "no credentials username";
+// The wire strings are the error module's (clients compare them verbatim);
+// the protocol speaks them, so they are named here too.
+pub use crate::error::{ERR_MISSING_SERVER_URL, ERR_MISSING_USERNAME, ERR_NOT_FOUND};
 
 pub const NAME: &str = "docker-credential-scalr";
 pub const PACKAGE: &str = "scalr.io/docker-credential-scalr";
@@ -63,6 +64,30 @@ pub trait Backend {
     fn list(&self) -> Result<BTreeMap<String, String>>;
 }
 
+/// What `argv[1]` asks for, parsed once. `--version`/`-v` are `Version`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Store,
+    Erase,
+    List,
+    Version,
+}
+
+impl Verb {
+    /// `None` for anything the protocol does not define.
+    pub fn parse(word: &str) -> Option<Verb> {
+        Some(match word {
+            "get" => Verb::Get,
+            "store" => Verb::Store,
+            "erase" => Verb::Erase,
+            "list" => Verb::List,
+            "version" | "--version" | "-v" => Verb::Version,
+            _ => return None,
+        })
+    }
+}
+
 pub fn usage() -> String {
     format!("Usage: {NAME} <store|get|erase|list|version>")
 }
@@ -73,43 +98,40 @@ pub fn version_line() -> String {
 
 /// Runs one helper invocation. `args` excludes the program name. Returns the
 /// process exit status. The backend is built lazily, so `version` and usage
-/// errors never open a keychain or a connection.
-pub fn serve<B: Backend>(
+/// errors never open a keychain or a connection; it receives the
+/// diagnostics handle on `stderr`, the only place it may say anything.
+pub fn serve<'w, B: Backend>(
     args: &[String],
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
-    stderr: &mut dyn Write,
-    backend: impl FnOnce() -> Result<B>,
+    stderr: &'w mut dyn Write,
+    backend: impl FnOnce(Diagnostics<'w>) -> Result<B>,
 ) -> i32 {
     let verb = match args {
-        [verb] => verb.as_str(),
+        [word] if word == "--help" || word == "-h" => {
+            let _ = writeln!(stdout, "{}", usage());
+            return 0;
+        }
+        [word] => match Verb::parse(word) {
+            Some(verb) => verb,
+            None => {
+                let shown: String = word.chars().take(64).collect();
+                let _ = writeln!(stdout, "{NAME}: unknown action: {shown}\n{}", usage());
+                return 1;
+            }
+        },
         _ => {
             let _ = writeln!(stdout, "{}", usage());
             return 1;
         }
     };
-    match verb {
-        "--version" | "-v" => {
-            let _ = writeln!(stdout, "{}", version_line());
-            return 0;
-        }
-        "--help" | "-h" => {
-            let _ = writeln!(stdout, "{}", usage());
-            return 0;
-        }
-        "get" | "store" | "erase" | "list" | "version" => {}
-        other => {
-            let shown: String = other.chars().take(64).collect();
-            let _ = writeln!(stdout, "{NAME}: unknown action: {shown}\n{}", usage());
-            return 1;
-        }
-    }
-    match handle(verb, stdin, stdout, backend) {
+    let diagnostics = Diagnostics::new(stderr, NAME);
+    match handle(verb, stdin, stdout, || backend(diagnostics.clone())) {
         Ok(()) => 0,
         Err(err) => {
             let _ = writeln!(stdout, "{err}");
             if let Some(hint) = err.hint() {
-                let _ = writeln!(stderr, "{NAME}: {err}\n{hint}");
+                diagnostics.line(format_args!("{err}\n{hint}"));
             }
             1
         }
@@ -117,20 +139,20 @@ pub fn serve<B: Backend>(
 }
 
 fn handle<B: Backend>(
-    verb: &str,
+    verb: Verb,
     stdin: &mut dyn Read,
     stdout: &mut dyn Write,
     backend: impl FnOnce() -> Result<B>,
 ) -> Result<()> {
     match verb {
-        "get" => {
+        Verb::Get => {
             let input = read_input(stdin)?;
             let server_url = input_str(&input)?.trim();
             let host = RegistryHost::parse(server_url)?;
             let credential = backend()?.get(&host)?.ok_or(Error::NotFound)?;
             write_out(stdout, &get_response(server_url, &credential))
         }
-        "store" => {
+        Verb::Store => {
             let input = read_input(stdin)?;
             let request = parse_store_request(&input)?;
             let host = RegistryHost::parse(&request.server_url)?;
@@ -140,7 +162,7 @@ fn handle<B: Backend>(
             };
             backend()?.store(&host, &credential)
         }
-        "erase" => {
+        Verb::Erase => {
             let input = read_input(stdin)?;
             let host = RegistryHost::parse(input_str(&input)?)?;
             match backend()?.erase(&host)? {
@@ -148,14 +170,14 @@ fn handle<B: Backend>(
                 false => Err(Error::NotFound),
             }
         }
-        "list" => {
+        Verb::List => {
             // Clients send "unused" on stdin; like the Go helpers we do not read it.
             let listing = backend()?.list()?;
             let mut json = go_json(&serde_json::to_string(&listing).expect("a string map"));
             json.push('\n');
             write_out(stdout, &json)
         }
-        _ => write_out(stdout, &format!("{}\n", version_line())),
+        Verb::Version => write_out(stdout, &format!("{}\n", version_line())),
     }
 }
 
@@ -177,24 +199,127 @@ fn input_str(input: &[u8]) -> Result<&str> {
     std::str::from_utf8(input).map_err(|_| Error::InvalidUtf8)
 }
 
-/// What `store` reads. Field names follow the Go struct; Go's decoder also
-/// matches them case-insensitively, which the aliases cover for the spellings
-/// seen in the wild. Unknown fields are ignored, as Go does; `null` counts as
-/// empty, as Go does.
-#[derive(Deserialize)]
+/// What `store` reads. Field names follow the Go struct, matched without
+/// regard to case as Go's decoder matches them; unknown fields are ignored
+/// and a repeated field's last value wins, as in Go; `null` counts as empty.
+/// Deserialised by hand so that a value of the wrong type is named by its
+/// field and its JSON type, never quoted (serde's own messages quote it).
+#[derive(Default)]
 struct StoreRequest {
-    #[serde(
-        rename = "ServerURL",
-        alias = "serverurl",
-        alias = "serverURL",
-        alias = "ServerUrl",
-        default
-    )]
     server_url: Option<String>,
-    #[serde(rename = "Username", alias = "username", default)]
     username: Option<String>,
-    #[serde(rename = "Secret", alias = "secret", default)]
     secret: Option<SecretString>,
+}
+
+impl<'de> de::Deserialize<'de> for StoreRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        deserializer.deserialize_map(StoreVisitor)
+    }
+}
+
+struct StoreVisitor;
+
+impl<'de> Visitor<'de> for StoreVisitor {
+    type Value = StoreRequest;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<StoreRequest, A::Error> {
+        let mut request = StoreRequest::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.to_ascii_lowercase().as_str() {
+                "serverurl" => request.server_url = map.next_value_seed(Text("ServerURL"))?,
+                "username" => request.username = map.next_value_seed(Text("Username"))?,
+                "secret" => {
+                    request.secret = map.next_value_seed(Text("Secret"))?.map(SecretString::from)
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// One string field (or `null`), named for error messages.
+struct Text(&'static str);
+
+impl Text {
+    fn wrong<E: de::Error>(&self, found: &str) -> E {
+        E::custom(format_args!("`{}` must be a string, not {found}", self.0))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Text {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> std::result::Result<Self::Value, D::Error> {
+        // `any`, so that every JSON type reaches a method below: the typed
+        // entry points (`deserialize_str`) build serde's quoting message
+        // before a visitor is asked.
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// Visitor methods that refuse a JSON type by naming it: serde's defaults
+/// would quote the value.
+macro_rules! refuse {
+    ($($method:ident($ty:ty) => $found:literal,)*) => {
+        $(fn $method<E: de::Error>(self, _: $ty) -> std::result::Result<Self::Value, E> {
+            Err(self.wrong($found))
+        })*
+    };
+}
+
+impl<'de> Visitor<'de> for Text {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a string for `{}`", self.0)
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Self::Value, E> {
+        Ok(Some(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Self::Value, E> {
+        Ok(Some(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_none<E: de::Error>(self) -> std::result::Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    refuse! {
+        visit_bool(bool) => "a boolean",
+        visit_i64(i64) => "a number",
+        visit_u64(u64) => "a number",
+        visit_i128(i128) => "a number",
+        visit_u128(u128) => "a number",
+        visit_f64(f64) => "a number",
+        visit_bytes(&[u8]) => "bytes",
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {
+        Err(self.wrong("an array"))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, _: A) -> std::result::Result<Self::Value, A::Error> {
+        Err(self.wrong("an object"))
+    }
 }
 
 pub struct ParsedStore {
@@ -205,14 +330,14 @@ pub struct ParsedStore {
 
 pub fn parse_store_request(input: &[u8]) -> Result<ParsedStore> {
     let text = input_str(input)?;
-    // serde would also accept a JSON array as a struct, field by position;
-    // the protocol only ever sends an object.
+    // Only an object goes to the parser: serde's message for a bare number
+    // or string would quote it (and serde would take an array as a struct).
     if !text.trim_start().starts_with('{') {
         return Err(Error::BadJson("expected a JSON object".into()));
     }
     let request: StoreRequest = serde_json::from_str(text).map_err(|e| {
-        // serde_json's messages name the position and the expected type, never
-        // the offending value, so they are safe to show.
+        // Syntax errors are serde_json's fixed texts plus a position; data
+        // errors are ours (`Text::wrong`): neither quotes a value.
         Error::BadJson(e.to_string())
     })?;
     let server_url = request.server_url.unwrap_or_default();

@@ -8,13 +8,17 @@
 //! failure stops the chain: a rejected token must surface, not turn into an
 //! anonymous pull. `store`, `erase` and `list` act on the keychain, the only
 //! source we write, and `store`/`erase` drop the host's cached answers.
+//!
+//! Warnings, and with `SCALR_OCI_DEBUG` every step, go to the [`Diagnostics`]
+//! the resolver was built with: the stderr its caller passed in.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use crate::cache::{self, Cache};
-use crate::control_plane::ControlPlane;
+use crate::control_plane::{ControlPlane, Lookup};
+use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use crate::keychain::Keychain;
 use crate::protocol::{Backend, Credential};
@@ -33,8 +37,8 @@ pub struct Found {
 pub trait Source {
     /// For diagnostics: "keychain", "control plane".
     fn name(&self) -> &'static str;
-    /// The cache scope of this source's answers; `None`: do not cache them.
-    fn cache_scope(&self) -> Option<String>;
+    /// Who may read this source's cached answers; `None`: do not cache them.
+    fn cache_owner(&self) -> Option<cache::Owner<'_>>;
     /// `Ok(None)` when this source does not know the host.
     fn get(&self, host: &RegistryHost) -> Result<Option<Found>>;
 }
@@ -57,12 +61,8 @@ impl Source for KeychainSource {
         "keychain"
     }
 
-    fn cache_scope(&self) -> Option<String> {
-        // One scope per login session: its bus address names the keychain.
-        let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap_or_default();
-        let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap_or_default();
-        self.cache
-            .then(|| cache::scope("keychain", &[&bus, &runtime]))
+    fn cache_owner(&self) -> Option<cache::Owner<'_>> {
+        self.cache.then_some(cache::Owner::LoginSession)
     }
 
     fn get(&self, host: &RegistryHost) -> Result<Option<Found>> {
@@ -73,55 +73,53 @@ impl Source for KeychainSource {
     }
 }
 
-pub struct ControlPlaneSource {
+pub struct ControlPlaneSource<'w> {
     settings: Settings,
     keychain: Arc<Keychain>,
     access: OnceLock<Option<ScalrAccess>>,
+    diagnostics: Diagnostics<'w>,
 }
 
-impl ControlPlaneSource {
+impl ControlPlaneSource<'_> {
     /// Found once per process; the token may come from the keychain, which
     /// costs a D-Bus round trip, so only when the control plane is asked.
     fn access(&self) -> Result<Option<&ScalrAccess>> {
         if let Some(access) = self.access.get() {
             return Ok(access.as_ref());
         }
-        let found = scalr_access::discover(&self.settings, &self.keychain)?;
-        Ok(self.access.get_or_init(|| found).as_ref())
-    }
-}
-
-impl Source for ControlPlaneSource {
-    fn name(&self) -> &'static str {
-        "control plane"
-    }
-
-    fn cache_scope(&self) -> Option<String> {
-        use secrecy::ExposeSecret;
-        let access = self.access().ok()??;
-        Some(cache::scope(
-            "control-plane",
-            &[
-                &scalr_access::bare_host(&access.hostname),
-                access.token.expose_secret(),
-            ],
-        ))
+        let found = scalr_access::discovery(&self.settings, &self.keychain)?;
+        if !found.ambiguous_keychain_hosts.is_empty() {
+            self.diagnostics.line(format_args!(
+                "the keychain holds Scalr tokens for {}; set SCALR_HOSTNAME to choose one",
+                found.ambiguous_keychain_hosts.join(", ")
+            ));
+        }
+        if let Some(access) = found.access.as_ref().filter(|a| a.origin.is_plain_text()) {
+            self.diagnostics.line(format_args!(
+                "using the Scalr token for {} from {} (plain text on disk); \
+                 `scalr-oci migrate` moves it into the OS keychain",
+                access.hostname, access.origin
+            ));
+        }
+        Ok(self.access.get_or_init(|| found.access).as_ref())
     }
 
-    fn get(&self, host: &RegistryHost) -> Result<Option<Found>> {
-        let access = self.access()?.ok_or(Error::ControlPlaneNotConfigured)?;
-        let control_plane = ControlPlane::connect(access.clone(), &self.settings)?;
+    /// The lookup and the credentials, with every request shown when
+    /// debugging, whatever the outcome.
+    fn ask(&self, control_plane: &ControlPlane, host: &RegistryHost) -> Result<Option<Found>> {
+        let answer = self.lookup(control_plane, host);
+        if self.settings.verbose {
+            for exchange in control_plane.take_exchanges() {
+                self.diagnostics.line(format_args!("{exchange}"));
+            }
+        }
+        answer
+    }
+
+    fn lookup(&self, control_plane: &ControlPlane, host: &RegistryHost) -> Result<Option<Found>> {
         let lookup = control_plane.find(host)?;
+        self.report(control_plane, host, &lookup);
         let Some(integration) = lookup.integration else {
-            let why = match lookup.for_host {
-                0 => String::new(),
-                n => format!("; {n} name it but are disabled or do not export credentials"),
-            };
-            eprintln!(
-                "docker-credential-scalr: no Docker registry integration with exported credentials for {host} on {} \
-                 ({} listed{why}; token from {})",
-                access.hostname, lookup.listed, access.origin
-            );
             return Ok(None);
         };
         let issued = control_plane.credentials(&integration)?;
@@ -130,22 +128,79 @@ impl Source for ControlPlaneSource {
             expires_at: issued.expires_at,
         }))
     }
+
+    /// What the user should know about a lookup: duplicates, or why nothing
+    /// answered.
+    fn report(&self, control_plane: &ControlPlane, host: &RegistryHost, lookup: &Lookup) {
+        let scalr = control_plane.hostname();
+        match &lookup.integration {
+            Some(first) if !lookup.shadowed.is_empty() => {
+                let others: Vec<&str> = lookup.shadowed.iter().map(|i| i.id.as_str()).collect();
+                self.diagnostics.line(format_args!(
+                    "warning: integrations {} on {scalr} also claim {host}; using {} ({}), the first in API order",
+                    others.join(", "),
+                    first.id,
+                    first.name
+                ));
+            }
+            Some(_) => {}
+            None => {
+                let why = match lookup.for_host {
+                    0 => String::new(),
+                    n => format!("; {n} name it but are disabled or do not export credentials"),
+                };
+                self.diagnostics.line(format_args!(
+                    "no Docker registry integration with exported credentials for {host} on {scalr} \
+                     ({} listed{why}; token from {})",
+                    lookup.listed,
+                    control_plane.token_origin()
+                ));
+            }
+        }
+    }
 }
 
-pub struct Resolver {
+impl Source for ControlPlaneSource<'_> {
+    fn name(&self) -> &'static str {
+        "control plane"
+    }
+
+    fn cache_owner(&self) -> Option<cache::Owner<'_>> {
+        let access = self.access().ok()??;
+        Some(cache::Owner::ControlPlane {
+            hostname: scalr_access::bare_host(&access.hostname),
+            token: &access.token,
+        })
+    }
+
+    fn get(&self, host: &RegistryHost) -> Result<Option<Found>> {
+        let access = self.access()?.ok_or(Error::ControlPlaneNotConfigured)?;
+        let control_plane = ControlPlane::connect(access.clone(), &self.settings)?;
+        self.ask(&control_plane, host)
+    }
+}
+
+pub struct Resolver<'w> {
     settings: Settings,
     keychain: Arc<Keychain>,
     keychain_source: KeychainSource,
-    control_plane_source: ControlPlaneSource,
-    cache: Cache,
+    control_plane_source: ControlPlaneSource<'w>,
+    cache: Cache<'w>,
+    diagnostics: Diagnostics<'w>,
 }
 
-impl Resolver {
-    pub fn new(settings: Settings) -> Self {
+impl<'w> Resolver<'w> {
+    /// `diagnostics`: where warnings and debug lines go (see the module doc).
+    pub fn new(settings: Settings, diagnostics: Diagnostics<'w>) -> Self {
         let keychain = Arc::new(Keychain::new());
         // Opened even with caching off: this process's `store`/`erase` must
         // still invalidate what other, caching processes keep.
-        let cache = Cache::open();
+        let (verbose, notes) = (settings.verbose, diagnostics.clone());
+        let cache = Cache::open(Box::new(move |note| {
+            if verbose {
+                notes.line(format_args!("{note}"));
+            }
+        }));
         Resolver {
             keychain_source: KeychainSource {
                 keychain: keychain.clone(),
@@ -155,18 +210,24 @@ impl Resolver {
                 settings: settings.clone(),
                 keychain: keychain.clone(),
                 access: OnceLock::new(),
+                diagnostics: diagnostics.clone(),
             },
             keychain,
             settings,
             cache,
+            diagnostics,
         }
     }
 
     /// After the keychain changed (never before: a reader that read the old
     /// epoch must have read the old keychain too), every cached answer for
-    /// the host goes stale, and is dropped.
-    fn invalidate(&self, host: &RegistryHost) {
-        self.cache.bump(host);
+    /// the host goes stale, and is dropped. An epoch key costs quota and
+    /// lives two hours, so only a change writes one; a failed change still
+    /// drops the host's answers, in case it changed something.
+    fn invalidate(&self, host: &RegistryHost, changed: bool) {
+        if changed {
+            self.cache.bump(host);
+        }
         self.cache.forget(host);
     }
 
@@ -178,7 +239,7 @@ impl Resolver {
     }
 }
 
-impl Backend for Resolver {
+impl Backend for Resolver<'_> {
     fn get(&self, host: &RegistryHost) -> Result<Option<Credential>> {
         let kinds = self.settings.sources_for(host);
         let caching = !self.settings.cache_ttl.is_zero();
@@ -191,15 +252,18 @@ impl Backend for Resolver {
         let mut missing = Vec::new();
         for &kind in kinds {
             let source = self.source(kind);
-            let scope = caching.then(|| source.cache_scope()).flatten();
+            let scope = caching
+                .then(|| source.cache_owner())
+                .flatten()
+                .and_then(|owner| self.cache.scope(owner));
             if let Some(scope) = &scope
                 && let Some(hit) = self.cache.get(scope, host, &epoch)
             {
                 if self.settings.verbose {
-                    eprintln!(
-                        "docker-credential-scalr: {host}: answered from the cache ({})",
+                    self.diagnostics.line(format_args!(
+                        "{host}: answered from the cache ({})",
                         source.name()
-                    );
+                    ));
                 }
                 return Ok(Some(hit));
             }
@@ -216,10 +280,8 @@ impl Backend for Resolver {
                 Ok(None) => {}
                 Err(e) if unreachable(&e) => {
                     if self.settings.verbose {
-                        eprintln!(
-                            "docker-credential-scalr: skipping the {}: {e}",
-                            source.name()
-                        );
+                        self.diagnostics
+                            .line(format_args!("skipping the {}: {e}", source.name()));
                     }
                     missing.push(e);
                 }
@@ -243,13 +305,13 @@ impl Backend for Resolver {
 
     fn store(&self, host: &RegistryHost, credential: &Credential) -> Result<()> {
         let stored = self.keychain.store_credential(host, credential);
-        self.invalidate(host);
+        self.invalidate(host, stored.is_ok());
         stored
     }
 
     fn erase(&self, host: &RegistryHost) -> Result<bool> {
         let erased = self.keychain.erase(host);
-        self.invalidate(host);
+        self.invalidate(host, matches!(erased, Ok(true)));
         erased
     }
 

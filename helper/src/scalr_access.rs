@@ -9,7 +9,9 @@
 //! 4. `tofu login`'s `~/.terraform.d/credentials.tfrc.json`.
 //!
 //! The last two are plain-text files written by other tools: we read them,
-//! and say on stderr that `scalr-oci migrate` moves them into the keychain.
+//! and the caller says that `scalr-oci migrate` moves them into the keychain
+//! ([`TokenOrigin::is_plain_text`]). This module never prints: what it has to
+//! say comes back in the [`Discovery`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -42,6 +44,16 @@ impl fmt::Display for TokenOrigin {
     }
 }
 
+impl TokenOrigin {
+    /// A file another tool wrote, holding the token in plain text.
+    pub fn is_plain_text(&self) -> bool {
+        matches!(
+            self,
+            TokenOrigin::ScalrCliConfig(_) | TokenOrigin::TofuCredentials(_)
+        )
+    }
+}
+
 /// A hostname and the token to use there. The token redacts itself.
 #[derive(Clone, Debug)]
 pub struct ScalrAccess {
@@ -51,8 +63,24 @@ pub struct ScalrAccess {
     pub origin: TokenOrigin,
 }
 
+/// What discovery found, and what it passed over.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// `None` when nothing is configured.
+    pub access: Option<ScalrAccess>,
+    /// With no hostname configured, the keychain held tokens for these
+    /// several hosts, and none was chosen: set SCALR_HOSTNAME to pick one.
+    pub ambiguous_keychain_hosts: Vec<String>,
+}
+
 /// Finds the Scalr access to use, or `Ok(None)` when nothing is configured.
+/// See [`discovery`] for what was passed over on the way.
 pub fn discover(settings: &Settings, keychain: &Keychain) -> Result<Option<ScalrAccess>> {
+    discovery(settings, keychain).map(|found| found.access)
+}
+
+/// Like [`discover`], with what the caller may want to tell the user.
+pub fn discovery(settings: &Settings, keychain: &Keychain) -> Result<Discovery> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let home = dirs::home_dir();
     discover_with(settings, keychain, &env, home.as_deref())
@@ -63,8 +91,9 @@ fn discover_with(
     keychain: &Keychain,
     env: &dyn Fn(&str) -> Option<String>,
     home: Option<&Path>,
-) -> Result<Option<ScalrAccess>> {
+) -> Result<Discovery> {
     let hostname = settings.hostname.clone();
+    let mut found = Discovery::default();
 
     if let Some(token) = env("SCALR_TOKEN") {
         let Some(hostname) = hostname else {
@@ -73,48 +102,45 @@ fn discover_with(
                 reason: "is set, but SCALR_HOSTNAME is not: set it to your Scalr account's host, e.g. example.scalr.io".into(),
             });
         };
-        return Ok(Some(ScalrAccess {
+        found.access = Some(ScalrAccess {
             hostname,
             token: SecretString::from(token.trim()),
             origin: TokenOrigin::Environment,
-        }));
+        });
+        return Ok(found);
     }
 
-    match from_keychain(keychain, hostname.as_deref()) {
-        Ok(Some(access)) => return Ok(Some(access)),
+    match from_keychain(keychain, hostname.as_deref(), &mut found) {
+        Ok(Some(access)) => {
+            found.access = Some(access);
+            return Ok(found);
+        }
         Ok(None) => {}
         // No keychain here (a container, a CI job): the files may still answer.
         Err(Error::KeychainUnavailable { .. }) => {}
         Err(e) => return Err(e),
     }
 
-    let Some(home) = home else {
-        return Ok(None);
-    };
-    let found = scalr_cli_config(home, hostname.as_deref(), env)
-        .or_else(|| tofu_credentials(home, hostname.as_deref()));
-    if let Some(access) = &found {
-        eprintln!(
-            "docker-credential-scalr: using the Scalr token for {} from {} (plain text on disk); \
-             `scalr-oci migrate` moves it into the OS keychain",
-            access.hostname, access.origin
-        );
+    if let Some(home) = home {
+        found.access = scalr_cli_config(home, hostname.as_deref(), env)
+            .or_else(|| tofu_credentials(home, hostname.as_deref()));
     }
     Ok(found)
 }
 
 /// The token `scalr-oci login` stored: for the configured hostname, or, with
-/// none configured, the only one there is.
-fn from_keychain(keychain: &Keychain, hostname: Option<&str>) -> Result<Option<ScalrAccess>> {
+/// none configured, the only one there is (several are noted in `found`).
+fn from_keychain(
+    keychain: &Keychain,
+    hostname: Option<&str>,
+    found: &mut Discovery,
+) -> Result<Option<ScalrAccess>> {
     let hostname = match hostname {
         Some(h) => h.to_string(),
         None => {
             let mut hosts = keychain.token_hosts()?;
             if hosts.len() > 1 {
-                eprintln!(
-                    "docker-credential-scalr: the keychain holds Scalr tokens for {}; set SCALR_HOSTNAME to choose one",
-                    hosts.join(", ")
-                );
+                found.ambiguous_keychain_hosts = hosts;
                 return Ok(None);
             }
             match hosts.pop() {
@@ -226,6 +252,7 @@ mod tests {
         let env = |n: &str| (n == "SCALR_TOKEN").then(|| "tok-env".to_string());
         let a = discover_with(&settings(Some("a.scalr.io")), &kc, &env, None)
             .unwrap()
+            .access
             .unwrap();
         assert_eq!(a.origin, TokenOrigin::Environment);
         assert_eq!(a.token.expose_secret(), "tok-env");

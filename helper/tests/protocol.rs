@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Read;
 
+use docker_credential_scalr::diagnostics::Diagnostics;
 use docker_credential_scalr::protocol::{self, Backend, Credential, MAX_INPUT};
 use docker_credential_scalr::registry::RegistryHost;
 use docker_credential_scalr::{Error, Result};
@@ -52,7 +53,7 @@ struct Out {
 fn call(mem: &Memory, args: &[&str], stdin: impl AsRef<[u8]>) -> Out {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-    let code = protocol::serve(&args, &mut stdin.as_ref(), &mut stdout, &mut stderr, || {
+    let code = protocol::serve(&args, &mut stdin.as_ref(), &mut stdout, &mut stderr, |_| {
         Ok(mem)
     });
     Out {
@@ -87,7 +88,7 @@ fn usage_for_no_verb_extra_arguments_and_unknown_verbs() {
 
 #[test]
 fn help_and_version_succeed_without_a_backend() {
-    let never = || -> Result<&Memory> { panic!("the backend must not be built") };
+    let never = |_: Diagnostics<'_>| -> Result<&Memory> { panic!("the backend must not be built") };
     for (args, expect) in [
         (vec!["--help".to_string()], USAGE.to_string()),
         (vec!["-h".to_string()], USAGE.to_string()),
@@ -244,11 +245,11 @@ fn bad_store_input_is_refused_and_stores_nothing() {
         ),
         (
             br#"{"ServerURL":"ghcr.io","Username":42,"Secret":"s"}"#,
-            "invalid type",
+            "`Username` must be a string",
         ),
         (
             br#"{"ServerURL":"ghcr.io","Username":"u","Secret":["s"]}"#,
-            "invalid type",
+            "`Secret` must be a string",
         ),
         (br#"["ghcr.io","u","s"]"#, "expected a JSON object"),
         (
@@ -297,6 +298,60 @@ fn error_messages_never_echo_the_secret() {
     }
 }
 
+/// Attack: a secret sent with the wrong JSON type. serde's own messages quote
+/// the offending value; ours name the field, the line and the column.
+#[test]
+fn a_secret_of_the_wrong_type_is_never_echoed() {
+    let mem = Memory::default();
+    // serde_json reports the position of the last character it read.
+    for (secret, found, column) in [
+        ("987654321", "a number", 56),
+        ("-987654321", "a number", 57),
+        ("9876.54321e3", "a number", 59),
+        ("true", "a boolean", 51),
+        (r#"["987654321"]"#, "an array", 48),
+        (r#"{"v":"987654321"}"#, "an object", 48),
+    ] {
+        let json = format!(r#"{{"ServerURL":"ghcr.io","Username":"u","Secret":{secret}}}"#);
+        let out = call(&mem, &["store"], &json);
+        assert_eq!(out.code, 1, "{json}");
+        assert_eq!(
+            out.stdout,
+            format!(
+                "malformed credentials JSON: `Secret` must be a string, not {found} at line 1 column {column}\n"
+            ),
+        );
+        assert!(!out.stderr.contains("98765"), "{}", out.stderr);
+    }
+    let out = call(
+        &mem,
+        &["store"],
+        "{\"ServerURL\":\"ghcr.io\",\n\"username\":987654321,\"Secret\":\"s\"}",
+    );
+    assert_eq!(
+        out.stdout,
+        "malformed credentials JSON: `Username` must be a string, not a number at line 2 column 20\n"
+    );
+    assert!(mem.entries.borrow().is_empty());
+}
+
+/// Secrets of up to 8 KiB (long registry tokens, JWTs) round-trip byte for
+/// byte through `store` and `get`, JSON escapes and all.
+#[test]
+fn secrets_of_8_kib_round_trip() {
+    let mem = Memory::default();
+    let alphabet = b"abcXYZ019<>&\"\\/+=._-~";
+    let secret: String = (0..8192)
+        .map(|i| char::from(alphabet[i % alphabet.len()]))
+        .collect();
+    assert_eq!(secret.len(), 8192);
+    store(&mem, "ghcr.io", "u", &secret);
+    let out = call(&mem, &["get"], "ghcr.io");
+    assert_eq!(out.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["Secret"].as_str(), Some(secret.as_str()));
+}
+
 #[test]
 fn huge_stdin_is_refused_without_reading_it_all() {
     let mem = Memory::default();
@@ -322,7 +377,7 @@ fn huge_stdin_is_refused_without_reading_it_all() {
         &mut counted,
         &mut stdout,
         &mut Vec::new(),
-        || Ok(&mem),
+        |_| Ok(&mem),
     );
     assert_eq!(code, 1);
     assert!(
@@ -386,7 +441,7 @@ fn store_replaces() {
 
 #[test]
 fn backend_errors_are_one_line_on_stdout_with_detail_on_stderr() {
-    let failing = || -> Result<&Memory> {
+    let failing = |_: Diagnostics<'_>| -> Result<&Memory> {
         Err(Error::KeychainUnavailable {
             cause: "cannot reach a Secret Service".into(),
         })

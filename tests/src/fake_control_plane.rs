@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use faults::{Fault, RetryAfter, Scope};
+pub use faults::{Fault, RetryAfter, Scope, token_echoes};
 pub use state::{AuthSeen, Integration, IntegrationSpec, RecordedRequest, Status, rfc3339};
 
 use crate::tls::TestCa;

@@ -8,6 +8,7 @@ pub mod oci;
 pub mod peers;
 pub mod registry;
 pub mod secrets;
+pub mod session_keyring;
 pub mod tls;
 pub mod tofu;
 pub mod token_server;

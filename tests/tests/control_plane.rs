@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use scalr_oci_e2e::fake_control_plane::{
-    FakeControlPlane, Fault, IntegrationSpec, RetryAfter, Scope, Status, rfc3339,
+    FakeControlPlane, Fault, IntegrationSpec, RetryAfter, Scope, Status, rfc3339, token_echoes,
 };
 use scalr_oci_e2e::keyring_session::{NoKeychain, parse_get};
 use scalr_oci_e2e::peers::{self, Output};
@@ -679,4 +679,49 @@ fn debug_logging_never_prints_the_token_or_a_password() {
     let logs = format!("{logs}{}{}", failed.stdout_lossy(), failed.stderr_lossy());
     assert!(!logs.contains(&run.fake.token()), "{logs}");
     assert!(!logs.contains("pw-debug-secret"), "{logs}");
+}
+
+/// Attack: a control plane that echoes the token back in its error text, in
+/// forms an exact-match scrubber misses. Nothing the helper prints, on either
+/// stream and with debug output on, may hold the token in any form; the
+/// message says where the token came from instead.
+#[test]
+fn a_control_plane_echoing_the_token_in_any_form_never_gets_it_printed() {
+    for status in [401, 403, 404, 422, 500] {
+        let run = Run::new()
+            .env("SCALR_OCI_DEBUG", "1")
+            .env("SCALR_OCI_CACHE_TTL", "0");
+        run.fake.add_integration(IntegrationSpec::new(
+            "https://ghcr.io",
+            "u",
+            "pw-echo-secret",
+        ));
+        run.fake.inject(Scope::All, Fault::EchoToken { status });
+        let out = run.get("ghcr.io");
+        // Nothing of the output is shown before it is known to be clean.
+        assert_eq!(out.code(), Some(1), "HTTP {status}");
+        let printed = format!("{}{}", out.stdout_lossy(), out.stderr_lossy());
+        for form in token_echoes(&run.fake.token()) {
+            assert!(
+                !printed.contains(&form),
+                "HTTP {status}: the token was printed in a form the server made of it"
+            );
+        }
+        assert!(
+            !printed
+                .to_ascii_lowercase()
+                .contains(&run.fake.token().to_ascii_lowercase()),
+            "HTTP {status}: the token was printed"
+        );
+        let message = out.stdout_lossy();
+        assert!(message.contains(&format!("HTTP {status}")), "{message}");
+        // The answers that are about the token name where it came from.
+        if [401, 403, 404].contains(&status) {
+            assert!(
+                message.contains("the SCALR_TOKEN environment variable"),
+                "HTTP {status}: the message says where the token came from: {message}"
+            );
+        }
+        run.assert_clean("pw-echo-secret");
+    }
 }

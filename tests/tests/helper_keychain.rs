@@ -17,6 +17,8 @@ const NO_CACHE: &[(&str, &str)] = &[("SCALR_OCI_CACHE_TTL", "0")];
 /// Starts a keyring session, or `None` (after a loud skip) without the peers.
 fn session() -> Option<KeyringSession> {
     let found = peers::require(KeyringSession::PEERS)?;
+    // A login session of its own, so keychain answers are cached as on a desktop.
+    scalr_oci_e2e::session_keyring::join_fresh();
     Some(KeyringSession::start(&found))
 }
 
@@ -253,6 +255,39 @@ fn store_replaces_username_and_secret_together() {
     assert_eq!(get(s, "registry.example.com"), None);
     assert_no_credential_in_files(&session.home(), "first-user", &first);
     assert_no_credential_in_files(&session.home(), "second-user", &second);
+}
+
+/// Long registry tokens (JWTs, GitLab deploy tokens in a JSON wrapper) are
+/// several KiB: 8 KiB secrets round-trip byte for byte, JSON escapes and all,
+/// from the Secret Service and from the cache.
+#[test]
+fn secrets_of_8_kib_round_trip() {
+    let Some(session) = session() else { return };
+    let mut secret = fresh_secret("8kib");
+    let alphabet = "abcXYZ019<>&\"\\/+=._-~";
+    secret.extend(alphabet.chars().cycle().take(8192 - secret.len()));
+    assert_eq!(secret.len(), 8192);
+    // The cache is the user's kernel keyring, shared with every other run.
+    let pid = std::process::id();
+    for (s, host) in [
+        (
+            uncached(&session),
+            format!("big-uncached-{pid}.example.com"),
+        ),
+        (cached(&session), format!("big-cached-{pid}.example.com")),
+    ] {
+        let host = host.as_str();
+        store(&s, host, "big-user", &secret);
+        for _ in 0..2 {
+            assert_eq!(
+                get(&s, &format!("https://{host}")),
+                Some(("big-user".into(), secret.clone())),
+                "{host}"
+            );
+        }
+        assert!(erase(&s, host));
+    }
+    assert_no_credential_in_files(&session.home(), "big-user", &secret);
 }
 
 #[test]

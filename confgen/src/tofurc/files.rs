@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::environment::Env;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The files OpenTofu reads, in the order it merges them.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ impl TofuFiles {
 /// OpenTofu's `configFile()` and `configDir()`.
 #[cfg(not(windows))]
 fn default_paths(env: &Env) -> Result<(PathBuf, PathBuf)> {
-    let home = env.home.as_ref().ok_or(Error::NoHome)?;
+    let home = env.home()?;
     let new = home.join(".tofurc");
     let legacy = home.join(".terraformrc");
     let primary = match &env.xdg_config_home {
@@ -75,7 +75,7 @@ fn default_paths(env: &Env) -> Result<(PathBuf, PathBuf)> {
 
 #[cfg(windows)]
 fn default_paths(env: &Env) -> Result<(PathBuf, PathBuf)> {
-    let appdata = env.appdata.as_ref().ok_or(Error::NoHome)?;
+    let appdata = env.appdata.as_ref().ok_or(crate::error::Error::NoHome)?;
     let new = appdata.join("tofu.rc");
     let legacy = appdata.join("terraform.rc");
     let primary = if !new.exists() && legacy.exists() {

@@ -1,6 +1,6 @@
 //! Plain-text credentials in the OpenTofu CLI configuration: the
 //! `username`/`password` blocks `migrate` moves into the keychain, and the
-//! ones it must leave (with the reason).
+//! ones it must leave (with the reason), OAuth token blocks among them.
 
 use std::path::Path;
 
@@ -25,6 +25,7 @@ pub struct PlaintextLogin {
 /// cannot replace those), are returned as unmovable, with the reason.
 pub fn plaintext(path: &Path, text: &str) -> Result<PlaintextScan<PlaintextLogin>> {
     let mut scan = PlaintextScan::default();
+    let mut oauth_labels: Vec<String> = Vec::new();
     let mut consider = |label: &str, username: Option<String>, password: Option<SecretString>| {
         if let Err(e) = validate_helper_label(label) {
             scan.unmovable
@@ -47,12 +48,20 @@ pub fn plaintext(path: &Path, text: &str) -> Result<PlaintextScan<PlaintextLogin
         Syntax::Hcl => {
             let body = hcl::parse(path, text)?;
             for block in body.iter().filter_map(Structure::as_block) {
-                if block.ident.as_str() != CREDENTIALS_BLOCK || hcl::style(block) != Style::Basic {
+                if block.ident.as_str() != CREDENTIALS_BLOCK {
                     continue;
                 }
                 let Some(label) = block.labels.first() else {
                     continue;
                 };
+                match hcl::style(block) {
+                    Style::Basic => {}
+                    Style::OAuth => {
+                        oauth_labels.push(label.as_str().to_string());
+                        continue;
+                    }
+                    _ => continue,
+                }
                 let value = |key| {
                     block
                         .body
@@ -69,6 +78,9 @@ pub fn plaintext(path: &Path, text: &str) -> Result<PlaintextScan<PlaintextLogin
         Syntax::Json => {
             let root = json::parse(path, text)?;
             for (info, body) in json::blocks(&root) {
+                if let (Some(label), Style::OAuth) = (&info.label, &info.style) {
+                    oauth_labels.push(label.clone());
+                }
                 if let (Some(label), Style::Basic) = (&info.label, &info.style) {
                     let value =
                         |key: &str| body.get(key).and_then(Value::as_str).map(str::to_string);
@@ -81,5 +93,16 @@ pub fn plaintext(path: &Path, text: &str) -> Result<PlaintextScan<PlaintextLogin
             }
         }
     }
+    scan.unmovable
+        .extend(oauth_labels.iter().map(|label| oauth(label)));
     Ok(scan)
+}
+
+/// Plain-text OAuth tokens: a Docker credential helper answers with a
+/// username and a secret, which OpenTofu does not accept in their place.
+fn oauth(label: &str) -> Unmovable {
+    Unmovable::new(
+        label,
+        "it holds plain-text OAuth tokens (access_token / refresh_token), which a Docker credential helper cannot serve to OpenTofu; migrate leaves them, so move or remove them by hand",
+    )
 }

@@ -6,7 +6,7 @@ use axum::extract::{Query, Request};
 use axum::http::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-use super::faults::{Early, RetryAfter};
+use super::faults::{Early, RetryAfter, token_echoes};
 use super::server::BASE;
 use super::state::{AuthSeen, State};
 
@@ -61,9 +61,17 @@ fn document(doc: Value) -> Answer {
 
 const INVALID_TOKEN: &str = "The token is not valid.";
 
-pub(crate) fn early_answer(early: Early) -> Answer {
+/// `token` is the bearer token the request carried, if any.
+pub(crate) fn early_answer(early: Early, token: Option<&str>) -> Answer {
     match early {
         Early::Reject => error(StatusCode::UNAUTHORIZED, INVALID_TOKEN),
+        Early::EchoToken(status) => error(
+            StatusCode::from_u16(status).expect("an HTTP status"),
+            &format!(
+                "Token {} is not valid here.",
+                token_echoes(token.unwrap_or_default()).join(" aka ")
+            ),
+        ),
         Early::ServerError(status) => error(
             StatusCode::from_u16(status).expect("a 5xx status"),
             "The control plane failed to handle the request.",

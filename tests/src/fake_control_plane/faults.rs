@@ -67,6 +67,23 @@ pub enum Fault {
     Hang,
     /// 401 for every request, whatever the token.
     RejectTokens,
+    /// Every request answers `status` with an error document whose detail
+    /// echoes the bearer token it was sent, in every form of
+    /// [`token_echoes`]: a careless server's error page. Whatever the status
+    /// (a 5xx is retried), the client must never print any of it.
+    EchoToken { status: u16 },
+}
+
+/// The forms in which [`Fault::EchoToken`] echoes `token`: as sent,
+/// upper-cased, base64-encoded, and percent-encoded byte by byte.
+pub fn token_echoes(token: &str) -> Vec<String> {
+    use base64::Engine as _;
+    vec![
+        token.to_string(),
+        token.to_uppercase(),
+        base64::engine::general_purpose::STANDARD.encode(token),
+        token.bytes().map(|b| format!("%{b:02X}")).collect(),
+    ]
 }
 
 pub(crate) struct ActiveFault {
@@ -105,6 +122,7 @@ impl ActiveFault {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Early {
     Reject,
+    EchoToken(u16),
     ServerError(u16),
     TooManyRequests(RetryAfter),
 }
@@ -135,6 +153,13 @@ pub(crate) fn plan(faults: &mut Vec<ActiveFault>, kind: PathKind) -> Plan {
     if applies(&Fault::RejectTokens) {
         plan.early = Some(Early::Reject);
     }
+    let echo = faults.iter().find_map(|a| match a.fault {
+        Fault::EchoToken { status } if a.scope.covers(kind) => Some(status),
+        _ => None,
+    });
+    if let Some(status) = echo {
+        plan.early = Some(Early::EchoToken(status));
+    }
     for active in faults.iter_mut().filter(|a| a.scope.covers(kind)) {
         match active.fault {
             Fault::Latency(d) => plan.latency += d,
@@ -152,7 +177,7 @@ pub(crate) fn plan(faults: &mut Vec<ActiveFault>, kind: PathKind) -> Plan {
                 &mut active.remaining,
                 Early::TooManyRequests(retry_after),
             ),
-            Fault::Hang | Fault::RejectTokens => {}
+            Fault::Hang | Fault::RejectTokens | Fault::EchoToken { .. } => {}
         }
     }
     faults.retain(|a| a.remaining != Some(0));

@@ -78,7 +78,7 @@ async fn answer(extract::State(shared): extract::State<Shared>, request: Request
         tokio::time::sleep(plan.latency).await;
     }
     let mut answer = match plan.early {
-        Some(early) => api::early_answer(early),
+        Some(early) => api::early_answer(early, bearer.as_ref().ok().and_then(Option::as_deref)),
         None => {
             let state = lock(&shared);
             api::normal_answer(&state, &request, route, bearer.ok().flatten().as_deref())
