@@ -521,6 +521,14 @@ fn credentials_never_go_to_a_token_realm_that_is_not_https() {
             show(&out)
         );
     }
+    // doctor's Bearer check must refuse the same way.
+    let out = scalr_oci(&env, &["doctor", &stage.registry.authority()]);
+    assert_eq!(out.code(), Some(2), "doctor: {}", show(&out));
+    assert!(
+        out.stdout_lossy().contains("is not HTTPS"),
+        "doctor: {}",
+        show(&out)
+    );
     stop.store(1, Ordering::SeqCst);
     watcher.join().expect("the watcher");
     assert_eq!(
