@@ -57,8 +57,7 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         )?;
         return Ok(());
     }
-    let client = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let client = docker_credential_scalr::https::builder()?
         .timeout(Duration::from_secs(20))
         .connect_timeout(Duration::from_secs(10))
         .user_agent(concat!("scalr-oci/", env!("CARGO_PKG_VERSION")))

@@ -121,6 +121,10 @@ pub enum Error {
     /// `module verify` found problems (each was named above).
     #[error("{reference} is not a valid OpenTofu module package: {problems} problem(s)")]
     NotAModulePackage { reference: String, problems: usize },
+
+    /// The trust roots (`SSL_CERT_FILE`, the system bundle) cannot be used.
+    #[error("cannot set up an HTTPS client: {0}")]
+    TrustRoots(#[from] docker_credential_scalr::https::TrustRootsError),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

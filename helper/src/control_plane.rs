@@ -33,8 +33,9 @@ use serde::Deserialize;
 use url::Url;
 use zeroize::Zeroizing;
 
-use crate::error::{ControlPlaneFailure, Error, NetworkFailure, Result, chain};
-use crate::protocol::{Credential, VERSION};
+use crate::error::{ControlPlaneFailure, Error, NetworkFailure, Result};
+use crate::https;
+use crate::protocol::Credential;
 use crate::registry::RegistryHost;
 use crate::scalr_access::{ScalrAccess, TokenOrigin};
 use crate::settings::Settings;
@@ -96,20 +97,11 @@ pub struct ControlPlane {
 }
 
 impl ControlPlane {
-    /// Builds the HTTPS client (a few milliseconds: it loads the system
-    /// roots), so do it only when the control plane is really asked.
+    /// Builds the HTTPS client ([`crate::https`]), so do it only when the
+    /// control plane is really asked.
     pub fn connect(access: ScalrAccess, settings: &Settings) -> Result<ControlPlane> {
-        let base = base_url(&access.hostname, settings.allow_http_loopback)?;
-        let client = Client::builder()
-            .user_agent(format!("docker-credential-scalr/{VERSION}"))
-            .connect_timeout(settings.connect_timeout)
-            .https_only(base.scheme() == "https")
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::ControlPlane {
-                host: access.hostname.clone(),
-                failure: ControlPlaneFailure::Client { detail: chain(&e) },
-            })?;
+        let base = https::base_url(&access.hostname, settings.allow_http_loopback)?;
+        let client = https::client(&access.hostname, &base, settings)?;
         Ok(ControlPlane {
             base,
             access,
@@ -441,51 +433,6 @@ enum Failed {
     Fatal(ControlPlaneFailure),
 }
 
-/// `example.scalr.io`, `host:port`, `https://host` → the API's base URL.
-pub fn base_url(hostname: &str, allow_http_loopback: bool) -> Result<Url> {
-    let bad = |what: &str| Error::ControlPlane {
-        host: hostname.to_string(),
-        failure: ControlPlaneFailure::BadAddress(what.to_string()),
-    };
-    let trimmed = hostname.trim().trim_end_matches('/');
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_string()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let url = Url::parse(&with_scheme)
-        .map_err(|_| bad("is not a valid host name (expected e.g. example.scalr.io)"))?;
-    if !url.username().is_empty()
-        || url.password().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || url.path() != "/"
-    {
-        return Err(bad(
-            "must be a bare host name such as example.scalr.io, without a path or user",
-        ));
-    }
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                Some(url::Host::Domain(d)) => d == "localhost",
-                None => false,
-            };
-            if loopback && allow_http_loopback {
-                Ok(url)
-            } else {
-                Err(bad(
-                    "uses plain HTTP; the control plane is HTTPS only (plain HTTP is allowed only to a loopback address with SCALR_OCI_ALLOW_HTTP_LOOPBACK=1)",
-                ))
-            }
-        }
-        _ => Err(bad("must be an https:// host")),
-    }
-}
-
 /// `Retry-After` is either delay-seconds or an HTTP date.
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
@@ -586,25 +533,6 @@ struct CredentialsAttributes {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_urls() {
-        assert_eq!(
-            base_url("example.scalr.io", false).unwrap().as_str(),
-            "https://example.scalr.io/"
-        );
-        assert_eq!(
-            base_url("https://127.0.0.1:8443/", false).unwrap().as_str(),
-            "https://127.0.0.1:8443/"
-        );
-        assert!(base_url("http://example.scalr.io", true).is_err());
-        assert!(base_url("http://127.0.0.1:8080", false).is_err());
-        assert!(base_url("http://127.0.0.1:8080", true).is_ok());
-        assert!(base_url("http://[::1]:8080", true).is_ok());
-        assert!(base_url("example.scalr.io/api", false).is_err());
-        assert!(base_url("user@example.scalr.io", false).is_err());
-        assert!(base_url("ftp://example.scalr.io", false).is_err());
-    }
 
     #[test]
     fn retry_after_forms() {

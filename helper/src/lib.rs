@@ -14,6 +14,7 @@ pub mod cache;
 pub mod control_plane;
 pub mod diagnostics;
 pub mod error;
+pub mod https;
 pub mod keychain;
 pub mod protocol;
 mod random;

@@ -52,8 +52,9 @@ impl RegistryHost {
     pub fn parse(input: &str) -> Result<Self> {
         let trimmed = input.trim();
         // Userinfo, queries and fragments are where people put passwords and
-        // tokens: an input holding one of those is never echoed back.
-        let shown = if trimmed.contains(['@', '?', '#']) {
+        // tokens: an input holding one of those is never echoed back. Nor is
+        // one with percent-encoding: what it spells is not what it shows.
+        let shown = if trimmed.contains(['@', '?', '#', '%']) {
             String::new()
         } else {
             format!(" {:?}", trimmed.chars().take(200).collect::<String>())
@@ -92,6 +93,12 @@ impl RegistryHost {
         let authority = rest.split('/').next().unwrap_or_default();
         if authority.is_empty() {
             return Err(bad("there is no host name"));
+        }
+        // The WHATWG parser decodes `%2e` and a fullwidth dot (`%EF%BC%8E`)
+        // into `.`: another spelling of a host would get past the rule that
+        // names are ASCII or punycode, so percent-encoding is refused here.
+        if authority.contains('%') {
+            return Err(bad("percent-encoding is not allowed in the host name"));
         }
         if authority.ends_with(':') {
             return Err(bad("the port is empty"));
@@ -283,9 +290,17 @@ mod tests {
             ("ghcr.io:0", "port"),
             ("ghcr.io:abc", "port"),
             ("ghcr..io", "label is empty"),
+            ("a%2eexample.test", "percent-encoding"),
+            ("https://ghcr%2Eio", "percent-encoding"),
+            ("ghcr%EF%BC%8Eio", "percent-encoding"),
+            ("%67hcr.io:5000", "percent-encoding"),
+            ("[::1%25eth0]:5000", "percent-encoding"),
         ] {
             let err = RegistryHost::parse(input).unwrap_err().to_string();
             assert!(err.contains(why), "{input:?}: {err}");
+            if input.contains('%') {
+                assert!(!err.contains('%'), "{input:?} echoed: {err}");
+            }
         }
         assert!(matches!(
             RegistryHost::parse(" \n"),

@@ -111,6 +111,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 /// Longer than this and a "short-lived" cache is no longer short-lived.
 pub const MAX_CACHE_TTL: Duration = Duration::from_secs(3600);
+/// A `get` that waits longer than this for the control plane is broken,
+/// whatever the network.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Settings {
     /// Reads the settings file (if present) and applies the environment.
@@ -179,40 +183,51 @@ impl Settings {
             return Err(file_err("`sources` must name at least one source".into()));
         }
 
-        let secs = |name: &str, file_value: Option<u64>, default: Duration| -> Result<Duration> {
-            match env(name) {
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .map(Duration::from_secs)
-                    .map_err(|_| env_err(name, "expected a whole number of seconds")),
-                None => Ok(file_value.map(Duration::from_secs).unwrap_or(default)),
-            }
-        };
+        // Every duration is capped: a huge value is an error that names its
+        // source, never an overflow when a deadline is computed.
+        let secs =
+            |name: &str, key: &str, file_value: Option<u64>, default: Duration, max: Duration| {
+                let (value, source_err): (u64, &dyn Fn(String) -> Error) = match env(name) {
+                    Some(v) => (
+                        v.trim()
+                            .parse::<u64>()
+                            .map_err(|_| env_err(name, "expected a whole number of seconds"))?,
+                        &|reason| env_err(name, &reason),
+                    ),
+                    None => match file_value {
+                        Some(v) => (v, &|reason| file_err(format!("`{key}` {reason}"))),
+                        None => return Ok(default),
+                    },
+                };
+                if value > max.as_secs() {
+                    return Err(source_err(format!("is at most {} seconds", max.as_secs())));
+                }
+                Ok(Duration::from_secs(value))
+            };
         let timeout = secs(
             "SCALR_OCI_TIMEOUT",
+            "control_plane.timeout_secs",
             file.control_plane.timeout_secs,
             DEFAULT_TIMEOUT,
+            MAX_TIMEOUT,
         )?;
         let connect_timeout = secs(
             "SCALR_OCI_CONNECT_TIMEOUT",
+            "control_plane.connect_timeout_secs",
             file.control_plane.connect_timeout_secs,
             DEFAULT_CONNECT_TIMEOUT,
+            MAX_CONNECT_TIMEOUT,
         )?;
         if timeout.is_zero() || connect_timeout.is_zero() {
             return Err(file_err("timeouts must be at least one second".into()));
         }
         let cache_ttl = secs(
             "SCALR_OCI_CACHE_TTL",
+            "cache.ttl_secs",
             file.cache.ttl_secs,
             DEFAULT_CACHE_TTL,
+            MAX_CACHE_TTL,
         )?;
-        if cache_ttl > MAX_CACHE_TTL {
-            return Err(file_err(format!(
-                "`cache.ttl_secs` is at most {} seconds",
-                MAX_CACHE_TTL.as_secs()
-            )));
-        }
         let allow_http_loopback = match env("SCALR_OCI_ALLOW_HTTP_LOOPBACK") {
             Some(v) => truthy(&v).ok_or_else(|| {
                 env_err(
@@ -262,11 +277,85 @@ impl Settings {
 }
 
 fn parse_file(path: &Path, text: &str) -> Result<File> {
-    // toml's message names the key, the line and the column.
     toml::from_str(text).map_err(|e| Error::Settings {
         path: path.display().to_string(),
-        reason: e.to_string().trim_end().replace('\n', " "),
+        reason: describe(&e, text),
     })
+}
+
+/// Where a settings error is and what it is, naming the key, the line and the
+/// column, never a value: toml's own text quotes the offending line, and
+/// serde's quotes the value (`token = "..."` would print the token).
+fn describe(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message();
+    let at = e.span().map(|span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        let key = key_at(text, span.start)
+            .map(|k| format!(", key `{k}`"))
+            .unwrap_or_default();
+        format!("line {line}, column {column}{key}: ")
+    });
+    // What serde says after "expected" comes from our own types; what it says
+    // before is the value it found.
+    let expected = message
+        .split_once(", expected ")
+        .map(|(_, expected)| format!(", expected {expected}"))
+        .unwrap_or_default();
+    let what = if message.starts_with("unknown field") {
+        format!("unknown key{expected}")
+    } else if message.starts_with("unknown variant") {
+        format!("unknown value{expected}")
+    } else if message.starts_with("invalid type") {
+        format!("wrong type{expected}")
+    } else if message.starts_with("invalid value") || message.starts_with("invalid length") {
+        format!("invalid value{expected}")
+    } else if message.starts_with("missing field") || message.starts_with("duplicate key") {
+        // Names one of our keys, or a key the file already has.
+        message.split(['\n']).next().unwrap_or_default().to_string()
+    } else {
+        // The TOML parser's own messages describe the syntax (`expected
+        // `=``), never quote the input.
+        format!(
+            "not valid TOML ({})",
+            message.lines().next().unwrap_or_default()
+        )
+    };
+    format!("{}{what}", at.unwrap_or_default())
+}
+
+/// The key whose line holds `offset`, if it looks like one of ours: at most
+/// 40 lower-case ASCII letters, `_` and `-` (so a typo such as `sorces` is
+/// named). Anything else, digits or capitals included, may be a pasted token
+/// and is never echoed.
+fn key_at(text: &str, offset: usize) -> Option<&str> {
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line = text[start..].lines().next()?;
+    let key = match line.split_once('=') {
+        Some((key, _)) => key.trim(),
+        // A table header: `[cach]`, `[registries."x"]`.
+        None => line
+            .trim()
+            .strip_prefix('[')?
+            .trim_end()
+            .trim_end_matches(']'),
+    };
+    let key = key.rsplit('.').next()?.trim();
+    (!key.is_empty()
+        && key.len() <= 40
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-'))
+    .then_some(key)
 }
 
 fn default_path() -> Option<PathBuf> {
@@ -342,7 +431,8 @@ mod tests {
                 "[control_plane]\ntimeout_secs = \"thirty\"\n",
                 "timeout_secs",
             ),
-            ("sources = [\"vault\"]\n", "vault"),
+            ("sources = [\"vault\"]\n", "sources"),
+            ("[cach]\nttl_secs = 5\n", "cach"),
             ("[cache]\nttl_secs = 999999\n", "ttl_secs"),
             ("[registries.\"a@b\"]\nsources = [\"keychain\"]\n", "a@b"),
             ("this is not toml", "settings"),
@@ -358,9 +448,74 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("SCALR_OCI_TIMEOUT"), "{err}");
+        for (text, needle) in [
+            (
+                "sorces = []\n",
+                "line 1, column 1, key `sorces`: unknown key",
+            ),
+            (
+                "[control_plane]\nhostname = \"h\"\ntimeout_secs = \"thirty\"\n",
+                "line 3, column 16, key `timeout_secs`: wrong type, expected u64",
+            ),
+        ] {
+            let err = load(text, &[]).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text:?}: {err}");
+        }
         let err = load("", &[("SCALR_OCI_SOURCES", "keychain,file")])
             .unwrap_err()
             .to_string();
         assert!(err.contains("SCALR_OCI_SOURCES"), "{err}");
+    }
+
+    #[test]
+    fn huge_durations_are_errors_that_name_their_source() {
+        for (var, key, max) in [
+            ("SCALR_OCI_TIMEOUT", "timeout_secs", MAX_TIMEOUT),
+            (
+                "SCALR_OCI_CONNECT_TIMEOUT",
+                "connect_timeout_secs",
+                MAX_CONNECT_TIMEOUT,
+            ),
+            ("SCALR_OCI_CACHE_TTL", "ttl_secs", MAX_CACHE_TTL),
+        ] {
+            for value in [u64::MAX, max.as_secs() + 1] {
+                let err = load("", &[(var, &value.to_string())])
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains(var) && err.contains("at most"), "{err}");
+                let table = if key == "ttl_secs" {
+                    "cache"
+                } else {
+                    "control_plane"
+                };
+                let err = load(&format!("[{table}]\n{key} = {value}\n"), &[])
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.contains(key) && err.contains(".toml"), "{err}");
+            }
+            let s = load("", &[(var, &max.as_secs().to_string())]).unwrap();
+            assert!([s.timeout, s.connect_timeout, s.cache_ttl].contains(&max));
+        }
+    }
+
+    #[test]
+    fn errors_never_quote_a_value() {
+        let secret = "s3cr3t-from-the-file";
+        for text in [
+            format!("token = \"{secret}\"\n"),
+            format!("[control_plane]\ntimeout_secs = \"{secret}\"\n"),
+            format!("[control_plane]\nhostname = [\"{secret}\"]\n"),
+            format!("sources = [\"{secret}\"]\n"),
+            format!("[cache]\nkeychain = \"{secret}\"\n"),
+            format!("\n{secret}\n"),
+            format!("{secret} = 1\n"),
+            format!("[{secret}]\n"),
+            format!("x = \"{secret}\n"),
+            format!("sources = [\n  \"{secret}\",\n]\n"),
+        ] {
+            let err = load(&text, &[]).unwrap_err().to_string();
+            assert!(!err.contains("s3cr3t"), "{text:?}: {err}");
+            assert!(err.contains("line ") && err.contains("column "), "{err}");
+        }
     }
 }

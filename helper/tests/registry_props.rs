@@ -109,6 +109,24 @@ proptest! {
     }
 
     #[test]
+    fn percent_encoding_in_the_host_is_refused_and_never_echoed(
+        host in domain(), port in port(), at in any::<prop::sample::Index>(),
+        extra in any::<u8>(), insert in any::<bool>(), lower in any::<bool>(), style in 0u8..7,
+    ) {
+        // One character of the host spelled as %XX (a%2eexample), or one
+        // more byte inserted as %XX (a fullwidth dot is three of them).
+        let i = at.index(host.len());
+        let byte = if insert { extra } else { host.as_bytes()[i] };
+        let hex = if lower { format!("%{byte:02x}") } else { format!("%{byte:02X}") };
+        let rest = if insert { &host[i..] } else { &host[i + 1..] };
+        let encoded = format!("{}{hex}{rest}", &host[..i]);
+        let input = spell(&encoded, port, style, false);
+        let err = RegistryHost::parse(&input).unwrap_err().to_string();
+        prop_assert!(err.contains("percent-encoding"), "{:?}: {}", input, err);
+        prop_assert!(!err.contains('%') && !err.contains(input.trim()), "{:?} echoed: {}", input, err);
+    }
+
+    #[test]
     fn any_input_parses_to_a_clean_stable_key_or_a_clear_error(input in "\\PC{0,40}") {
         match RegistryHost::parse(&input) {
             Ok(h) => {

@@ -79,7 +79,7 @@ impl TestCa {
 }
 
 /// A rustls server configuration for one certificate chain and key (PEM),
-/// HTTP/1.1 only, with the aws-lc-rs provider chosen explicitly (so no
+/// HTTP/1.1 only, with ring, the workspace's one crypto provider, chosen explicitly (so no
 /// process-wide default needs installing). Every HTTPS test server uses it.
 pub fn server_config(cert_pem: &str, key_pem: &str) -> Arc<rustls::ServerConfig> {
     use rustls::pki_types::pem::PemObject;
@@ -88,7 +88,7 @@ pub fn server_config(cert_pem: &str, key_pem: &str) -> Arc<rustls::ServerConfig>
         .collect::<Result<Vec<_>, _>>()
         .expect("the server certificate PEM");
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("the server key PEM");
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("TLS versions")
@@ -99,4 +99,26 @@ pub fn server_config(cert_pem: &str, key_pem: &str) -> Arc<rustls::ServerConfig>
     // means exactly that on the wire.
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
+}
+
+/// A TLS client configuration that trusts only the CA certificates in
+/// `ca_pem`, with ring, the workspace's one crypto provider, passed
+/// explicitly (reqwest is built without a provider of its own): for
+/// `reqwest::blocking::ClientBuilder::tls_backend_preconfigured`.
+pub fn client_config(ca_pem: &[u8]) -> rustls::ClientConfig {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem) {
+        roots
+            .add(cert.expect("a PEM certificate"))
+            .expect("a CA certificate");
+    }
+    rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth()
 }

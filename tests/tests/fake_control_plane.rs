@@ -18,7 +18,7 @@ const JSON_API: &str = "application/vnd.api+json";
 fn client(fake: &FakeControlPlane, timeout: Duration) -> Client {
     let pem = std::fs::read(fake.ca_cert_path()).unwrap();
     Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .tls_backend_preconfigured(scalr_oci_e2e::tls::client_config(&pem))
         .user_agent(UA)
         .timeout(timeout)
         .build()
@@ -460,7 +460,7 @@ fn fake_scalr_binary_serves_a_spec_until_stdin_closes() {
     };
     let pem = std::fs::read(var("SSL_CERT_FILE")).unwrap();
     let client = Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .tls_backend_preconfigured(scalr_oci_e2e::tls::client_config(&pem))
         .build()
         .unwrap();
     let list: Value = client

@@ -47,10 +47,11 @@ impl Access {
     }
 }
 
-/// Builds the HTTPS client every command shares: HTTPS only (a redirect to
-/// plain HTTP is refused too), honours `SSL_CERT_FILE` and proxies.
+/// Builds the HTTPS client every command shares: the helper's TLS setup
+/// (its provider and trust roots, `SSL_CERT_FILE` honoured), HTTPS only (a
+/// redirect to plain HTTP is refused too), proxies honoured.
 pub fn http_client() -> Result<Client> {
-    Client::builder()
+    docker_credential_scalr::https::builder()?
         .https_only(true)
         .timeout(Duration::from_secs(300))
         .connect_timeout(Duration::from_secs(15))

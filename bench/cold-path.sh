@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Instruction counts (valgrind --tool=callgrind) of one process each, release
+# build: an instruction count is stable on a loaded machine, a wall time is
+# not. Rows:
+#   - cold control-plane `get` against the loopback fake (tests/src/bin/fake-scalr.rs;
+#     cache off, so: TLS handshake, list request, credentials request);
+#   - the same with the system CA bundle plus the fake's CA as SSL_CERT_FILE
+#     (what loading ~150 real roots adds);
+#   - `version` (bare start-up);
+#   - keychain `get` with the cache off, when gnome-keyring and dbus are here.
+# Also checks that no release binary links aws-lc-rs (helper/src/https.rs says why).
+#
+#   bench/cold-path.sh                 # prints one line per row
+#   KEEP=1 bench/cold-path.sh          # keeps callgrind.out.* in bench/out/ for callgrind_annotate
+#
+# Needs valgrind. A benchmark, never a test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v valgrind >/dev/null || { echo "bench: valgrind is missing" >&2; exit 1; }
+
+# One provider: the release binaries must not link aws-lc-rs at all.
+for pkg in docker-credential-scalr scalr-oci; do
+  if cargo tree -q -e features,normal -p "$pkg" -i aws-lc-rs 2>/dev/null | grep -q .; then
+    echo "bench: $pkg depends on aws-lc-rs:" >&2
+    cargo tree -e features,normal -p "$pkg" -i aws-lc-rs >&2
+    exit 1
+  fi
+done
+echo "cargo tree -e features -i aws-lc-rs: no release binary depends on aws-lc-rs"
+
+cargo build --release --quiet -p docker-credential-scalr -p scalr-oci-e2e --bin docker-credential-scalr --bin fake-scalr
+HELPER=$PWD/target/release/docker-credential-scalr
+FAKE=$PWD/target/release/fake-scalr
+
+work=$(mktemp -d)
+trap 'kill "${fake_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -m 700 "$work/home" "$work/run"
+out=${KEEP:+$PWD/bench/out}
+out=${out:-$work}
+mkdir -p "$out"
+
+. bench/fake-scalr.sh
+start_fake
+
+# Instructions of one run: callgrind's "summary:" line (the whole process,
+# threads included). A clean environment: a caller's SSL_CERT_DIR (often
+# /etc/ssl/certs) would add every root of the system to each row.
+count() {
+  local name=$1; shift
+  local file=$out/callgrind.out.$name
+  env -i PATH="$PATH" SCALR_HOSTNAME="$SCALR_HOSTNAME" SCALR_TOKEN="$SCALR_TOKEN" \
+    SSL_CERT_FILE="$SSL_CERT_FILE" "$@" valgrind --tool=callgrind --callgrind-out-file="$file" --trace-children=no \
+    "$HELPER" "${verb:-get}" <"$work/host" >"$work/answer" 2>"$work/valgrind.err" ||
+    { cat "$work/answer" "$work/valgrind.err" >&2; exit 1; }
+  printf '%-58s %14s instructions\n' "$name" \
+    "$(awk '/^summary:/ {print $2}' "$file" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')"
+}
+
+common=(HOME="$work/home" XDG_RUNTIME_DIR="$work/run" SCALR_OCI_SOURCES=control-plane SCALR_OCI_CACHE_TTL=0)
+count "cold control-plane get (fake CA as SSL_CERT_FILE)" "${common[@]}"
+grep -q "\"Secret\":\"$password\"" "$work/answer" || { echo "bench: the cold get did not answer" >&2; exit 1; }
+
+system_bundle=$(ls /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt 2>/dev/null | head -1 || true)
+if [[ -n $system_bundle ]]; then
+  cat "$system_bundle" "$SSL_CERT_FILE" >"$work/bundle.pem"
+  count "cold control-plane get (system bundle + fake CA, $(grep -c 'BEGIN CERT' "$work/bundle.pem") roots)" \
+    "${common[@]}" SSL_CERT_FILE="$work/bundle.pem"
+fi
+
+# The cache as main has it (kernel keyring): one get fills it, the next is
+# answered from it.
+count "control-plane get, filling the cache" HOME="$work/home" XDG_RUNTIME_DIR="$work/run" SCALR_OCI_SOURCES=control-plane
+count "control-plane get, cached" HOME="$work/home" XDG_RUNTIME_DIR="$work/run" SCALR_OCI_SOURCES=control-plane
+grep -q "\"Secret\":\"$password\"" "$work/answer" || { echo "bench: the cached get did not answer" >&2; exit 1; }
+
+verb=version count "version" HOME="$work/home"
+
+if command -v gnome-keyring-daemon >/dev/null && command -v dbus-run-session >/dev/null; then
+  export HELPER work out password
+  export -f count
+  HOME=$work/home XDG_RUNTIME_DIR=$work/run dbus-run-session -- bash -c '
+    set -euo pipefail
+    printf %s pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+    printf "{\"ServerURL\":\"bench.registry.example:5000\",\"Username\":\"bench\",\"Secret\":\"%s\"}" "$password" | "$HELPER" store
+    count "keychain get (Secret Service, cache off)" DBUS_SESSION_BUS_ADDRESS="$DBUS_SESSION_BUS_ADDRESS" \
+      HOME="$HOME" XDG_RUNTIME_DIR="$XDG_RUNTIME_DIR" SCALR_OCI_SOURCES=keychain SCALR_OCI_CACHE_TTL=0
+  ' || echo "keychain get: not measured (no working gnome-keyring session)"
+else
+  echo "keychain get: not measured (gnome-keyring-daemon or dbus-run-session missing)"
+fi
