@@ -11,6 +11,8 @@ use crate::configure::{self, Common};
 use crate::docker_config::Flavor;
 use crate::environment::Env;
 use crate::error::{Error, Result};
+use crate::module_cmd::{self, Publish};
+use crate::oci::client::DEFAULT_CHUNK_SIZE;
 use crate::output::say;
 use crate::tofurc::Want;
 use crate::write::Mode;
@@ -96,6 +98,10 @@ Examples:\n  scalr-oci doctor\n  scalr-oci doctor ghcr.io registry-1.docker.io\n
         registries: Vec<String>,
     },
 
+    /// Publish, verify and list OpenTofu module packages in an OCI registry.
+    #[command(subcommand)]
+    Module(Module),
+
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  scalr-oci completions bash > ~/.local/share/bash-completion/completions/scalr-oci\n  scalr-oci completions zsh > ~/.zfunc/_scalr-oci"
@@ -110,6 +116,86 @@ Examples:\n  scalr-oci doctor\n  scalr-oci doctor ghcr.io registry-1.docker.io\n
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Module {
+    /// Package a module directory reproducibly and push it as an OpenTofu module package.
+    #[command(
+        after_help = "The package is a zip of DIR: entries sorted, fixed times (SOURCE_DATE_EPOCH if set) and\n\
+modes, so the same tree gives the same digest anywhere. Left out: .git/, .terraform/, *.tfstate*,\n\
+.terraform.lock.hcl and what DIR/.terraformignore lists. Credentials come from the same sources,\n\
+in the same order, as docker-credential-scalr (keychain, Scalr control plane); nothing is\n\
+written to disk. Prints the manifest digest and a ready `source = \"oci://…?digest=…\"` line.\n\n\
+Examples:\n  scalr-oci module publish . oci://ghcr.io/acme/network --tag 1.0.0 --tag latest\n  scalr-oci module publish ./network oci://registry.gitlab.com/acme/infra/network --dry-run\n  scalr-oci module publish . oci://ghcr.io/acme/network --json | jq -r .digest"
+    )]
+    Publish(PublishArgs),
+    /// Check that a published artifact is a module package OpenTofu installs.
+    #[command(
+        after_help = "Exit 0 only when the artifactType is application/vnd.opentofu.modulepkg, there is exactly\n\
+one archive/zip layer, digests and sizes match, and the zip is a valid module package (the root,\n\
+or //SUBDIR, holds .tf/.tofu files; no absolute paths, `..` or symlinks out). Without ?tag= or\n\
+?digest=, checks `latest`, as OpenTofu would install it.\n\n\
+Examples:\n  scalr-oci module verify 'oci://ghcr.io/acme/network?tag=1.0.0'\n  scalr-oci module verify 'oci://ghcr.io/acme/network//modules/vpc?digest=sha256:…' --json"
+    )]
+    Verify {
+        /// oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a repository's tags (following the registry's pages).
+    #[command(after_help = "Examples:\n  scalr-oci module tags oci://ghcr.io/acme/network")]
+    Tags {
+        /// oci://HOST/REPO
+        target: String,
+        #[arg(long)]
+        json: bool,
+        /// Ask for pages of N tags (the registry's default otherwise).
+        #[arg(long, value_name = "N", hide = true)]
+        page_size: Option<usize>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// The module directory (its root holds .tf or .tofu files).
+    dir: PathBuf,
+    /// Where to push: oci://HOST[:PORT]/REPO.
+    target: String,
+    /// Tag to set (repeatable; default `latest`, which OpenTofu asks for without ?tag=).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Leave out paths matching GLOB too (repeatable; .terraformignore syntax).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    excludes: Vec<String>,
+    /// Also write the package here (refused inside DIR).
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Package and print the digest; contact no registry.
+    #[arg(long)]
+    dry_run: bool,
+    /// One JSON object on stdout, for scripts.
+    #[arg(long)]
+    json: bool,
+    /// Upload blobs larger than this in PATCH chunks of this size (bytes).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, hide = true)]
+    chunk_size: usize,
+}
+
+impl PublishArgs {
+    fn publish(self) -> Publish {
+        Publish {
+            dir: self.dir,
+            target: self.target,
+            tags: self.tags,
+            excludes: self.excludes,
+            output: self.output,
+            dry_run: self.dry_run,
+            json: self.json,
+            chunk_size: self.chunk_size,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -291,6 +377,13 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Registry(Registry::List) => registry_cmd::list(out),
         Command::Status => status::run(&env, out),
         Command::Doctor { registries } => doctor::run(&env, &registries, out),
+        Command::Module(Module::Publish(args)) => module_cmd::publish(&args.publish(), out),
+        Command::Module(Module::Verify { target, json }) => module_cmd::verify(&target, json, out),
+        Command::Module(Module::Tags {
+            target,
+            json,
+            page_size,
+        }) => module_cmd::tags(&target, page_size, json, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", out);
             Ok(())

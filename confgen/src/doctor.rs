@@ -239,10 +239,12 @@ fn check(
             else {
                 return report.fail("the Bearer challenge names no token realm");
             };
+            // Refused, not just warned about: the Basic header would cross
+            // the network in clear text (module_publish.rs attack test).
             if !realm.starts_with("https://") {
-                report.warn(&format!(
-                    "the token realm {realm} is not HTTPS: credentials would travel in clear text"
-                ))?;
+                return report.fail(&format!(
+                    "the token realm {realm} is not HTTPS: refusing to send the credentials there, they would travel in clear text"
+                ));
             }
             let Ok(mut token_url) = url::Url::parse(&realm) else {
                 return report.fail(&format!("the token realm {realm:?} is not a URL"));

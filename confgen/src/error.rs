@@ -108,6 +108,20 @@ pub enum Error {
     #[error("cannot set up an HTTPS client: {0}")]
     HttpClient(#[source] reqwest::Error),
 
+    /// `module publish` cannot package the directory as asked (the message
+    /// names the file or pattern and what to change).
+    #[error("{0}")]
+    Package(String),
+
+    /// A registry or token-service request failed: the message names the
+    /// request, the status and the registry's own error, never a secret.
+    #[error("{0}")]
+    Registry(String),
+
+    /// `module verify` found problems (each was named above).
+    #[error("{reference} is not a valid OpenTofu module package: {problems} problem(s)")]
+    NotAModulePackage { reference: String, problems: usize },
+
     /// The trust roots (`SSL_CERT_FILE`, the system bundle) cannot be used.
     #[error("cannot set up an HTTPS client: {0}")]
     TrustRoots(#[from] docker_credential_scalr::https::TrustRootsError),

@@ -1,7 +1,7 @@
 //! `scalr-oci`: sets a machine up to use docker-credential-scalr.
 //!
 //! Commands ([`configure`], [`migrate`], [`login`], [`registry_cmd`],
-//! [`status`], [`doctor`]; [`cli`] parses the command line and dispatches)
+//! [`status`], [`doctor`], [`module_cmd`]; [`cli`] parses the command line and dispatches)
 //! never import one another. What they share lives in rooms of its own:
 //!
 //! - [`output`]: the `say!` line writer;
@@ -14,6 +14,9 @@
 //! - [`docker_config`]: Docker's config.json and containers' auth.json;
 //! - [`token_files`]: Scalr tokens other tools wrote in plain text;
 //! - [`write`]: locked, atomic, mode-keeping writes and dry-run diffs;
+//! - [`package`]: the reproducible OpenTofu module package (zip) and its checks;
+//! - [`oci`]: an OCI distribution client (challenge, Basic/Bearer, blobs,
+//!   manifests, tags);
 //! - [`address`], [`scalr`], [`report`], [`redact`], [`json_format`],
 //!   [`secret_input`], [`error`]: the smaller pieces their names say.
 
@@ -30,7 +33,10 @@ pub mod inventory;
 pub mod json_format;
 pub mod login;
 pub mod migrate;
+pub mod module_cmd;
+pub mod oci;
 pub mod output;
+pub mod package;
 pub mod redact;
 pub mod registry_cmd;
 pub mod report;

@@ -42,7 +42,7 @@ readonly CARGO_FUZZ_VERSION=0.13.1
 readonly APT_PACKAGES=(
   docker-registry skopeo gnome-keyring dbus apache2-utils
   golang-docker-credential-helpers keyutils hyperfine libsecret-tools
-  openssl ca-certificates jq
+  openssl ca-certificates jq zip
 )
 # dbus-x11 only adds dbus-launch, a fallback for starting a session bus; the
 # tests use dbus-run-session, so a distribution without it is not an error.

@@ -2,6 +2,7 @@
 //! Scalr control plane.
 
 pub mod fake_control_plane;
+pub mod https_server;
 pub mod keyring_session;
 pub mod oci;
 pub mod peers;
@@ -11,3 +12,4 @@ pub mod secrets;
 pub mod session_keyring;
 pub mod tls;
 pub mod tofu;
+pub mod token_server;

@@ -2,6 +2,10 @@
 //! 2.8) on `127.0.0.1` and a free port, TLS from a fresh [`TestCa`], htpasswd
 //! (bcrypt) authentication for one user, storage in a temporary directory.
 //! Killed on `Drop`.
+//!
+//! [`Registry::start_token`] runs it with `auth: token` instead: a
+//! [`TokenServer`] (HTTPS, same test CA) issues the Bearer tokens, the way
+//! ghcr.io, Docker Hub and GitLab work.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,6 +17,7 @@ use tempfile::TempDir;
 
 use crate::peers::{self, Found, Output, Peer};
 use crate::tls::TestCa;
+use crate::token_server::{self, TokenServer, User};
 
 const STARTUP: Duration = Duration::from_secs(20);
 
@@ -22,7 +27,16 @@ pub struct Registry {
     ca: TestCa,
     username: String,
     log: Arc<Mutex<Vec<String>>>,
+    token: Option<TokenServer>,
     dir: TempDir,
+}
+
+/// How the registry authenticates clients.
+enum Auth {
+    Htpasswd(PathBuf),
+    /// The token service, and the realm the registry announces (the
+    /// service's own unless a test overrides it).
+    Token(TokenServer, String),
 }
 
 impl Registry {
@@ -32,16 +46,60 @@ impl Registry {
     /// Starts a registry that accepts `username` with `password`, and waits
     /// until it listens. Panics when it cannot start within a bounded time.
     pub fn start(found: &Found, username: &str, password: &str) -> Registry {
-        let dir = tempfile::Builder::new()
-            .prefix("scalr-e2e-registry-")
-            .tempdir()
-            .expect("create the registry directory");
+        let dir = registry_dir();
         let ca = TestCa::create(&dir.path().join("tls"));
         let htpasswd = dir.path().join("htpasswd");
         std::fs::write(&htpasswd, bcrypt_line(found, username, password))
             .expect("write the htpasswd file");
+        Self::launch_with(found, dir, ca, username, Auth::Htpasswd(htpasswd))
+    }
+
+    /// Starts a registry with `auth: token`: clients get Bearer tokens from
+    /// a [`TokenServer`] that knows `users` (the first is [`Registry::username`]).
+    pub fn start_token(found: &Found, users: Vec<User>) -> Registry {
+        Self::start_token_with_realm(found, users, None)
+    }
+
+    /// Like [`Registry::start_token`], announcing `realm` instead of the
+    /// token server's (attack tests: a realm that is not HTTPS).
+    pub fn start_token_with_realm(
+        found: &Found,
+        users: Vec<User>,
+        realm: Option<String>,
+    ) -> Registry {
+        let dir = registry_dir();
+        let ca = TestCa::create(&dir.path().join("tls"));
+        let username = users.first().map(|u| u.name.clone()).unwrap_or_default();
+        let server = TokenServer::start(dir.path(), &ca, users);
+        let realm = realm.unwrap_or_else(|| server.realm());
+        Self::launch_with(found, dir, ca, &username, Auth::Token(server, realm))
+    }
+
+    fn launch_with(
+        found: &Found,
+        dir: TempDir,
+        ca: TestCa,
+        username: &str,
+        auth: Auth,
+    ) -> Registry {
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).expect("create the registry storage");
+        let auth_yaml = match &auth {
+            Auth::Htpasswd(htpasswd) => format!(
+                "  htpasswd:\n    realm: scalr-e2e\n    path: \"{}\"\n",
+                htpasswd.display()
+            ),
+            Auth::Token(server, realm) => format!(
+                "  token:\n    realm: \"{realm}\"\n    service: \"{}\"\n    issuer: \"{}\"\n    rootcertbundle: \"{}\"\n",
+                token_server::SERVICE,
+                token_server::ISSUER,
+                server.root_bundle().display()
+            ),
+        };
+        let token = match auth {
+            Auth::Htpasswd(_) => None,
+            Auth::Token(server, _) => Some(server),
+        };
 
         // A free port can be taken by someone else between our probe and the
         // registry's bind (tests run in parallel): then it exits at once, and
@@ -50,7 +108,7 @@ impl Registry {
         for _ in 0..5 {
             let port = free_port();
             let config = dir.path().join("config.yml");
-            std::fs::write(&config, config_yaml(port, &ca, &htpasswd, &storage))
+            std::fs::write(&config, config_yaml(port, &ca, &auth_yaml, &storage))
                 .expect("write the registry configuration");
             match launch(found, &config, port) {
                 Ok((child, log)) => {
@@ -60,6 +118,7 @@ impl Registry {
                         ca,
                         username: username.to_string(),
                         log,
+                        token,
                         dir,
                     };
                 }
@@ -70,6 +129,11 @@ impl Registry {
             "docker-registry did not start:\n{}",
             failures.join("\n---\n")
         );
+    }
+
+    /// The token service of a registry started with [`Registry::start_token`].
+    pub fn token_server(&self) -> Option<&TokenServer> {
+        self.token.as_ref()
     }
 
     pub fn port(&self) -> u16 {
@@ -141,6 +205,13 @@ fn bcrypt_line(found: &Found, username: &str, password: &str) -> Vec<u8> {
     out.stdout
 }
 
+fn registry_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("scalr-e2e-registry-")
+        .tempdir()
+        .expect("create the registry directory")
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -148,7 +219,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn config_yaml(port: u16, ca: &TestCa, htpasswd: &Path, storage: &Path) -> String {
+fn config_yaml(port: u16, ca: &TestCa, auth: &str, storage: &Path) -> String {
     // Paths come from tempfile and contain no quotes or backslashes, so
     // double-quoted YAML strings hold them verbatim.
     format!(
@@ -169,14 +240,10 @@ http:
     certificate: "{cert}"
     key: "{key}"
 auth:
-  htpasswd:
-    realm: scalr-e2e
-    path: "{htpasswd}"
-"#,
+{auth}"#,
         storage = storage.display(),
         cert = ca.server_cert.display(),
         key = ca.server_key.display(),
-        htpasswd = htpasswd.display(),
     )
 }
 

@@ -6,6 +6,7 @@
 //! client) or `--cert-dir`/`--tls-verify` where a tool wants that instead.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -75,6 +76,29 @@ impl TestCa {
         std::fs::write(&ca.server_key, &ca.server_key_pem).expect("write server-key.pem");
         ca
     }
+}
+
+/// A rustls server configuration for one certificate chain and key (PEM),
+/// HTTP/1.1 only, with ring, the workspace's one crypto provider, chosen explicitly (so no
+/// process-wide default needs installing). Every HTTPS test server uses it.
+pub fn server_config(cert_pem: &str, key_pem: &str) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .expect("the server certificate PEM");
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("the server key PEM");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("the server certificate and key");
+    // HTTP/1.1 only, so that "truncated body, then the connection closes"
+    // means exactly that on the wire.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
 }
 
 /// A TLS client configuration that trusts only the CA certificates in

@@ -1,20 +1,13 @@
 //! The HTTPS server: one handler that records, applies faults, then answers
 //! like the real API.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{self, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
-use rustls::ServerConfig;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::api::{self, Route};
 use super::drip::Drip;
@@ -35,78 +28,11 @@ pub(crate) fn lock(shared: &Shared) -> MutexGuard<'_, State> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The server thread; dropping it stops the server and every open connection.
-pub(crate) struct Running {
-    pub(crate) addr: SocketAddr,
-    handle: Handle<SocketAddr>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.handle.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
+pub(crate) use crate::https_server::Running;
 
 pub(crate) fn spawn(shared: Shared, cert_pem: &str, key_pem: &str) -> Running {
-    let config = RustlsConfig::from_config(tls_config(cert_pem, key_pem));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener
-        .set_nonblocking(true)
-        .expect("a non-blocking listener");
-    let addr = listener.local_addr().expect("the listener's address");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("fake-scalr")
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let handle = Handle::new();
-    let server_handle = handle.clone();
-    let thread = std::thread::Builder::new()
-        .name("fake-control-plane".into())
-        .spawn(move || {
-            runtime.block_on(async move {
-                let app = Router::new().fallback(answer).with_state(shared);
-                let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
-                    .expect("serve on the listener")
-                    .handle(server_handle)
-                    .http1_only();
-                if let Err(e) = server.serve(app.into_make_service()).await {
-                    eprintln!("fake control plane: server error: {e}");
-                }
-            });
-            // Hung and dripping answers are still pending: drop them rather
-            // than wait for them.
-            runtime.shutdown_background();
-        })
-        .expect("spawn the server thread");
-    Running {
-        addr,
-        handle,
-        thread: Some(thread),
-    }
-}
-
-fn tls_config(cert_pem: &str, key_pem: &str) -> Arc<ServerConfig> {
-    let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .expect("the server certificate PEM");
-    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("the server key PEM");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("the server certificate and key");
-    // HTTP/1.1 only, so that "truncated body, then the connection closes"
-    // means exactly that on the wire.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Arc::new(config)
+    let app = Router::new().fallback(answer).with_state(shared);
+    crate::https_server::spawn(app, cert_pem, key_pem, "fake-control-plane")
 }
 
 /// `Some(token)` for `Bearer <token>`; `Err` for an Authorization header of another scheme.

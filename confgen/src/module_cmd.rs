@@ -1,0 +1,355 @@
+//! `scalr-oci module publish | verify | tags`: the module-publishing guide
+//! (zip, `oras login`, `oras push` with the exact media types, `oras
+//! manifest fetch` read by eye) as three commands.
+//!
+//! Credentials come in-process from the helper's own chain (keychain,
+//! control plane, settings, in the configured order) and stay in memory:
+//! no `docker login`, no ORAS, nothing written to disk. A registry that
+//! needs none gets none.
+//!
+//! `publish` pushes the layer and the empty config (each skipped when the
+//! registry has it), then the manifest once per tag. The manifest bytes are
+//! a function of the package alone, so its digest is known before anything
+//! is sent and `--dry-run` prints the same digest without a network.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use docker_credential_scalr::diagnostics::Diagnostics;
+use docker_credential_scalr::protocol::{Backend, TOKEN_USERNAME};
+use docker_credential_scalr::resolve::Resolver;
+use docker_credential_scalr::settings::Settings;
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::oci::auth::Login;
+use crate::oci::client::{self, Access, Repository};
+use crate::oci::reference::{Reference, Version};
+use crate::oci::{
+    Descriptor, EMPTY_CONFIG, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, MODULE_ARTIFACT_TYPE,
+    ZIP_MEDIA_TYPE, module_manifest,
+};
+use crate::output::say;
+use crate::package;
+
+/// OpenTofu asks for `latest` when a source names no tag.
+pub const DEFAULT_TAG: &str = "latest";
+/// Uploads slower than this get progress lines on stderr.
+const PROGRESS_AFTER: Duration = Duration::from_secs(1);
+
+pub struct Publish {
+    pub dir: PathBuf,
+    pub target: String,
+    pub tags: Vec<String>,
+    pub excludes: Vec<String>,
+    pub output: Option<PathBuf>,
+    pub dry_run: bool,
+    pub json: bool,
+    pub chunk_size: usize,
+}
+
+pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
+    let target = Reference::parse(&args.target)?;
+    if target.version.is_some() || target.subdir.is_some() {
+        return Err(Error::Usage(format!(
+            "publish to oci://HOST/REPO and name tags with --tag; {:?} carries a tag, digest or //subdirectory",
+            args.target
+        )));
+    }
+    let mut tags = args.tags.clone();
+    if tags.is_empty() {
+        tags.push(DEFAULT_TAG.to_string());
+    }
+    for tag in &tags {
+        if !crate::oci::reference::valid_tag(tag) {
+            return Err(Error::Usage(format!(
+                "--tag {tag:?} is not a valid OCI tag (letters, digits, _ . -; at most 128; not starting with . or -)"
+            )));
+        }
+    }
+    if let Some(output) = &args.output {
+        package::refuse_output_inside(&args.dir, output)?;
+    }
+    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
+    let package = package::build(&args.dir, &args.excludes, epoch.as_deref())?;
+    if let Some(output) = &args.output {
+        std::fs::write(output, &package.bytes).map_err(Error::io(output, "write"))?;
+    }
+    let layer = Descriptor::of(ZIP_MEDIA_TYPE, &package.bytes);
+    let created = epoch.as_deref().map(package::rfc3339).transpose()?;
+    let manifest = module_manifest(&layer, created.as_deref());
+    let digest = crate::oci::digest_of(&manifest);
+    let source = format!("{}?digest={digest}", target.base());
+
+    let mut uploaded = Vec::new();
+    if !args.dry_run {
+        let mut repo = connect(&target, Access::Push)?;
+        let config = Descriptor::of(EMPTY_MEDIA_TYPE, EMPTY_CONFIG);
+        let mut progress = Progress::new(&layer.digest);
+        if repo.push_blob(
+            &layer.digest,
+            &package.bytes,
+            args.chunk_size,
+            &mut |sent, total| progress.report(sent, total),
+        )? {
+            uploaded.push(layer.digest.clone());
+        }
+        if repo.push_blob(
+            &config.digest,
+            EMPTY_CONFIG,
+            args.chunk_size,
+            &mut |_, _| {},
+        )? {
+            uploaded.push(config.digest.clone());
+        }
+        // By digest first: a tag is only ever made to point at a manifest
+        // the registry already accepted whole.
+        repo.push_manifest(&digest, &manifest)?;
+        for tag in &tags {
+            repo.push_manifest(tag, &manifest).map_err(|e| {
+                Error::Registry(format!(
+                    "{e}\nThe manifest {digest} is in the registry; tags not set: {}",
+                    tags.iter()
+                        .skip_while(|t| *t != tag)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?;
+        }
+    }
+
+    if args.json {
+        let doc = json!({
+            "repository": target.base(),
+            "digest": digest,
+            "tags": tags,
+            "source": source,
+            "layer": layer,
+            "files": package.entries,
+            "uploaded": uploaded,
+            "dry_run": args.dry_run,
+        });
+        return line(out, &doc.to_string());
+    }
+    let verb = if args.dry_run {
+        "would publish"
+    } else {
+        "published"
+    };
+    line(
+        out,
+        &format!(
+            "{verb} {} ({} files, {} bytes, layer {}) as {}:{}",
+            args.dir.display(),
+            package.entries.len(),
+            layer.size,
+            layer.digest,
+            target.base(),
+            tags.join(", :")
+        ),
+    )?;
+    if !args.dry_run && uploaded.is_empty() {
+        line(
+            out,
+            "the registry already had every blob; only tags were set",
+        )?;
+    }
+    line(out, &format!("digest: {digest}"))?;
+    line(out, &format!("source = \"{source}\""))
+}
+
+pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
+    let target = Reference::parse(target)?;
+    let reference = match &target.version {
+        Some(Version::Tag(t)) => t.clone(),
+        Some(Version::Digest(d)) => d.clone(),
+        None => DEFAULT_TAG.to_string(),
+    };
+    let mut repo = connect(&target, Access::Pull)?;
+    let bytes = repo.manifest(&reference)?;
+    let digest = crate::oci::digest_of(&bytes);
+    let mut problems = Vec::new();
+    let mut layer_digest = None;
+    match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Err(e) => problems.push(format!("the manifest is not JSON: {e}")),
+        Ok(doc) => {
+            let media_type = doc["mediaType"].as_str().unwrap_or("");
+            if media_type != MANIFEST_MEDIA_TYPE {
+                problems.push(format!(
+                    "the manifest's mediaType is {media_type:?}, not {MANIFEST_MEDIA_TYPE}"
+                ));
+            }
+            let artifact = doc["artifactType"].as_str().unwrap_or("");
+            if artifact != MODULE_ARTIFACT_TYPE {
+                problems.push(format!(
+                    "the artifactType is {artifact:?}, not {MODULE_ARTIFACT_TYPE}: OpenTofu will not install it"
+                ));
+            }
+            let layers = doc["layers"].as_array().cloned().unwrap_or_default();
+            if layers.len() != 1 {
+                problems.push(format!(
+                    "the manifest has {} layers; a module package has exactly one, of type {ZIP_MEDIA_TYPE}",
+                    layers.len()
+                ));
+            }
+            let zips: Vec<Descriptor> = layers
+                .iter()
+                .filter_map(|l| serde_json::from_value::<Descriptor>(l.clone()).ok())
+                .filter(|d| d.media_type == ZIP_MEDIA_TYPE)
+                .collect();
+            if zips.len() != 1 {
+                problems.push(format!(
+                    "{} layer(s) of media type {ZIP_MEDIA_TYPE}; exactly one is required",
+                    zips.len()
+                ));
+            }
+            if let [layer] = zips.as_slice() {
+                layer_digest = Some(layer.digest.clone());
+                if !crate::oci::is_digest(&layer.digest) {
+                    problems.push(format!("the layer digest {:?} is not sha256", layer.digest));
+                } else {
+                    match repo.blob(&layer.digest, layer.size) {
+                        Ok(zip) => {
+                            problems.extend(package::problems(&zip, target.subdir.as_deref()))
+                        }
+                        Err(e) => problems.push(e.to_string()),
+                    }
+                }
+            }
+        }
+    }
+    let name = format!("{}@{digest}", target.base());
+    if json {
+        line(
+            out,
+            &json!({
+                "reference": format!("{}:{reference}", target.base()),
+                "digest": digest,
+                "layer": layer_digest,
+                "subdir": target.subdir,
+                "ok": problems.is_empty(),
+                "problems": problems,
+            })
+            .to_string(),
+        )?;
+    } else if problems.is_empty() {
+        line(
+            out,
+            &format!(
+                "ok    {name}: artifactType {MODULE_ARTIFACT_TYPE}, one {ZIP_MEDIA_TYPE} layer, digests and sizes match, a valid module package{}",
+                target
+                    .subdir
+                    .as_deref()
+                    .map(|s| format!(" with //{s}"))
+                    .unwrap_or_default()
+            ),
+        )?;
+    } else {
+        for problem in &problems {
+            line(out, &format!("FAIL  {problem}"))?;
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::NotAModulePackage {
+            reference: name,
+            problems: problems.len(),
+        })
+    }
+}
+
+/// Every tag, sorted (registries differ in the order they list them).
+pub fn tags(target: &str, page_size: Option<usize>, json: bool, out: &mut dyn Write) -> Result<()> {
+    let target = Reference::parse(target)?;
+    if target.version.is_some() || target.subdir.is_some() {
+        return Err(Error::Usage(
+            "tags lists a repository: give oci://HOST/REPO, without tag, digest or //subdirectory"
+                .to_string(),
+        ));
+    }
+    let mut tags = connect(&target, Access::Pull)?.tags(page_size)?;
+    tags.sort();
+    tags.dedup();
+    if json {
+        return line(
+            out,
+            &json!({ "repository": target.base(), "tags": tags }).to_string(),
+        );
+    }
+    for tag in tags {
+        line(out, &tag)?;
+    }
+    Ok(())
+}
+
+/// Credentials for the target's host from the helper's chain, then a
+/// connection authenticated for `access`.
+fn connect(target: &Reference, access: Access) -> Result<Repository> {
+    // The chain's warnings (a plain-text token in use, ambiguous tokens)
+    // reach the user on stderr, as the helper's do.
+    let mut stderr = std::io::stderr();
+    let resolver = Resolver::new(
+        Settings::load()?,
+        Diagnostics::new(&mut stderr, "scalr-oci"),
+    );
+    let login = resolver.get(&target.host)?.map(|c| Login {
+        username: c.username,
+        secret: c.secret,
+    });
+    if login.as_ref().is_some_and(|l| l.username == TOKEN_USERNAME) {
+        return Err(Error::Usage(format!(
+            "the credentials for {} are an identity token (username <token>), which registries accept only from Docker's own OAuth flow; store a username and password or access token: `scalr-oci registry add {} --username NAME`",
+            target.host, target.host
+        )));
+    }
+    Repository::connect(
+        client::http_client()?,
+        &target.endpoint(),
+        &target.repository,
+        access,
+        login,
+    )
+}
+
+fn line(out: &mut dyn Write, text: &str) -> Result<()> {
+    say!(out, "{text}")
+}
+
+/// Progress lines on stderr, only once an upload has taken a while, at
+/// most one a second.
+struct Progress {
+    what: String,
+    started: Instant,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn new(digest: &str) -> Progress {
+        Progress {
+            what: digest.chars().take(19).collect(),
+            started: Instant::now(),
+            last: None,
+        }
+    }
+
+    fn report(&mut self, sent: u64, total: u64) {
+        let now = Instant::now();
+        let due = now.duration_since(self.started) >= PROGRESS_AFTER
+            && self
+                .last
+                .is_none_or(|l| now.duration_since(l) >= PROGRESS_AFTER);
+        if due || (sent == total && self.last.is_some()) {
+            self.last = Some(now);
+            eprintln!(
+                "scalr-oci: uploading {}…: {} of {} KiB ({}%)",
+                self.what,
+                sent / 1024,
+                total / 1024,
+                sent * 100 / total.max(1)
+            );
+        }
+    }
+}

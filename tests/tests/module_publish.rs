@@ -1,0 +1,633 @@
+//! End to end: `scalr-oci module publish | verify | tags` (issue 9) against
+//! the real registry (distribution 2.8, HTTPS with a test CA) in both of its
+//! authentication modes, htpasswd (Basic) and `auth: token` with our token
+//! server (Bearer, as ghcr.io, Docker Hub and GitLab), then consumed by the
+//! real `tofu init` and inspected by the real ORAS.
+//!
+//! Credentials reach `scalr-oci` in-process from the helper's chain: from a
+//! real gnome-keyring filled by `scalr-oci registry add`, or, as in a Scalr
+//! run, only from the (fake) control plane under `env -i`. Every test ends
+//! by searching every file it touched for the password and the tokens.
+
+use std::io::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
+use scalr_oci_e2e::keyring_session::KeyringSession;
+use scalr_oci_e2e::peers::{self, Output, Peer};
+use scalr_oci_e2e::registry::Registry;
+use scalr_oci_e2e::secrets::{
+    assert_no_credential_in_files, assert_no_file_contains, fresh_secret,
+};
+use scalr_oci_e2e::tofu::{self, Env, Tools, show};
+use scalr_oci_e2e::token_server::User;
+use sha2::{Digest as _, Sha256};
+use tempfile::TempDir;
+
+const USER: &str = "module-bot";
+const READER: &str = "module-reader";
+const REPO: &str = "tofu/network";
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Clone, Copy, Debug)]
+enum Auth {
+    Htpasswd,
+    Token,
+}
+
+/// A registry, the tools, a scratch area and a `PATH` of exactly our helper,
+/// tofu and oras.
+struct Stage {
+    tools: Tools,
+    registry: Registry,
+    password: String,
+    scratch: TempDir,
+    bin: PathBuf,
+}
+
+impl Stage {
+    fn new(auth: Auth, extra: &[Peer], realm: Option<String>) -> Option<Stage> {
+        let mut needed = Registry::PEERS.to_vec();
+        needed.extend_from_slice(extra);
+        let tools = tofu::require(&needed)?;
+        let password = fresh_secret("registry");
+        let registry = match auth {
+            Auth::Htpasswd => Registry::start(&tools.found, USER, &password),
+            Auth::Token => Registry::start_token_with_realm(
+                &tools.found,
+                vec![
+                    User::new(USER, &password, &["pull", "push"]),
+                    User::new(READER, &password, &["pull"]),
+                ],
+                realm,
+            ),
+        };
+        let scratch = tempfile::Builder::new()
+            .prefix("scalr-e2e-module-")
+            .tempdir()
+            .expect("a scratch directory");
+        let bin = tofu::bin_dir(
+            &scratch.path().join("bin"),
+            &[peers::helper_bin(), &tools.tofu, &tools.oras],
+        );
+        Some(Stage {
+            tools,
+            registry,
+            password,
+            scratch,
+            bin,
+        })
+    }
+
+    /// A module directory for `marker`, plus what must never be published.
+    fn module(&self, marker: &str) -> PathBuf {
+        let dir = self.scratch.path().join(format!("module-{marker}"));
+        tofu::write_module(&dir, marker);
+        for (rel, text) in [
+            (".terraform/modules/modules.json", "{}"),
+            ("terraform.tfstate", "{\"state\": \"local\"}"),
+            (".git/HEAD", "ref: refs/heads/main\n"),
+            (".terraform.lock.hcl", "# lock\n"),
+        ] {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+            std::fs::write(path, text).expect("write a file");
+        }
+        dir
+    }
+
+    /// As in a Scalr run: `env -i` plus PATH, HOME, SSL_CERT_FILE (both
+    /// CAs), SCALR_HOSTNAME and SCALR_TOKEN; the control plane exports
+    /// `username` with the registry password for this registry.
+    fn control_plane_env(&self, username: &str) -> (FakeControlPlane, Env) {
+        let fake = FakeControlPlane::start();
+        fake.add_integration(IntegrationSpec::new(
+            &format!("https://{}", self.registry.authority()),
+            username,
+            &self.password,
+        ));
+        let bundle = tofu::ca_bundle(
+            &self.scratch.path().join("ca-bundle.pem"),
+            &[self.registry.ca_cert(), fake.ca_cert_path()],
+        );
+        let home = self.scratch.path().join("home");
+        std::fs::create_dir_all(&home).expect("mkdir HOME");
+        let mut env = Env::empty();
+        env.set("PATH", &self.bin)
+            .set("HOME", &home)
+            .set("SSL_CERT_FILE", &bundle)
+            .set("SCALR_HOSTNAME", fake.hostname())
+            .set("SCALR_TOKEN", fake.token());
+        (fake, env)
+    }
+
+    /// A real keyring holding the registry's credentials, stored by
+    /// `scalr-oci registry add` (password on stdin), and its environment.
+    fn keychain_env(&self) -> (KeyringSession, Env) {
+        let session = KeyringSession::start(&self.tools.found);
+        let mut env = Env::from_vars(session.env());
+        env.set("PATH", &self.bin)
+            .set("SSL_CERT_FILE", self.registry.ca_cert())
+            .remove("SSL_CERT_DIR");
+        let authority = self.registry.authority();
+        let out = peers::run(
+            env.command(tofu::scalr_oci_bin()).args([
+                "registry",
+                "add",
+                &authority,
+                "--username",
+                USER,
+            ]),
+            self.password.as_bytes(),
+            TIMEOUT,
+        );
+        assert!(out.status.success(), "registry add: {}", show(&out));
+        (session, env)
+    }
+
+    fn target(&self) -> String {
+        format!("oci://{}/{REPO}", self.registry.authority())
+    }
+
+    fn oras_config(&self) -> PathBuf {
+        let path = self.scratch.path().join("oras/config.json");
+        tofu::write_docker_config(&path, &[&self.registry.authority()]);
+        path
+    }
+}
+
+/// `scalr-oci ARGS…` with exactly `env`.
+fn scalr_oci(env: &Env, args: &[&str]) -> Output {
+    peers::run(env.command(tofu::scalr_oci_bin()).args(args), b"", TIMEOUT)
+}
+
+/// `module publish … --json`: the parsed report, or a panic with the output.
+fn publish(stage: &Stage, env: &Env, dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let dir = dir.to_str().expect("UTF-8 path");
+    let target = stage.target();
+    let mut args = vec!["module", "publish", dir, &target, "--json"];
+    args.extend_from_slice(extra);
+    let out = scalr_oci(env, &args);
+    assert!(
+        out.status.success(),
+        "scalr-oci {args:?}: {}\nregistry log:\n{}",
+        show(&out),
+        stage.registry.log()
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("publish --json printed no JSON ({e}): {}", show(&out)))
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    let hex: String = Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256:{hex}")
+}
+
+/// `oras manifest fetch REF`: the raw bytes.
+fn oras_manifest_bytes(stage: &Stage, env: &Env, reference: &str) -> Vec<u8> {
+    let out = peers::run(
+        env.command(&stage.tools.oras)
+            .args(["manifest", "fetch", "--registry-config"])
+            .arg(stage.oras_config())
+            .arg(reference),
+        b"",
+        TIMEOUT,
+    );
+    assert!(out.status.success(), "oras manifest fetch: {}", show(&out));
+    out.stdout
+}
+
+/// `tofu init` of three modules: by tag, by digest, and `//modules/vpc`;
+/// asserts each landed with the right content and without the junk.
+fn assert_tofu_installs(stage: &Stage, env: &Env, home: &Path, digest: &str) -> PathBuf {
+    let workdir = stage.scratch.path().join("consumer");
+    let base = stage.target();
+    tofu::write_root_config(
+        &workdir,
+        &[
+            ("by_tag", &format!("{base}?tag=1.0.0")),
+            ("by_digest", &format!("{base}?digest={digest}")),
+            ("vpc", &format!("{base}//modules/vpc?tag=1.0.0")),
+        ],
+    );
+    let tofurc = home.join(".tofurc");
+    let authority = stage.registry.authority();
+    let out = tofu::scalr_oci_configure_tofu(&tofurc, home, &["--registry", &authority]);
+    assert!(out.status.success(), "configure tofu: {}", show(&out));
+    let mut env = env.clone();
+    env.set("TF_CLI_CONFIG_FILE", &tofurc);
+    let out = tofu::tofu_init(&stage.tools, &env, &workdir);
+    assert!(
+        out.status.success(),
+        "tofu init: {}\nregistry log:\n{}",
+        show(&out),
+        stage.registry.log()
+    );
+    for (key, rel, needle) in [
+        ("by_tag", "outputs.tf", "\"1.0.0\""),
+        ("by_digest", "modules/vpc/main.tf", "version 1.0.0"),
+        ("vpc", "main.tf", "vpc submodule, version 1.0.0"),
+    ] {
+        let dir = tofu::installed_module_dir(&workdir, key)
+            .unwrap_or_else(|| panic!("module {key} is not installed: {}", show(&out)));
+        let text = std::fs::read_to_string(dir.join(rel))
+            .unwrap_or_else(|e| panic!("module {key}: {rel}: {e}"));
+        assert!(text.contains(needle), "module {key}: {rel}:\n{text}");
+    }
+    let package = tofu::installed_module_dir(&workdir, "by_tag").expect("installed");
+    for junk in [
+        ".terraform",
+        "terraform.tfstate",
+        ".git",
+        ".terraform.lock.hcl",
+    ] {
+        assert!(
+            !package.join(junk).exists(),
+            "{junk} was published: {}",
+            package.display()
+        );
+    }
+    workdir
+}
+
+/// Every file's mtime moved and modes changed: packaging must not care.
+fn touch_everything(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let later = std::time::SystemTime::now() + Duration::from_secs(86_400 * 400);
+    for file in scalr_oci_e2e::secrets::regular_files(dir) {
+        let handle = std::fs::File::options()
+            .append(true)
+            .open(&file)
+            .expect("open");
+        handle.set_modified(later).expect("set mtime");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+}
+
+// ---------------------------------------------------------------------------
+
+/// Keychain credentials (stored by `scalr-oci registry add`), the Basic
+/// registry: publish, ORAS sees our bytes, the same tree gives the same
+/// digest, `tofu init` installs by tag, digest and subdirectory, verify and
+/// tags agree.
+#[test]
+fn keychain_publish_is_reproducible_and_installs_with_tofu() {
+    let Some(stage) = Stage::new(Auth::Htpasswd, KeyringSession::PEERS, None) else {
+        return;
+    };
+    let (session, env) = stage.keychain_env();
+    let authority = stage.registry.authority();
+
+    let dir = stage.module("1.0.0");
+    let first = publish(&stage, &env, &dir, &["--tag", "1.0.0", "--tag", "latest"]);
+    let digest = first["digest"].as_str().expect("a digest").to_string();
+    assert_eq!(first["tags"], serde_json::json!(["1.0.0", "latest"]));
+    assert_eq!(
+        first["source"],
+        format!("{}?digest={digest}", stage.target())
+    );
+    let files: Vec<&str> = first["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "README.md",
+            "main.tf",
+            "modules/vpc/main.tf",
+            "outputs.tf",
+            "variables.tf"
+        ]
+    );
+
+    // ORAS reads back exactly the bytes we pushed.
+    let bytes = oras_manifest_bytes(&stage, &env, &format!("{authority}/{REPO}:1.0.0"));
+    assert_eq!(
+        sha256(&bytes),
+        digest,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert_eq!(manifest["artifactType"], tofu::MODULE_ARTIFACT_TYPE);
+    assert_eq!(manifest["layers"][0]["mediaType"], tofu::ZIP_MEDIA_TYPE);
+    assert_eq!(manifest["layers"][0], first["layer"]);
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
+
+    // The same tree, other mtimes and modes: the same digest, nothing uploaded.
+    touch_everything(&dir);
+    let second = publish(&stage, &env, &dir, &["--tag", "1.0.0"]);
+    assert_eq!(second["digest"], digest);
+    assert_eq!(second["uploaded"], serde_json::json!([]));
+
+    let home = session.home();
+    let workdir = assert_tofu_installs(&stage, &env, &home, &digest);
+
+    let target = stage.target();
+    let out = scalr_oci(&env, &["module", "verify", &format!("{target}?tag=1.0.0")]);
+    assert!(out.status.success(), "verify: {}", show(&out));
+    assert!(out.stdout_lossy().starts_with("ok "), "{}", show(&out));
+    let out = scalr_oci(
+        &env,
+        &[
+            "module",
+            "verify",
+            &format!("{target}//modules/vpc?digest={digest}"),
+        ],
+    );
+    assert!(out.status.success(), "verify //modules/vpc: {}", show(&out));
+    let out = scalr_oci(&env, &["module", "tags", &target]);
+    assert_eq!(out.success(), "1.0.0\nlatest\n");
+    // One tag a page: the second comes from the Link header's next page.
+    let out = scalr_oci(&env, &["module", "tags", &target, "--page-size", "1"]);
+    assert_eq!(out.success(), "1.0.0\nlatest\n");
+
+    for place in [home.as_path(), stage.scratch.path(), workdir.as_path()] {
+        assert_no_credential_in_files(place, USER, &stage.password);
+    }
+}
+
+/// The control plane as the only source (`env -i`), the Bearer-token
+/// registry: publish in chunks, verify, tags, `tofu init`, and `doctor`'s
+/// Bearer flow, all through our token server.
+#[test]
+fn control_plane_only_with_a_bearer_token_registry() {
+    let Some(stage) = Stage::new(Auth::Token, &[], None) else {
+        return;
+    };
+    let (fake, env) = stage.control_plane_env(USER);
+    let home = stage.scratch.path().join("home");
+
+    // A module with a poorly compressible file, pushed in 8 KiB PATCH chunks.
+    let dir = stage.module("1.0.0");
+    let noise: String = (0..2000u32)
+        .map(|i| format!("# {}\n", sha256(&i.to_le_bytes())))
+        .collect();
+    std::fs::write(dir.join("noise.tf"), noise).expect("write noise.tf");
+    let report = publish(
+        &stage,
+        &env,
+        &dir,
+        &["--tag", "1.0.0", "--chunk-size", "8192"],
+    );
+    let digest = report["digest"].as_str().expect("a digest").to_string();
+    assert!(report["layer"]["size"].as_u64().expect("a size") > 8192 * 4);
+    assert_eq!(report["uploaded"].as_array().map(Vec::len), Some(2));
+
+    let token = stage.registry.token_server().expect("a token registry");
+    let requests = token.requests();
+    assert!(
+        requests.iter().any(|r| r.user.as_deref() == Some(USER)
+            && r.granted
+                .iter()
+                .any(|g| g == &format!("repository:{REPO}:pull,push"))),
+        "the token server never granted {USER} push: {requests:?}"
+    );
+    assert!(
+        requests.iter().all(|r| r.status == 200),
+        "a token request failed: {requests:?}"
+    );
+
+    let target = stage.target();
+    let out = scalr_oci(
+        &env,
+        &["module", "verify", &format!("{target}?tag=1.0.0"), "--json"],
+    );
+    assert!(out.status.success(), "verify: {}", show(&out));
+    let verdict: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(verdict["ok"], true, "{verdict}");
+    assert_eq!(verdict["digest"], digest.as_str());
+    let out = scalr_oci(&env, &["module", "tags", &target, "--json"]);
+    let tags: serde_json::Value = serde_json::from_slice(out.success().as_bytes()).expect("JSON");
+    assert_eq!(tags["tags"], serde_json::json!(["1.0.0"]));
+
+    let workdir = assert_tofu_installs(&stage, &env, &home, &digest);
+
+    // doctor's Bearer flow, live (it asks the helper on PATH, as OpenTofu does).
+    let before = token.requests().len();
+    let out = scalr_oci(&env, &["doctor", &stage.registry.authority()]);
+    assert!(
+        out.status.success()
+            && out.stdout_lossy().contains(&format!(
+                "the credentials of {USER} authenticate (bearer flow)"
+            )),
+        "doctor: {}",
+        show(&out)
+    );
+    assert!(
+        token.requests().len() > before,
+        "doctor never asked for a token"
+    );
+
+    for place in [home.as_path(), stage.scratch.path(), workdir.as_path()] {
+        assert_no_credential_in_files(place, USER, &stage.password);
+        assert_no_file_contains(place, &fake.token());
+    }
+}
+
+/// The registry refuses the push (a user allowed to pull only): a clear
+/// error naming the permission, exit non-zero, and no tag was made.
+#[test]
+fn a_refused_push_is_explained_and_makes_no_tag() {
+    let Some(stage) = Stage::new(Auth::Token, &[], None) else {
+        return;
+    };
+    let (fake, env) = stage.control_plane_env(READER);
+    let dir = stage.module("1.0.0");
+    let target = stage.target();
+    let out = scalr_oci(
+        &env,
+        &[
+            "module",
+            "publish",
+            dir.to_str().expect("UTF-8"),
+            &target,
+            "--tag",
+            "1.0.0",
+        ],
+    );
+    assert_eq!(out.code(), Some(2), "{}", show(&out));
+    let err = out.stderr_lossy();
+    assert!(
+        err.contains("401") && err.contains("lack the permission"),
+        "{}",
+        show(&out)
+    );
+    assert!(out.stdout.is_empty(), "{}", show(&out));
+    let out = scalr_oci(&env, &["module", "tags", &target]);
+    assert_eq!(out.success(), "", "a refused push left tags");
+    let out = scalr_oci(&env, &["module", "verify", &format!("{target}?tag=1.0.0")]);
+    assert!(
+        !out.status.success() && out.stderr_lossy().contains("1.0.0 does not exist"),
+        "{}",
+        show(&out)
+    );
+    assert_no_credential_in_files(stage.scratch.path(), READER, &stage.password);
+    assert_no_file_contains(stage.scratch.path(), &fake.token());
+}
+
+/// Attack: the registry names a token realm over plain HTTP. Our client must
+/// refuse before sending anything there, so the credentials never cross
+/// the network in clear text. A listener stands at that realm and counts
+/// connections.
+#[test]
+fn credentials_never_go_to_a_token_realm_that_is_not_https() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let realm = format!("http://{}/token", listener.local_addr().expect("addr"));
+    let Some(stage) = Stage::new(Auth::Token, &[], Some(realm.clone())) else {
+        return;
+    };
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen = connections.clone();
+    listener.set_nonblocking(true).expect("non-blocking");
+    let stop = Arc::new(AtomicUsize::new(0));
+    let stopped = stop.clone();
+    let watcher = std::thread::spawn(move || {
+        while stopped.load(Ordering::SeqCst) == 0 {
+            if let Ok((mut stream, _)) = listener.accept() {
+                seen.fetch_add(1, Ordering::SeqCst);
+                let _ = stream.write_all(b"HTTP/1.1 500 no\r\ncontent-length: 0\r\n\r\n");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let (fake, env) = stage.control_plane_env(USER);
+    let dir = stage.module("1.0.0");
+    let target = stage.target();
+    for args in [
+        vec!["module", "publish", dir.to_str().expect("UTF-8"), &target],
+        vec!["module", "tags", &target],
+    ] {
+        let out = scalr_oci(&env, &args);
+        assert_eq!(out.code(), Some(2), "{args:?}: {}", show(&out));
+        assert!(
+            out.stderr_lossy().contains(&format!(
+                "refusing to send credentials to the token realm {realm}"
+            )),
+            "{args:?}: {}",
+            show(&out)
+        );
+    }
+    // doctor's Bearer check must refuse the same way.
+    let out = scalr_oci(&env, &["doctor", &stage.registry.authority()]);
+    assert_eq!(out.code(), Some(2), "doctor: {}", show(&out));
+    assert!(
+        out.stdout_lossy().contains("is not HTTPS"),
+        "doctor: {}",
+        show(&out)
+    );
+    stop.store(1, Ordering::SeqCst);
+    watcher.join().expect("the watcher");
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "something connected to the plain-HTTP realm"
+    );
+    assert_no_credential_in_files(stage.scratch.path(), USER, &stage.password);
+    assert_no_file_contains(stage.scratch.path(), &fake.token());
+}
+
+/// `verify` names each way an artifact is not a module package: another
+/// artifact type, two layers, a zip with a `../` entry, a missing tag.
+#[test]
+fn verify_rejects_each_bad_artifact_with_its_message() {
+    let Some(stage) = Stage::new(Auth::Htpasswd, KeyringSession::PEERS, None) else {
+        return;
+    };
+    let (session, env) = stage.keychain_env();
+    let authority = stage.registry.authority();
+
+    let files = stage.scratch.path().join("files");
+    std::fs::create_dir_all(&files).expect("mkdir");
+    let module = stage.module("1.0.0");
+    tofu::zip_dir(&module, &files.join("good.zip"));
+    std::fs::write(files.join("notes.txt"), "notes").expect("write");
+    {
+        use zip::write::SimpleFileOptions;
+        let file = std::fs::File::create(files.join("evil.zip")).expect("create");
+        let mut zip = zip::ZipWriter::new(file);
+        for (name, text) in [("main.tf", "# ok\n"), ("../escape.tf", "# out\n")] {
+            zip.start_file(name, SimpleFileOptions::default())
+                .expect("an entry");
+            zip.write_all(text.as_bytes()).expect("write");
+        }
+        zip.finish().expect("finish");
+    }
+    let oras_push = |tag: &str, artifact_type: &str, layers: &[&str]| {
+        let out = peers::run(
+            env.command(&stage.tools.oras)
+                .arg("push")
+                .arg("--registry-config")
+                .arg(stage.oras_config())
+                .args(["--artifact-type", artifact_type])
+                .arg(format!("{authority}/{REPO}:{tag}"))
+                .args(layers)
+                .current_dir(&files),
+            b"",
+            TIMEOUT,
+        );
+        assert!(out.status.success(), "oras push {tag}: {}", show(&out));
+    };
+    oras_push(
+        "other-type",
+        "application/vnd.example.thing",
+        &["good.zip:archive/zip"],
+    );
+    oras_push(
+        "two-layers",
+        tofu::MODULE_ARTIFACT_TYPE,
+        &["good.zip:archive/zip", "notes.txt:text/plain"],
+    );
+    oras_push(
+        "escape",
+        tofu::MODULE_ARTIFACT_TYPE,
+        &["evil.zip:archive/zip"],
+    );
+    oras_push(
+        "fine",
+        tofu::MODULE_ARTIFACT_TYPE,
+        &["good.zip:archive/zip"],
+    );
+
+    let target = stage.target();
+    let verify = |tag: &str| scalr_oci(&env, &["module", "verify", &format!("{target}?tag={tag}")]);
+    let out = verify("fine");
+    assert!(
+        out.status.success(),
+        "an ORAS-pushed good package: {}",
+        show(&out)
+    );
+    for (tag, message) in [
+        (
+            "other-type",
+            "the artifactType is \"application/vnd.example.thing\", not application/vnd.opentofu.modulepkg",
+        ),
+        ("two-layers", "the manifest has 2 layers"),
+        ("escape", "zip entry \"../escape.tf\" contains `..`"),
+        ("missing", "missing does not exist"),
+    ] {
+        let out = verify(tag);
+        assert_eq!(out.code(), Some(2), "verify {tag}: {}", show(&out));
+        let seen = format!("{}{}", out.stdout_lossy(), out.stderr_lossy());
+        assert!(
+            seen.contains(message),
+            "verify {tag}: want {message:?}: {}",
+            show(&out)
+        );
+    }
+    assert_no_credential_in_files(&session.home(), USER, &stage.password);
+    assert_no_credential_in_files(stage.scratch.path(), USER, &stage.password);
+}
