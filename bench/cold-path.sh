@@ -28,18 +28,13 @@ for pkg in docker-credential-scalr scalr-oci; do
 done
 echo "cargo tree -e features -i aws-lc-rs: no release binary depends on aws-lc-rs"
 
-cargo build --release --quiet -p docker-credential-scalr -p scalr-oci-e2e --bin docker-credential-scalr --bin fake-scalr
-HELPER=$PWD/target/release/docker-credential-scalr
-FAKE=$PWD/target/release/fake-scalr
-
-work=$(mktemp -d)
-trap 'kill "${fake_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
-mkdir -m 700 "$work/home" "$work/run"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+fake_work
 out=${KEEP:+$PWD/bench/out}
 out=${out:-$work}
 mkdir -p "$out"
 
-. bench/fake-scalr.sh
 start_fake
 
 # Instructions of one run: callgrind's "summary:" line (the whole process,

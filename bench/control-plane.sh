@@ -16,15 +16,10 @@ PEERS_BIN=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/bin
 HYPERFINE=$PEERS_BIN/hyperfine
 [[ -x $HYPERFINE ]] || { echo "bench: $HYPERFINE missing; run tests/peers/install.sh" >&2; exit 1; }
 
-cargo build --release --quiet -p docker-credential-scalr -p scalr-oci-e2e --bin docker-credential-scalr --bin fake-scalr
-HELPER=$PWD/target/release/docker-credential-scalr
-FAKE=$PWD/target/release/fake-scalr
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+fake_work
 
-work=$(mktemp -d)
-trap 'kill "${fake_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
-mkdir -m 700 "$work/home" "$work/run"
-
-. bench/fake-scalr.sh
 start_fake
 
 # Trust only the fake's CA: a caller's SSL_CERT_DIR (often /etc/ssl/certs)

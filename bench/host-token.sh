@@ -18,24 +18,15 @@ if [[ ${1:-} != --in-session ]]; then
   cd "$(dirname "$self")/.."
   peers_bin=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/bin
   [[ -x $peers_bin/hyperfine ]] && PATH=$peers_bin:$PATH
-  for tool in hyperfine dbus-run-session gnome-keyring-daemon \
-    docker-credential-secretservice jq cargo; do
-    command -v "$tool" >/dev/null ||
-      { echo "bench/host-token.sh: $tool is missing; run tests/peers/install.sh" >&2; exit 1; }
-  done
+  # shellcheck source=bench/lib.sh
+  . bench/lib.sh
+  need_tools hyperfine dbus-run-session gnome-keyring-daemon \
+    docker-credential-secretservice jq cargo
   cargo build --release --quiet -p docker-credential-scalr --bin terraform-credentials-scalr
   target=${CARGO_TARGET_DIR:-target}
   OURS=$(realpath "$target/release/terraform-credentials-scalr")
   THEIRS=$(command -v docker-credential-secretservice)
-  TMP=$(mktemp -d)
-  trap 'rm -rf "$TMP"' EXIT
-  mkdir -p "$TMP/home/.local/share" "$TMP/home/.config" "$TMP/home/.cache" "$TMP/run"
-  chmod 700 "$TMP/run"
-  # A clean environment: nothing of the caller's own session or settings.
-  env -i PATH="$PATH" LANG=C.UTF-8 OURS="$OURS" THEIRS="$THEIRS" TMP="$TMP" RUNS="${RUNS:-100}" \
-    HOME="$TMP/home" XDG_RUNTIME_DIR="$TMP/run" XDG_CONFIG_HOME="$TMP/home/.config" \
-    XDG_DATA_HOME="$TMP/home/.local/share" XDG_CACHE_HOME="$TMP/home/.cache" \
-    timeout 900 dbus-run-session -- bash "$self" --in-session
+  run_in_private_session
   exit
 fi
 

@@ -42,79 +42,24 @@ target=${CARGO_TARGET_DIR:-$root/target}
 peers_env=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/env.sh
 # shellcheck source=/dev/null
 [[ -f $peers_env ]] && source "$peers_env"
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
 for tool in hyperfine jq zip; do
   command -v "$tool" >/dev/null || { echo "module-publish.sh: $tool not found; run tests/peers/install.sh" >&2; exit 1; }
 done
 
-echo "==> building (release) docker-credential-scalr, scalr-oci and module-bench-env" >&2
-(cd "$root" && cargo build --quiet --release --target-dir "$target" \
-  -p docker-credential-scalr -p scalr-oci -p scalr-oci-e2e \
-  --bin docker-credential-scalr --bin scalr-oci --bin module-bench-env)
-export SCALR_OCI_HELPER_BIN=$target/release/docker-credential-scalr
-export SCALR_OCI_BIN=$target/release/scalr-oci
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/scalr-module-bench.XXXXXX")
-setup_pid=
-cleanup() {
-  # Closing the setup's stdin stops it; it then stops the registry and the
-  # keyring it started. Bounded: killed after 20 s.
-  exec 3>&- 2>/dev/null || true
-  if [[ -n $setup_pid ]]; then
-    for _ in $(seq 200); do kill -0 "$setup_pid" 2>/dev/null || break; sleep 0.1; done
-    kill "$setup_pid" 2>/dev/null || true
-    wait "$setup_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-mkfifo "$work/stdin"
-"$target/release/module-bench-env" --dir "$work/env" --size-mib "$size_mib" <"$work/stdin" >"$work/ready" 2>"$work/setup.log" &
-setup_pid=$!
-exec 3>"$work/stdin"
-for _ in $(seq 1200); do
-  grep -qx ready "$work/ready" 2>/dev/null && break
-  kill -0 "$setup_pid" 2>/dev/null || break
-  sleep 0.1
-done
-if ! grep -qx ready "$work/ready" 2>/dev/null; then
-  echo "module-publish.sh: the setup did not become ready:" >&2
-  cat "$work/setup.log" >&2
-  exit 1
-fi
-
-env_dir=$work/env
+start_setup_env module-bench-env scalr-module-bench --size-mib "$size_mib"
 echo "==> $("$SCALR_OCI_BIN" --version); $("$env_dir/bin/oras" version 2>/dev/null | head -1); $size_mib MiB module" >&2
 
-# The machine is shared and its load drifts: rounds alternate the order,
-# and the ratio is taken over all of them.
-declare -A name command
+declare -A name prepare command
 command[ours]=$env_dir/ours.sh
 command[theirs]=$env_dir/theirs.sh
+prepare[ours]=$env_dir/prepare.sh
+prepare[theirs]=$env_dir/prepare.sh
 name[ours]='scalr-oci module publish'
 name[theirs]='zip + oras push'
-rounds=()
-for ((round = 1; round <= rounds_n; round++)); do
-  if ((round % 2)); then first=ours second=theirs; else first=theirs second=ours; fi
-  echo "==> round $round of $rounds_n" >&2
-  hyperfine --style basic --warmup "$warmup" --runs "$runs" \
-    --prepare "$env_dir/prepare.sh" \
-    -n "${name[$first]}" -n "${name[$second]}" \
-    "${command[$first]}" "${command[$second]}" \
-    --export-json "$work/round-$round.json" >&2
-  rounds+=("$work/round-$round.json")
-done
-
-summary=$(jq -s '
-  def stats($name): [.[].results[] | select(.command == $name) | .times[]] | sort as $t
-    | {runs: ($t | length), mean: (add / length),
-       median: (if ($t | length) % 2 == 1 then $t[($t | length - 1) / 2]
-                else ($t[($t | length) / 2 - 1] + $t[($t | length) / 2]) / 2 end),
-       min: $t[0], max: $t[-1]};
-  (stats("scalr-oci module publish")) as $o | (stats("zip + oras push")) as $t
-  | {ours: $o, theirs: $t, ratio_mean: ($o.mean / $t.mean), ratio_median: ($o.median / $t.median)}
-' "${rounds[@]}")
+run_rounds ours theirs
+summary=$(rounds_summary ours theirs)
 [[ -n $export_json ]] && printf '%s\n' "$summary" >"$export_json"
 jq -r '
   def ms: . * 10000 | round / 10;

@@ -1,0 +1,149 @@
+# Sourced by the bench scripts (not run): the setup they share, so each script
+# holds only what it measures. Every function reports under $bench (the
+# script's name, set here from $0) and leaves its results in the globals its
+# comment names; a function that sets an EXIT trap replaces the caller's.
+bench=$(basename "$0")
+
+# ---- the side-by-side hyperfine benches (module-publish.sh, tofu-init.sh) ----
+
+# Builds the helper, scalr-oci and the setup binary $1 (tests/src/bin/) with
+# --release into $target, exports SCALR_OCI_HELPER_BIN and SCALR_OCI_BIN,
+# makes $work (mktemp, prefix $2) and starts `$1 --dir $work/env ARGS...`
+# (the rest of the arguments). Returns once the setup printed `ready`; sets
+# $env_dir. The EXIT trap stops the setup (by closing its stdin) and removes
+# $work. Needs $root and $target.
+start_setup_env() {
+  local setup=$1 prefix=$2
+  shift 2
+  echo "==> building (release) docker-credential-scalr, scalr-oci and $setup" >&2
+  (cd "$root" && cargo build --quiet --release --target-dir "$target" \
+    -p docker-credential-scalr -p scalr-oci -p scalr-oci-e2e \
+    --bin docker-credential-scalr --bin scalr-oci --bin "$setup")
+  export SCALR_OCI_HELPER_BIN=$target/release/docker-credential-scalr
+  export SCALR_OCI_BIN=$target/release/scalr-oci
+
+  work=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
+  setup_pid=
+  trap stop_setup_env EXIT
+  trap 'exit 130' INT TERM
+
+  mkfifo "$work/stdin"
+  "$target/release/$setup" --dir "$work/env" "$@" <"$work/stdin" >"$work/ready" 2>"$work/setup.log" &
+  setup_pid=$!
+  exec 3>"$work/stdin"
+  for _ in $(seq 1200); do
+    grep -qx ready "$work/ready" 2>/dev/null && break
+    kill -0 "$setup_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -qx ready "$work/ready" 2>/dev/null; then
+    echo "$bench: the setup did not become ready:" >&2
+    cat "$work/setup.log" >&2
+    exit 1
+  fi
+  env_dir=$work/env
+}
+
+stop_setup_env() {
+  # Closing the setup's stdin stops it; it then stops the registry and the
+  # keyring it started. Bounded: killed after 20 s.
+  exec 3>&- 2>/dev/null || true
+  if [[ -n $setup_pid ]]; then
+    for _ in $(seq 200); do kill -0 "$setup_pid" 2>/dev/null || break; sleep 0.1; done
+    kill "$setup_pid" 2>/dev/null || true
+    wait "$setup_pid" 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+
+# Runs $rounds_n hyperfine rounds of $runs runs (after $warmup) of the kinds
+# $1 and $2, alternating which goes first: the machine is shared and its load
+# drifts, so the ratio is taken over all rounds. Reads the caller's arrays
+# name, prepare and command (indexed by kind); appends each round's JSON
+# (in $work) to the array rounds.
+run_rounds() {
+  local a=$1 b=$2 first second round
+  rounds=()
+  for ((round = 1; round <= rounds_n; round++)); do
+    if ((round % 2)); then first=$a second=$b; else first=$b second=$a; fi
+    echo "==> round $round of $rounds_n" >&2
+    hyperfine --style basic --warmup "$warmup" --runs "$runs" \
+      --prepare "${prepare[$first]}" --prepare "${prepare[$second]}" \
+      -n "${name[$first]}" -n "${name[$second]}" \
+      "${command[$first]}" "${command[$second]}" \
+      --export-json "$work/round-$round.json" >&2
+    rounds+=("$work/round-$round.json")
+  done
+}
+
+# Prints the summary over all $rounds as JSON: {$1: stats, $2: stats,
+# ratio_mean, ratio_median} with the stats (runs, mean, median, min, max) of
+# the commands named name[$1] and name[$2]; the ratios are $1/$2.
+rounds_summary() {
+  jq -s --arg a "$1" --arg b "$2" --arg na "${name[$1]}" --arg nb "${name[$2]}" '
+    def stats($name): [.[].results[] | select(.command == $name) | .times[]] | sort as $t
+      | {runs: ($t | length), mean: (add / length),
+         median: (if ($t | length) % 2 == 1 then $t[($t | length - 1) / 2]
+                  else ($t[($t | length) / 2 - 1] + $t[($t | length) / 2]) / 2 end),
+         min: $t[0], max: $t[-1]};
+    (stats($na)) as $x | (stats($nb)) as $y
+    | {($a): $x, ($b): $y, ratio_mean: ($x.mean / $y.mean), ratio_median: ($x.median / $y.median)}
+  ' "${rounds[@]}"
+}
+
+# ---- the keychain benches in a private session (get.sh, host-token.sh) ------
+
+# Exits non-zero naming the first of the tools $@ not on PATH.
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null ||
+      { echo "bench/$bench: $tool is missing; run tests/peers/install.sh" >&2; exit 1; }
+  done
+}
+
+# Runs `bash $self --in-session` under dbus-run-session in a clean environment
+# (nothing of the caller's own session or settings) with a throw-away HOME:
+# makes $TMP (removed on exit) and passes OURS, THEIRS, TMP and RUNS (default
+# 100) through. Needs $self, $OURS and $THEIRS.
+run_in_private_session() {
+  TMP=$(mktemp -d)
+  trap 'rm -rf "$TMP"' EXIT
+  mkdir -p "$TMP/home/.local/share" "$TMP/home/.config" "$TMP/home/.cache" "$TMP/run"
+  chmod 700 "$TMP/run"
+  env -i PATH="$PATH" LANG=C.UTF-8 OURS="$OURS" THEIRS="$THEIRS" TMP="$TMP" RUNS="${RUNS:-100}" \
+    HOME="$TMP/home" XDG_RUNTIME_DIR="$TMP/run" XDG_CONFIG_HOME="$TMP/home/.config" \
+    XDG_DATA_HOME="$TMP/home/.local/share" XDG_CACHE_HOME="$TMP/home/.cache" \
+    timeout 900 dbus-run-session -- bash "$self" --in-session
+}
+
+# ---- the loopback fake Scalr control plane (cold-path.sh, control-plane.sh) --
+
+# Builds the release helper and the fake (tests/src/bin/fake-scalr.rs) into
+# target/ (run from the workspace root), sets $HELPER and $FAKE, and makes
+# $work (mktemp; removed on exit, the fake killed) with private home/ and run/.
+fake_work() {
+  cargo build --release --quiet -p docker-credential-scalr -p scalr-oci-e2e --bin docker-credential-scalr --bin fake-scalr
+  HELPER=$PWD/target/release/docker-credential-scalr
+  FAKE=$PWD/target/release/fake-scalr
+  work=$(mktemp -d)
+  trap 'kill "${fake_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+  mkdir -m 700 "$work/home" "$work/run"
+}
+
+# Starts the fake with one integration for bench.registry.example:5000.
+# Needs $FAKE and $work (fake_work). Sets $password (made here; it reaches the
+# fake only through a 0600 file, never argv) and $fake_pid (the EXIT trap of
+# fake_work kills it), writes the host to $work/host, and exports
+# SCALR_HOSTNAME, SCALR_TOKEN and SSL_CERT_FILE.
+start_fake() {
+  mkdir -m 700 "$work/fake"
+  password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+  (umask 077; printf '[{"registry-url":"https://bench.registry.example:5000","username":"bench","password":"%s"}]\n' "$password" >"$work/spec.json")
+  "$FAKE" --dir "$work/fake" --spec "$work/spec.json" >"$work/fake.out" 2>"$work/fake.err" </dev/null &
+  fake_pid=$!
+  for _ in $(seq 100); do grep -q ready "$work/fake.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q ready "$work/fake.out" || { cat "$work/fake.err" >&2; return 1; }
+  set -a; . "$work/fake/env"; set +a
+  printf %s bench.registry.example:5000 >"$work/host"
+}
