@@ -20,19 +20,9 @@ set -euo pipefail
 if [[ ${1:-} != --in-session ]]; then
   self=$(realpath "$0")
   cd "$(dirname "$self")/.."
-  # hyperfine >= 1.16 for --input: with it no shell is timed, only the
-  # helpers (tests/peers/install.sh builds 1.20 into the peers' bin).
-  peers_bin=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/bin
-  [[ -x $peers_bin/hyperfine ]] && PATH=$peers_bin:$PATH
   # shellcheck source=bench/lib.sh
   . bench/lib.sh
-  need_tools hyperfine dbus-run-session gnome-keyring-daemon \
-    docker-credential-secretservice jq cargo
-  cargo build --release --quiet -p docker-credential-scalr
-  target=${CARGO_TARGET_DIR:-target}
-  OURS=$(realpath "$target/release/docker-credential-scalr")
-  THEIRS=$(command -v docker-credential-secretservice)
-  run_in_private_session
+  run_in_private_session docker-credential-scalr
   exit
 fi
 

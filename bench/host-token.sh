@@ -16,17 +16,9 @@ set -euo pipefail
 if [[ ${1:-} != --in-session ]]; then
   self=$(realpath "$0")
   cd "$(dirname "$self")/.."
-  peers_bin=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/bin
-  [[ -x $peers_bin/hyperfine ]] && PATH=$peers_bin:$PATH
   # shellcheck source=bench/lib.sh
   . bench/lib.sh
-  need_tools hyperfine dbus-run-session gnome-keyring-daemon \
-    docker-credential-secretservice jq cargo
-  cargo build --release --quiet -p docker-credential-scalr --bin terraform-credentials-scalr
-  target=${CARGO_TARGET_DIR:-target}
-  OURS=$(realpath "$target/release/terraform-credentials-scalr")
-  THEIRS=$(command -v docker-credential-secretservice)
-  run_in_private_session
+  run_in_private_session terraform-credentials-scalr --bin terraform-credentials-scalr
   exit
 fi
 

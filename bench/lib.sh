@@ -6,6 +6,31 @@ bench=$(basename "$0")
 
 # ---- the side-by-side hyperfine benches (module-publish.sh, tofu-init.sh) ----
 
+# The options both take (--runs, --rounds, --warmup, --export-json, --help):
+# handles "$1" with its value "$2" (the caller shifts both), prints the
+# script's opening comment for --help, exits 2 on anything else.
+rounds_option() {
+  case $1 in
+    --runs) runs=$2 ;;
+    --rounds) rounds_n=$2 ;;
+    --warmup) warmup=$2 ;;
+    --export-json) export_json=$2 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "$bench: unknown argument $1" >&2; exit 2 ;;
+  esac
+}
+
+# Sets $root (the workspace) and $target ($CARGO_TARGET_DIR, default
+# target/ of the workspace), and sources the peers' env.sh when it is there.
+load_peers_env() {
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  target=${CARGO_TARGET_DIR:-$root/target}
+  local peers_env=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/env.sh
+  # shellcheck source=/dev/null
+  [[ -f $peers_env ]] && source "$peers_env"
+  return 0
+}
+
 # Builds the helper, scalr-oci and the setup binary $1 (tests/src/bin/) with
 # --release into $target, exports SCALR_OCI_HELPER_BIN and SCALR_OCI_BIN,
 # makes $work (mktemp, prefix $2) and starts `$1 --dir $work/env ARGS...`
@@ -93,6 +118,15 @@ rounds_summary() {
 
 # ---- the keychain benches in a private session (get.sh, host-token.sh) ------
 
+# Puts the peers' bin first on PATH when it holds hyperfine: >= 1.16 for
+# --input, with which no shell is timed, only the helpers
+# (tests/peers/install.sh builds 1.20 into the peers' bin).
+peers_bin_first() {
+  local peers_bin=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/bin
+  [[ -x $peers_bin/hyperfine ]] && PATH=$peers_bin:$PATH
+  return 0
+}
+
 # Exits non-zero naming the first of the tools $@ not on PATH.
 need_tools() {
   local tool
@@ -102,11 +136,21 @@ need_tools() {
   done
 }
 
-# Runs `bash $self --in-session` under dbus-run-session in a clean environment
-# (nothing of the caller's own session or settings) with a throw-away HOME:
-# makes $TMP (removed on exit) and passes OURS, THEIRS, TMP and RUNS (default
-# 100) through. Needs $self, $OURS and $THEIRS.
+# Checks the tools, builds our binary $1 (release; the rest of the arguments
+# go to cargo build) as $OURS, takes docker-credential-secretservice as
+# $THEIRS, then runs `bash $self --in-session` under dbus-run-session in a
+# clean environment (nothing of the caller's own session or settings) with a
+# throw-away HOME: makes $TMP (removed on exit) and passes OURS, THEIRS, TMP
+# and RUNS (default 100) through. Needs $self; run from the workspace root.
 run_in_private_session() {
+  local bin=$1
+  shift
+  peers_bin_first
+  need_tools hyperfine dbus-run-session gnome-keyring-daemon \
+    docker-credential-secretservice jq cargo
+  cargo build --release --quiet -p docker-credential-scalr "$@"
+  OURS=$(realpath "${CARGO_TARGET_DIR:-target}/release/$bin")
+  THEIRS=$(command -v docker-credential-secretservice)
   TMP=$(mktemp -d)
   trap 'rm -rf "$TMP"' EXIT
   mkdir -p "$TMP/home/.local/share" "$TMP/home/.config" "$TMP/home/.cache" "$TMP/run"

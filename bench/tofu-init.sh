@@ -21,24 +21,14 @@ runs=10
 rounds_n=4
 warmup=3
 export_json=
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 while (($#)); do
   case $1 in
-    --runs) runs=$2; shift 2 ;;
-    --rounds) rounds_n=$2; shift 2 ;;
-    --warmup) warmup=$2; shift 2 ;;
-    --export-json) export_json=$2; shift 2 ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "tofu-init.sh: unknown argument $1" >&2; exit 2 ;;
+    *) rounds_option "$@"; shift 2 ;;
   esac
 done
-
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-target=${CARGO_TARGET_DIR:-$root/target}
-peers_env=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/env.sh
-# shellcheck source=/dev/null
-[[ -f $peers_env ]] && source "$peers_env"
-# shellcheck source=bench/lib.sh
-. "$root/bench/lib.sh"
+load_peers_env
 command -v hyperfine >/dev/null || { echo "tofu-init.sh: hyperfine not found; run tests/peers/install.sh" >&2; exit 1; }
 
 start_setup_env tofu-bench-env scalr-tofu-bench
