@@ -1,6 +1,7 @@
 //! Shared support for the end-to-end tests: a test CA, real peers, the fake
 //! Scalr control plane.
 
+pub mod bench_env;
 pub mod fake_control_plane;
 pub mod https_server;
 pub mod keyring_session;

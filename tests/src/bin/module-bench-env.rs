@@ -23,12 +23,12 @@
 //! checked before `ready` is printed; then it waits until stdin closes.
 //! scalr-oci comes from `$SCALR_OCI_BIN` (the script builds it `--release`).
 
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use base64::Engine as _;
+use scalr_oci_e2e::bench_env::{self, quote};
 use scalr_oci_e2e::keyring_session::KeyringSession;
 use scalr_oci_e2e::peers;
 use scalr_oci_e2e::registry::Registry;
@@ -152,10 +152,7 @@ fn main() -> ExitCode {
         );
     }
 
-    println!("ready");
-    std::io::stdout().flush().expect("flush stdout");
-    // Serve until stdin closes (the script holds it open).
-    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    bench_env::ready_then_serve();
     drop(session);
     drop(registry);
     ExitCode::SUCCESS
@@ -180,9 +177,4 @@ fn script(path: &Path, body: &str) {
     )
     .expect("write a script");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-/// Single-quoted for sh.
-fn quote(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }

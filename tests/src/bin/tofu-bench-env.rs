@@ -23,11 +23,11 @@
 //! `$SCALR_OCI_HELPER_BIN` and `$SCALR_OCI_BIN` (the script builds them with
 //! `--release`).
 
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use scalr_oci_e2e::bench_env::{self, quote};
 use scalr_oci_e2e::keyring_session::KeyringSession;
 use scalr_oci_e2e::peers::{self, Peer};
 use scalr_oci_e2e::registry::Registry;
@@ -142,10 +142,7 @@ fn main() -> ExitCode {
         );
     }
 
-    println!("ready");
-    std::io::stdout().flush().expect("flush stdout");
-    // Serve until stdin closes (the script holds it open).
-    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    bench_env::ready_then_serve();
     drop(session);
     drop(registry);
     ExitCode::SUCCESS
@@ -169,11 +166,6 @@ fn write_run_script(workdir: &Path, tofu_bin: &Path, env: &Env) {
     let path = workdir.join("run.sh");
     std::fs::write(&path, script).expect("write run.sh");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod run.sh");
-}
-
-/// Single-quoted for sh.
-fn quote(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }
 
 fn random_password() -> String {

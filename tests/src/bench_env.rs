@@ -1,0 +1,22 @@
+//! What the bench setup binaries (`src/bin/*-bench-env.rs`) share with their
+//! bench scripts: the `ready` handshake, and sh quoting for the scripts they
+//! write.
+//!
+//! The protocol with the script (bench/lib.sh `start_setup_env`): the binary
+//! prints `ready` once everything is up and checked, then serves until the
+//! script closes its stdin; the caller then drops (stops) what it started.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// Prints `ready` and blocks until stdin closes (the script holds it open).
+pub fn ready_then_serve() {
+    println!("ready");
+    std::io::stdout().flush().expect("flush stdout");
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+/// Single-quoted for sh.
+pub fn quote(path: &Path) -> String {
+    format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
+}
