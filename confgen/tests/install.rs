@@ -7,7 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use common::{BIN, Home, assert_success, stdout};
 
@@ -142,6 +142,22 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
     );
 }
 
+/// Runs `hook` (which sources scalr-pre-init.sh) under `sh -c` as in a Scalr
+/// run: HOME, a bare PATH, no TF_CLI_CONFIG_FILE, SCALR_HOSTNAME and
+/// `token` as SCALR_TOKEN, and the staged binaries in `from`.
+fn pre_init(home: &Home, from: &Path, hook: &str, token: &str) -> Output {
+    Command::new("sh")
+        .args(["-c", hook])
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("TF_CLI_CONFIG_FILE")
+        .env("SCALR_HOSTNAME", "example.scalr.io")
+        .env("SCALR_TOKEN", token)
+        .env("SCALR_OCI_BIN_DIR", from)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn pre_init_points_tofu_at_the_helper_without_a_secret_on_disk() {
     let home = Home::new();
@@ -152,16 +168,7 @@ fn pre_init_points_tofu_at_the_helper_without_a_secret_on_disk() {
         script("scalr-pre-init.sh").display(),
         script("scalr-pre-init.sh").display()
     );
-    let out = Command::new("sh")
-        .args(["-c", &hook])
-        .env("HOME", home.path())
-        .env("PATH", "/usr/bin:/bin")
-        .env_remove("TF_CLI_CONFIG_FILE")
-        .env("SCALR_HOSTNAME", "example.scalr.io")
-        .env("SCALR_TOKEN", secret)
-        .env("SCALR_OCI_BIN_DIR", &from)
-        .output()
-        .unwrap();
+    let out = pre_init(&home, &from, &hook, secret);
     assert_success(&out);
     let text = stdout(&out);
     assert!(
@@ -200,16 +207,7 @@ fn pre_init_without_scalr_oci_appends_each_block_once() {
         script("scalr-pre-init.sh").display(),
         script("scalr-pre-init.sh").display()
     );
-    let out = Command::new("sh")
-        .args(["-c", &hook])
-        .env("HOME", home.path())
-        .env("PATH", "/usr/bin:/bin")
-        .env_remove("TF_CLI_CONFIG_FILE")
-        .env("SCALR_HOSTNAME", "example.scalr.io")
-        .env("SCALR_TOKEN", "pre-init-token-8e2a")
-        .env("SCALR_OCI_BIN_DIR", &from)
-        .output()
-        .unwrap();
+    let out = pre_init(&home, &from, &hook, "pre-init-token-8e2a");
     assert_success(&out);
     assert_eq!(home.read(".scalr-oci/tofurc"), TOFURC);
     assert!(std::fs::read_link(plugin_link(&home)).is_ok());
