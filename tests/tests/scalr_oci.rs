@@ -164,14 +164,17 @@ fn configure_tofu_all_from_control_plane_writes_one_block_per_exported_host() {
             .args(args);
         peers::run(&mut cmd, b"", Duration::from_secs(120))
     };
-    let said = run(&[
-        "configure",
-        "tofu",
-        "--all-from-control-plane",
-        "--file",
-        tofurc_s,
-    ])
-    .success();
+    // `configure tofu --all-from-control-plane [extra] --file TOFURC`.
+    let configure = |extra: &[&str]| {
+        let args: Vec<&str> = [
+            &["configure", "tofu", "--all-from-control-plane"][..],
+            extra,
+            &["--file", tofurc_s],
+        ]
+        .concat();
+        run(&args)
+    };
+    let said = configure(&[]).success();
     let text = std::fs::read_to_string(&tofurc).unwrap();
     assert!(
         text.starts_with("# mine\nplugin_cache_dir = \"/tmp/plugins\"\n"),
@@ -199,24 +202,9 @@ fn configure_tofu_all_from_control_plane_writes_one_block_per_exported_host() {
         assert!(said.contains(skipped), "the report names {skipped}: {said}");
     }
     // Idempotent: a second run changes nothing, and --check agrees.
-    run(&[
-        "configure",
-        "tofu",
-        "--all-from-control-plane",
-        "--file",
-        tofurc_s,
-    ])
-    .success();
+    configure(&[]).success();
     assert_eq!(std::fs::read_to_string(&tofurc).unwrap(), text);
-    run(&[
-        "configure",
-        "tofu",
-        "--all-from-control-plane",
-        "--check",
-        "--file",
-        tofurc_s,
-    ])
-    .success();
+    configure(&["--check"]).success();
     ws.assert_clean(&[&ws.fake.token(), "pw-integration-1", "pw-integration-2"]);
     assert_no_file_contains(&ws.session.scratch(), &ws.fake.token());
 }
