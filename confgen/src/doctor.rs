@@ -24,6 +24,7 @@ use crate::address::written_authority;
 use crate::environment::{Env, HELPER_BINARY, find_on_path};
 use crate::error::{Error, Result};
 use crate::inventory::{Claims, ControlPlaneView, Inventory, Reach};
+use crate::oci::auth::{Challenge, token_url};
 use crate::output::say;
 
 /// Docker Hub's registry API; `docker.io` itself redirects to the website.
@@ -225,36 +226,26 @@ fn check(
     let Some(challenge) = challenge else {
         return Ok(());
     };
-    let (scheme, params) = parse_challenge(&challenge);
+    // One parser and one realm policy for every registry client of ours.
+    let challenge = Challenge::parse(&challenge);
+    let scheme = challenge.scheme.clone();
     let authorised = match scheme.as_str() {
         "basic" => client
             .get(format!("{base}/v2/"))
             .basic_auth(&username, Some(secret.expose_secret()))
             .send(),
         "bearer" => {
-            let Some(realm) = params
-                .iter()
-                .find(|(k, _)| k == "realm")
-                .map(|(_, v)| v.clone())
-            else {
-                return report.fail("the Bearer challenge names no token realm");
+            // Refused, not just warned about, when the realm is not HTTPS:
+            // the Basic header would cross the network in clear text
+            // (module_publish.rs attack test). GET /v2/'s challenge names no
+            // scope; none is asked for.
+            let (token_url, realm) = match token_url(&challenge, "") {
+                Ok(url) => {
+                    let realm = format!("{}://{}{}", url.scheme(), url.authority(), url.path());
+                    (url, realm)
+                }
+                Err(e) => return report.fail(&e.to_string()),
             };
-            // Refused, not just warned about: the Basic header would cross
-            // the network in clear text (module_publish.rs attack test).
-            if !realm.starts_with("https://") {
-                return report.fail(&format!(
-                    "the token realm {realm} is not HTTPS: refusing to send the credentials there, they would travel in clear text"
-                ));
-            }
-            let Ok(mut token_url) = url::Url::parse(&realm) else {
-                return report.fail(&format!("the token realm {realm:?} is not a URL"));
-            };
-            for (key, value) in params
-                .iter()
-                .filter(|(k, _)| k == "service" || k == "scope")
-            {
-                token_url.query_pairs_mut().append_pair(key, value);
-            }
             let token = match client
                 .get(token_url)
                 .basic_auth(&username, Some(secret.expose_secret()))
@@ -388,38 +379,6 @@ impl JsonValue for Response {
     }
 }
 
-/// `Bearer realm="…",service="…",scope="…"` → ("bearer", params).
-pub fn parse_challenge(challenge: &str) -> (String, Vec<(String, String)>) {
-    let challenge = challenge.trim();
-    let (scheme, rest) = challenge.split_once(' ').unwrap_or((challenge, ""));
-    let mut params = Vec::new();
-    let mut rest = rest.trim();
-    while !rest.is_empty() {
-        let Some((key, after)) = rest.split_once('=') else {
-            break;
-        };
-        let key = key
-            .trim()
-            .trim_start_matches(',')
-            .trim()
-            .to_ascii_lowercase();
-        let after = after.trim_start();
-        let (value, next) = if let Some(quoted) = after.strip_prefix('"') {
-            let end = quoted.find('"').unwrap_or(quoted.len());
-            (
-                quoted[..end].to_string(),
-                quoted.get(end + 1..).unwrap_or(""),
-            )
-        } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (after[..end].trim().to_string(), &after[end..])
-        };
-        params.push((key, value));
-        rest = next.trim_start().trim_start_matches(',').trim_start();
-    }
-    (scheme.to_ascii_lowercase(), params)
-}
-
 /// What a 401 or 403 most likely means, in the words of the troubleshooting
 /// guides this product was specified from.
 pub fn explain_denied(status: StatusCode, who: &str, username: &str) -> String {
@@ -541,23 +500,6 @@ fn check_scalr_host(client: &Client, env: &Env, host: &str, report: &mut Report)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_docker_and_ghcr_challenges() {
-        let (scheme, params) = parse_challenge(
-            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/alpine:pull""#,
-        );
-        assert_eq!(scheme, "bearer");
-        assert_eq!(
-            params[0],
-            ("realm".into(), "https://auth.docker.io/token".into())
-        );
-        assert_eq!(params[1], ("service".into(), "registry.docker.io".into()));
-        assert_eq!(params[2].1, "repository:library/alpine:pull");
-        let (scheme, params) = parse_challenge(r#"Basic realm="Registry Realm""#);
-        assert_eq!(scheme, "basic");
-        assert_eq!(params, vec![("realm".into(), "Registry Realm".into())]);
-    }
 
     #[test]
     fn endpoints_keep_what_was_typed() {

@@ -141,7 +141,13 @@ pub fn token_url(challenge: &Challenge, scope: &str) -> Result<reqwest::Url> {
         if let Some(service) = challenge.param("service") {
             query.append_pair("service", service);
         }
-        query.append_pair("scope", challenge.param("scope").unwrap_or(scope));
+        // doctor's `GET /v2/` check asks for no scope at all.
+        match challenge.param("scope").unwrap_or(scope) {
+            "" => {}
+            scope => {
+                query.append_pair("scope", scope);
+            }
+        }
     }
     Ok(url)
 }
