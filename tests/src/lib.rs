@@ -9,6 +9,7 @@ pub mod oci;
 pub mod peers;
 pub mod pty;
 pub mod registry;
+pub mod scalr_run;
 pub mod secrets;
 pub mod session_keyring;
 pub mod tls;

@@ -9,50 +9,29 @@
 
 #![cfg(target_os = "linux")]
 
-use std::ffi::OsString;
 use std::time::Duration;
 
 use linux_keyutils::{Key, KeyRing, KeyRingIdentifier, KeyType, Permission};
-use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
+use scalr_oci_e2e::fake_control_plane::IntegrationSpec;
 use scalr_oci_e2e::keyring_session::{NoKeychain, parse_get};
 use scalr_oci_e2e::peers::{self, Output};
+use scalr_oci_e2e::scalr_run::ScalrRun as Run;
 use scalr_oci_e2e::secrets::fresh_secret;
 
 /// Every key the helper makes starts with this (any format version).
 const OURS: &str = "docker-credential-scalr:";
 
-/// The helper in a Scalr-run-like environment around one fake control plane.
-struct Run {
-    fake: FakeControlPlane,
-    home: NoKeychain,
-    extra: Vec<(OsString, OsString)>,
+/// The helper in a Scalr-run-like environment, with debug output on: the
+/// attacks assert what the cache says.
+fn debug_run() -> Run {
+    Run::new().env("SCALR_OCI_DEBUG", "1")
 }
 
-impl Run {
-    fn new() -> Run {
-        peers::helper_bin();
-        Run {
-            fake: FakeControlPlane::start(),
-            home: NoKeychain::new(),
-            extra: vec![("SCALR_OCI_DEBUG".into(), "1".into())],
-        }
-    }
+trait Integrations {
+    fn integration(&self, host: &str) -> (String, String);
+}
 
-    fn env(mut self, key: &str, value: &str) -> Run {
-        self.extra.push((key.into(), value.into()));
-        self
-    }
-
-    fn get(&self, server: &str) -> Output {
-        let mut cmd = self.home.command(peers::helper_bin());
-        cmd.env("SCALR_HOSTNAME", self.fake.hostname())
-            .env("SCALR_TOKEN", self.fake.token())
-            .env("SSL_CERT_FILE", self.fake.ca_cert_path())
-            .envs(self.extra.iter().map(|(k, v)| (k, v)))
-            .arg("get");
-        peers::run(&mut cmd, server.as_bytes(), Duration::from_secs(90))
-    }
-
+impl Integrations for Run {
     /// An integration for `host` with a fresh password; returns (id, password).
     fn integration(&self, host: &str) -> (String, String) {
         let password = fresh_secret("cache-attack");
@@ -154,7 +133,7 @@ fn secret_of(out: &Output) -> String {
 
 #[test]
 fn a_process_with_another_token_or_none_reads_no_password_from_the_keyring() {
-    let run = Run::new();
+    let run = debug_run();
     let host = unique_host("read");
     let (_, password) = run.integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
@@ -183,7 +162,7 @@ fn a_process_with_another_token_or_none_reads_no_password_from_the_keyring() {
 
 #[test]
 fn our_keys_give_nobody_write_or_setattr() {
-    let run = Run::new();
+    let run = debug_run();
     let host = unique_host("perms");
     let (_, password) = run.integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
@@ -213,7 +192,7 @@ fn our_keys_give_nobody_write_or_setattr() {
 
 #[test]
 fn a_planted_or_modified_entry_is_never_served() {
-    let run = Run::new();
+    let run = debug_run();
     let host = unique_host("plant");
     let (id, password) = run.integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
@@ -285,7 +264,7 @@ fn a_planted_keychain_answer_is_never_served_without_a_keychain() {
 #[test]
 fn an_entry_without_a_timeout_is_refused_after_its_time() {
     let ttl = 3;
-    let run = Run::new().env("SCALR_OCI_CACHE_TTL", &ttl.to_string());
+    let run = debug_run().env("SCALR_OCI_CACHE_TTL", &ttl.to_string());
     let host = unique_host("timeout");
     let (id, password) = run.integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
@@ -314,7 +293,7 @@ fn an_entry_without_a_timeout_is_refused_after_its_time() {
 
 #[test]
 fn an_entry_copied_under_another_name_fails() {
-    let run = Run::new();
+    let run = debug_run();
     let host_a = unique_host("copy-a");
     let host_b = unique_host("copy-b");
     let (_, password_a) = run.integration(&host_a);
@@ -356,7 +335,7 @@ fn a_failing_store_or_erase_writes_no_epoch_key() {
 /// Keeps the test honest: the keys listed are really ours and readable.
 #[test]
 fn our_keys_are_user_keys() {
-    let run = Run::new();
+    let run = debug_run();
     let host = unique_host("types");
     let (_, password) = run.integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);

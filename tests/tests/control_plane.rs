@@ -3,8 +3,6 @@
 //! SSL_CERT_FILE. Each test has its own control plane (its own port and
 //! token), so their cache scopes never meet.
 
-use std::ffi::OsString;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use scalr_oci_e2e::fake_control_plane::{
@@ -12,55 +10,16 @@ use scalr_oci_e2e::fake_control_plane::{
 };
 use scalr_oci_e2e::keyring_session::{NoKeychain, parse_get};
 use scalr_oci_e2e::peers::{self, Output};
+use scalr_oci_e2e::scalr_run::ScalrRun as Run;
 use scalr_oci_e2e::secrets::assert_no_file_contains;
 
 const NOT_FOUND: &str = "credentials not found in native keychain\n";
 
-/// A Scalr-run-like environment around one fake control plane.
-struct Run {
-    fake: FakeControlPlane,
-    home: NoKeychain,
-    extra: Vec<(OsString, OsString)>,
+trait Clean {
+    fn assert_clean(&self, secret: &str);
 }
 
-impl Run {
-    fn new() -> Run {
-        Run::with(FakeControlPlane::start())
-    }
-
-    fn with(fake: FakeControlPlane) -> Run {
-        // The first call may build the helper (half a minute in a fresh
-        // clone): never inside a timed section or before an expiry is set.
-        peers::helper_bin();
-        Run {
-            fake,
-            home: NoKeychain::new(),
-            extra: Vec::new(),
-        }
-    }
-
-    fn env(mut self, key: &str, value: &str) -> Run {
-        self.extra.push((key.into(), value.into()));
-        self
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = self.home.command(peers::helper_bin());
-        cmd.env("SCALR_HOSTNAME", self.fake.hostname())
-            .env("SCALR_TOKEN", self.fake.token())
-            .env("SSL_CERT_FILE", self.fake.ca_cert_path())
-            .envs(self.extra.iter().map(|(k, v)| (k, v)));
-        cmd
-    }
-
-    fn get(&self, server: &str) -> Output {
-        peers::run(
-            self.command().arg("get"),
-            server.as_bytes(),
-            Duration::from_secs(90),
-        )
-    }
-
+impl Clean for Run {
     /// Nothing the run touched holds the token or `secret`.
     fn assert_clean(&self, secret: &str) {
         assert_no_file_contains(self.home.root(), secret);
