@@ -12,6 +12,7 @@ pub mod registry;
 pub mod scalr_run;
 pub mod secrets;
 pub mod session_keyring;
+pub mod stage;
 pub mod tls;
 pub mod tofu;
 pub mod token_server;
