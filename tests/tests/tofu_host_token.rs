@@ -294,16 +294,7 @@ fn a_scalr_run_needs_only_the_environment() {
     env.set("HOME", &home)
         .set("SCALR_HOSTNAME", bed.host())
         .set("SCALR_TOKEN", bed.fake.token());
-    assert_eq!(
-        env.keys(),
-        [
-            "HOME",
-            "PATH",
-            "SCALR_HOSTNAME",
-            "SCALR_TOKEN",
-            "SSL_CERT_FILE"
-        ]
-    );
+    tofu::assert_scalr_run_env(&env, &[]);
     let dir = bed.workdir("scalr-run");
     let out = bed.init(&env, &dir);
     bed.assert_installed(&out, &dir);
