@@ -2,6 +2,7 @@
 //! Scalr control plane.
 
 pub mod bench_env;
+pub mod client_stage;
 pub mod fake_control_plane;
 pub mod https_server;
 pub mod keyring_session;
