@@ -193,6 +193,17 @@ run_in_private_session() {
     timeout 900 dbus-run-session -- bash "$self" --in-session
 }
 
+# Prints the jq filter $2 over hyperfine's --export-json file $1, where
+# ms($name) is the mean of the command named $name in ms and ratio($a; $b)
+# the mean of $a over the mean of $b (both to 2 decimals).
+report_means() {
+  jq -r '
+    (.results | map({key: .command, value: .}) | from_entries) as $r
+    | def ms($n): $r[$n].mean * 1000 | . * 100 | round / 100;
+      def ratio($a; $b): $r[$a].mean / $r[$b].mean | . * 100 | round / 100;
+  '"$2" "$1"
+}
+
 # ---- the loopback fake Scalr control plane (cold-path.sh, control-plane.sh) --
 
 # Builds the release helper and the fake (tests/src/bin/fake-scalr.rs) into
