@@ -144,14 +144,20 @@ impl Stage {
     }
 
     /// As in a Scalr run: `env -i` plus exactly PATH (the bin directory),
-    /// HOME, SSL_CERT_FILE (both CAs), SCALR_HOSTNAME and SCALR_TOKEN: no
-    /// keychain at all.
-    pub fn scalr_run_env(&self, control_plane: &ControlPlane, home: &Path, token: &str) -> Env {
+    /// HOME, SSL_CERT_FILE (`bundle`, see [`ControlPlane`]), SCALR_HOSTNAME
+    /// (`fake`'s) and SCALR_TOKEN: no keychain at all.
+    pub fn scalr_run_env(
+        &self,
+        fake: &FakeControlPlane,
+        bundle: &Path,
+        home: &Path,
+        token: &str,
+    ) -> Env {
         let mut env = Env::empty();
         env.set("PATH", &self.bin)
             .set("HOME", home)
-            .set("SSL_CERT_FILE", &control_plane.bundle)
-            .set("SCALR_HOSTNAME", control_plane.fake.hostname())
+            .set("SSL_CERT_FILE", bundle)
+            .set("SCALR_HOSTNAME", fake.hostname())
             .set("SCALR_TOKEN", token);
         env
     }

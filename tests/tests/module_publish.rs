@@ -20,7 +20,7 @@ use scalr_oci_e2e::fake_control_plane::FakeControlPlane;
 use scalr_oci_e2e::keyring_session::KeyringSession;
 use scalr_oci_e2e::peers::{self, Output};
 use scalr_oci_e2e::secrets::{assert_no_credential_in_files, assert_no_file_contains};
-use scalr_oci_e2e::stage::{Auth, REPO, Stage};
+use scalr_oci_e2e::stage::{Auth, ControlPlane, REPO, Stage};
 use scalr_oci_e2e::tofu::{self, Env, show};
 use sha2::{Digest as _, Sha256};
 
@@ -63,11 +63,11 @@ fn token_stage(realm: Option<String>) -> Option<Stage> {
 /// CAs), SCALR_HOSTNAME and SCALR_TOKEN; the control plane exports
 /// `username` with the registry password for this registry.
 fn control_plane_env(stage: &Stage, username: &str) -> (FakeControlPlane, Env) {
-    let control_plane = stage.control_plane(username);
+    let ControlPlane { fake, bundle, .. } = stage.control_plane(username);
     let home = stage.scratch.path().join("home");
     std::fs::create_dir_all(&home).expect("mkdir HOME");
-    let env = stage.scalr_run_env(&control_plane, &home, &control_plane.fake.token());
-    (control_plane.fake, env)
+    let env = stage.scalr_run_env(&fake, &bundle, &home, &fake.token());
+    (fake, env)
 }
 
 /// A module directory for `marker`, plus what must never be published.

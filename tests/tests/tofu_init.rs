@@ -17,6 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
+use scalr_oci_e2e::fake_control_plane::FakeControlPlane;
 use scalr_oci_e2e::keyring_session::KeyringSession;
 use scalr_oci_e2e::peers::{Output, Peer};
 use scalr_oci_e2e::registry::Registry;
@@ -429,7 +430,10 @@ fn a_wrong_password_in_the_keychain_gives_the_registrys_401() {
 
 struct ControlPlaneStage {
     stage: Stage,
-    plane: ControlPlane,
+    fake: FakeControlPlane,
+    integration: String,
+    /// The registry's CA and the fake's, concatenated: `SSL_CERT_FILE`.
+    bundle: PathBuf,
     /// A token of its own for publishing, so that the helper's cache (keyed
     /// by token) holds nothing for the token `tofu init` uses.
     publisher_token: String,
@@ -440,15 +444,21 @@ struct ControlPlaneStage {
 impl ControlPlaneStage {
     fn new() -> Option<ControlPlaneStage> {
         let stage = new_stage(&[])?;
-        let plane = stage.control_plane(USER);
-        let publisher_token = plane.fake.add_token();
+        let ControlPlane {
+            fake,
+            integration,
+            bundle,
+        } = stage.control_plane(USER);
+        let publisher_token = fake.add_token();
         let home = tempfile::Builder::new()
             .prefix("scalr-e2e-tofu-home-")
             .tempdir()
             .expect("a temporary HOME");
         Some(ControlPlaneStage {
             stage,
-            plane,
+            fake,
+            integration,
+            bundle,
             publisher_token,
             home,
         })
@@ -457,7 +467,9 @@ impl ControlPlaneStage {
     /// [`Stage::scalr_run_env`] plus TF_CLI_CONFIG_FILE when given: no
     /// keychain at all.
     fn env(&self, home: &Path, token: &str, cli_config: Option<&Path>) -> Env {
-        let mut env = self.stage.scalr_run_env(&self.plane, home, token);
+        let mut env = self
+            .stage
+            .scalr_run_env(&self.fake, &self.bundle, home, token);
         if let Some(file) = cli_config {
             env.set("TF_CLI_CONFIG_FILE", file);
         }
@@ -478,7 +490,7 @@ impl ControlPlaneStage {
         tofu::write_root_config(&workdir, modules);
         let tofurc = self.home.path().join(".tofurc");
         configure_tofu(&tofurc, self.home.path(), &self.stage.registry, form);
-        let env = self.env(self.home.path(), &self.plane.fake.token(), Some(&tofurc));
+        let env = self.env(self.home.path(), &self.fake.token(), Some(&tofurc));
         tofu::assert_scalr_run_env(&env, &["TF_CLI_CONFIG_FILE"]);
         let before = snapshot(self.home.path());
         let out = tofu::tofu_init(&self.stage.tools, &env, &workdir);
@@ -502,7 +514,7 @@ impl ControlPlaneStage {
         let publisher_home = self.stage.scratch.path().join("publisher-home");
         for dir in [self.home.path(), workdir, &publisher_home] {
             assert_no_credential_in_files(dir, USER, &self.stage.password);
-            assert_no_file_contains(dir, &self.plane.fake.token());
+            assert_no_file_contains(dir, &self.fake.token());
             assert_no_file_contains(dir, &self.publisher_token);
         }
     }
@@ -514,30 +526,28 @@ fn control_plane_init(form: Form) {
     };
     c.publish("1.0.0", "1.0.0");
     assert!(
-        c.plane.fake.credentials_requests(&c.plane.integration) >= 1,
+        c.fake.credentials_requests(&c.integration) >= 1,
         "ORAS's helper asked the control plane"
     );
-    c.plane.fake.reset_counters();
+    c.fake.reset_counters();
 
     let (out, workdir) = c.init(form, &[("network", &c.stage.source("?tag=1.0.0"))]);
     assert_network_1_0_0(&out, &workdir);
     // The credentials came from the control plane, for tofu's own token.
     assert!(
-        c.plane.fake.credentials_requests(&c.plane.integration) >= 1,
+        c.fake.credentials_requests(&c.integration) >= 1,
         "tofu init never reached the control plane: {:?}",
-        c.plane
-            .fake
+        c.fake
             .request_log()
             .iter()
             .map(|r| &r.path)
             .collect::<Vec<_>>()
     );
     assert!(
-        c.plane
-            .fake
+        c.fake
             .request_log()
             .iter()
-            .any(|r| r.sent_bearer(&c.plane.fake.token())),
+            .any(|r| r.sent_bearer(&c.fake.token())),
         "no request carried tofu's SCALR_TOKEN"
     );
     c.assert_no_secret_on_disk(&workdir);
@@ -595,7 +605,7 @@ fn a_revoked_token_fails_tofu_init_naming_the_cause() {
         return;
     };
     c.publish("1.0.0", "1.0.0");
-    c.plane.fake.revoke_token(&c.plane.fake.token());
+    c.fake.revoke_token(&c.fake.token());
     let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
     assert_failed(&out, &workdir);
     let all = seen(&out);
@@ -605,17 +615,14 @@ fn a_revoked_token_fails_tofu_init_naming_the_cause() {
          \"scalr\" credential helper failed: the Scalr control plane at {} rejected the Scalr token \
          from the SCALR_TOKEN environment variable (HTTP 401",
         c.stage.registry.authority(),
-        c.plane.fake.hostname()
+        c.fake.hostname()
     );
     assert!(
         all.contains(&reason),
         "tofu init does not say the token was rejected ({reason:?}): {}",
         show(&out)
     );
-    assert!(
-        !all.contains(&c.plane.fake.token()),
-        "the token is in the output"
-    );
+    assert!(!all.contains(&c.fake.token()), "the token is in the output");
     c.assert_no_secret_on_disk(&workdir);
 }
 
@@ -640,7 +647,7 @@ fn not_found_then_401(change: impl FnOnce(&ControlPlaneStage), why: &str) {
     let looked_for = format!(
         "docker-credential-scalr: no Docker registry integration with exported credentials for {} on {}",
         c.stage.registry.authority(),
-        c.plane.fake.hostname()
+        c.fake.hostname()
     );
     assert!(
         all.contains(&looked_for)
@@ -650,7 +657,7 @@ fn not_found_then_401(change: impl FnOnce(&ControlPlaneStage), why: &str) {
         show(&out)
     );
     assert!(
-        c.plane.fake.list_requests() >= 1,
+        c.fake.list_requests() >= 1,
         "the helper never asked the control plane"
     );
     c.assert_no_secret_on_disk(&workdir);
@@ -659,7 +666,7 @@ fn not_found_then_401(change: impl FnOnce(&ControlPlaneStage), why: &str) {
 #[test]
 fn no_integration_gives_not_found_then_the_registrys_401() {
     not_found_then_401(
-        |c| assert!(c.plane.fake.remove_integration(&c.plane.integration)),
+        |c| assert!(c.fake.remove_integration(&c.integration)),
         "(0 listed",
     );
 }
@@ -668,9 +675,8 @@ fn no_integration_gives_not_found_then_the_registrys_401() {
 fn export_disabled_gives_not_found_then_the_registrys_401() {
     not_found_then_401(
         |c| {
-            c.plane
-                .fake
-                .update_integration(&c.plane.integration, |i| i.export_credentials = false)
+            c.fake
+                .update_integration(&c.integration, |i| i.export_credentials = false)
         },
         "1 name it but are disabled or do not export credentials",
     );
@@ -685,13 +691,13 @@ fn a_wrong_password_from_the_control_plane_gives_the_registrys_401() {
     };
     c.publish("1.0.0", "1.0.0");
     let wrong = fresh_secret("wrong");
-    c.plane.fake.set_password(&c.plane.integration, &wrong);
-    c.plane.fake.reset_counters();
+    c.fake.set_password(&c.integration, &wrong);
+    c.fake.reset_counters();
     let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
     assert_failed(&out, &workdir);
     assert_registry_refused(&out, &c.stage.registry, Refusal::Rejected);
     assert!(
-        c.plane.fake.credentials_requests(&c.plane.integration) >= 1,
+        c.fake.credentials_requests(&c.integration) >= 1,
         "the helper never fetched the (wrong) credentials"
     );
     c.assert_no_secret_on_disk(&workdir);
