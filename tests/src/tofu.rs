@@ -187,6 +187,7 @@ const SCALR_RUN_VARS: [&str; 5] = [
 
 /// Asserts that `env` is exactly a Scalr run's environment plus `extra`:
 /// nothing of this machine's can reach the child.
+#[track_caller]
 pub fn assert_scalr_run_env(env: &Env, extra: &[&str]) {
     let mut expected: Vec<&str> = SCALR_RUN_VARS.iter().chain(extra).copied().collect();
     expected.sort_unstable();
