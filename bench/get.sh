@@ -17,11 +17,11 @@
 # Not a test: timing depends on the machine. Peers: tests/peers/install.sh.
 set -euo pipefail
 
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 if [[ ${1:-} != --in-session ]]; then
   self=$(realpath "$0")
   cd "$(dirname "$self")/.."
-  # shellcheck source=bench/lib.sh
-  . bench/lib.sh
   run_in_private_session docker-credential-scalr
   exit
 fi
@@ -55,14 +55,11 @@ hyperfine -N --warmup 10 --min-runs "$RUNS" --style basic --export-json "$TMP/re
   -n "secretservice version" "$THEIRS version" \
   -n "scalr get (cached)" "$OURS get"
 
-jq -r '
-  (.results | map({key: .command, value: .}) | from_entries) as $r
-  | def ms($n): $r[$n].mean * 1000 | . * 100 | round / 100;
-    def ratio($a; $b): $r[$a].mean / $r[$b].mean | . * 100 | round / 100;
+report_means "$TMP/result.json" '
   "",
   "mean ms: scalr get (no cache) \(ms("scalr get (no cache)")), secretservice get \(ms("secretservice get")), scalr get (cached) \(ms("scalr get (cached)"))",
   "mean ms: scalr version \(ms("scalr version")), secretservice version \(ms("secretservice version"))",
   "ratio ours/theirs, get from the Secret Service: \(ratio("scalr get (no cache)"; "secretservice get"))",
   "ratio ours/theirs, bare start-up (version):    \(ratio("scalr version"; "secretservice version"))",
   "ratio ours/theirs, cached get:                 \(ratio("scalr get (cached)"; "secretservice get"))"
-' "$TMP/result.json"
+'

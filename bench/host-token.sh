@@ -13,11 +13,11 @@
 # Not a test: timing depends on the machine. Peers: tests/peers/install.sh.
 set -euo pipefail
 
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 if [[ ${1:-} != --in-session ]]; then
   self=$(realpath "$0")
   cd "$(dirname "$self")/.."
-  # shellcheck source=bench/lib.sh
-  . bench/lib.sh
   run_in_private_session terraform-credentials-scalr --bin terraform-credentials-scalr
   exit
 fi
@@ -49,12 +49,9 @@ hyperfine -N --warmup 10 --min-runs "$RUNS" --style basic --export-json "$TMP/re
   -n "secretservice get" "$THEIRS get" \
   -n "host-token get (SCALR_TOKEN)" "env SCALR_HOSTNAME=$host SCALR_TOKEN=not-a-real-token $OURS get $host"
 
-jq -r '
-  (.results | map({key: .command, value: .}) | from_entries) as $r
-  | def ms($n): $r[$n].mean * 1000 | . * 100 | round / 100;
-    def ratio($a; $b): $r[$a].mean / $r[$b].mean | . * 100 | round / 100;
+report_means "$TMP/result.json" '
   "",
   "mean ms: host-token get (keychain) \(ms("host-token get (keychain)")), secretservice get \(ms("secretservice get")), host-token get (SCALR_TOKEN) \(ms("host-token get (SCALR_TOKEN)"))",
   "ratio ours/theirs, get from the Secret Service: \(ratio("host-token get (keychain)"; "secretservice get"))",
   "ratio ours/theirs, get from the environment:    \(ratio("host-token get (SCALR_TOKEN)"; "secretservice get"))"
-' "$TMP/result.json"
+'

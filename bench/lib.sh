@@ -4,20 +4,40 @@
 # comment names; a function that sets an EXIT trap replaces the caller's.
 bench=$(basename "$0")
 
+# Exits non-zero naming the first of the tools $@ not on PATH.
+need_tools() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null ||
+      { echo "bench/$bench: $tool is missing; run tests/peers/install.sh" >&2; exit 1; }
+  done
+}
+
 # ---- the side-by-side hyperfine benches (module-publish.sh, tofu-init.sh) ----
 
-# The options both take (--runs, --rounds, --warmup, --export-json, --help):
-# handles "$1" with its value "$2" (the caller shifts both), prints the
-# script's opening comment for --help, exits 2 on anything else.
-rounds_option() {
-  case $1 in
-    --runs) runs=$2 ;;
-    --rounds) rounds_n=$2 ;;
-    --warmup) warmup=$2 ;;
-    --export-json) export_json=$2 ;;
-    -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "$bench: unknown argument $1" >&2; exit 2 ;;
-  esac
+# The options both take (--runs, --rounds, --warmup, --export-json, --help),
+# parsed from "$@" into runs (default 10), rounds_n (4), warmup (the value
+# the script set before, else 2) and export_json (none). An option of the
+# script's own goes to script_option "$@" when the script defines one
+# (which returns non-zero for an option it does not know). --help prints the
+# script's opening comment; anything else unknown exits 2.
+rounds_options() {
+  runs=10 rounds_n=4 warmup=${warmup:-2} export_json=
+  while (($#)); do
+    if declare -F script_option >/dev/null && script_option "$@"; then
+      shift 2
+      continue
+    fi
+    case $1 in
+      --runs) runs=$2 ;;
+      --rounds) rounds_n=$2 ;;
+      --warmup) warmup=$2 ;;
+      --export-json) export_json=$2 ;;
+      -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "$bench: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift 2
+  done
 }
 
 # Sets $root (the workspace) and $target ($CARGO_TARGET_DIR, default
@@ -116,6 +136,27 @@ rounds_summary() {
   ' "${rounds[@]}"
 }
 
+# Runs the rounds of the kinds $1 and $2 (run_rounds), writes their summary
+# (rounds_summary) to $export_json when that is set, and prints it: "$3, N
+# runs each:", each kind's mean, median and min in ms under its name, and the
+# ratio $1/$2 of the medians and the means against the goal "<= $4".
+compare_rounds() {
+  local a=$1 b=$2 summary
+  run_rounds "$a" "$b"
+  summary=$(rounds_summary "$a" "$b")
+  [[ -n $export_json ]] && printf '%s\n' "$summary" >"$export_json"
+  jq -r --arg a "$a" --arg b "$b" --arg na "${name[$a]}" --arg nb "${name[$b]}" \
+    --arg title "$3" --arg goal "$4" '
+    def ms: . * 10000 | round / 10;
+    def width: [$na, $nb] | map(length) | max + 3;
+    def row($name; $s): "  \($name):\([range(width - ($name | length) - 1)] | map(" ") | add)mean \($s.mean | ms) ms, median \($s.median | ms) ms, min \($s.min | ms) ms";
+    "\($title), \(.[$a].runs) runs each:",
+    row($na; .[$a]),
+    row($nb; .[$b]),
+    "  ratio \($a)/\($b): median \(.ratio_median * 1000 | round / 1000), mean \(.ratio_mean * 1000 | round / 1000) (goal: <= \($goal))"
+  ' <<<"$summary"
+}
+
 # ---- the keychain benches in a private session (get.sh, host-token.sh) ------
 
 # Puts the peers' bin first on PATH when it holds hyperfine: >= 1.16 for
@@ -125,15 +166,6 @@ peers_bin_first() {
   local peers_bin=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/bin
   [[ -x $peers_bin/hyperfine ]] && PATH=$peers_bin:$PATH
   return 0
-}
-
-# Exits non-zero naming the first of the tools $@ not on PATH.
-need_tools() {
-  local tool
-  for tool in "$@"; do
-    command -v "$tool" >/dev/null ||
-      { echo "bench/$bench: $tool is missing; run tests/peers/install.sh" >&2; exit 1; }
-  done
 }
 
 # Checks the tools, builds our binary $1 (release; the rest of the arguments
@@ -159,6 +191,17 @@ run_in_private_session() {
     HOME="$TMP/home" XDG_RUNTIME_DIR="$TMP/run" XDG_CONFIG_HOME="$TMP/home/.config" \
     XDG_DATA_HOME="$TMP/home/.local/share" XDG_CACHE_HOME="$TMP/home/.cache" \
     timeout 900 dbus-run-session -- bash "$self" --in-session
+}
+
+# Prints the jq filter $2 over hyperfine's --export-json file $1, where
+# ms($name) is the mean of the command named $name in ms and ratio($a; $b)
+# the mean of $a over the mean of $b (both to 2 decimals).
+report_means() {
+  jq -r '
+    (.results | map({key: .command, value: .}) | from_entries) as $r
+    | def ms($n): $r[$n].mean * 1000 | . * 100 | round / 100;
+      def ratio($a; $b): $r[$a].mean / $r[$b].mean | . * 100 | round / 100;
+  '"$2" "$1"
 }
 
 # ---- the loopback fake Scalr control plane (cold-path.sh, control-plane.sh) --

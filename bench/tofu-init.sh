@@ -17,19 +17,12 @@
 # setup binary, into $CARGO_TARGET_DIR (default: target/ of the workspace).
 set -euo pipefail
 
-runs=10
-rounds_n=4
 warmup=3
-export_json=
 # shellcheck source=bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-while (($#)); do
-  case $1 in
-    *) rounds_option "$@"; shift 2 ;;
-  esac
-done
+rounds_options "$@"
 load_peers_env
-command -v hyperfine >/dev/null || { echo "tofu-init.sh: hyperfine not found; run tests/peers/install.sh" >&2; exit 1; }
+need_tools hyperfine jq
 
 start_setup_env tofu-bench-env scalr-tofu-bench
 tofu_version=$(TF_CLI_CONFIG_FILE=/dev/null "$env_dir/bin/tofu" version 2>/dev/null | grep -m1 '^OpenTofu' || true)
@@ -42,13 +35,4 @@ for kind in helper plain; do
 done
 name[helper]='helper (keychain, cached)'
 name[plain]='plain-text oci_credentials'
-run_rounds helper plain
-summary=$(rounds_summary helper plain)
-[[ -n $export_json ]] && printf '%s\n' "$summary" >"$export_json"
-jq -r '
-  def ms: . * 10000 | round / 10;
-  "tofu init, \(.helper.runs) runs each:",
-  "  helper (keychain, cached):   mean \(.helper.mean | ms) ms, median \(.helper.median | ms) ms, min \(.helper.min | ms) ms",
-  "  plain-text oci_credentials:  mean \(.plain.mean | ms) ms, median \(.plain.median | ms) ms, min \(.plain.min | ms) ms",
-  "  ratio helper/plain: median \(.ratio_median * 1000 | round / 1000), mean \(.ratio_mean * 1000 | round / 1000) (goal: <= 1.05)"
-' <<<"$summary"
+compare_rounds helper plain "tofu init" 1.05

@@ -2,6 +2,7 @@
 //! Scalr control plane.
 
 pub mod bench_env;
+pub mod client_stage;
 pub mod fake_control_plane;
 pub mod https_server;
 pub mod keyring_session;
@@ -12,6 +13,7 @@ pub mod registry;
 pub mod scalr_run;
 pub mod secrets;
 pub mod session_keyring;
+pub mod stage;
 pub mod tls;
 pub mod tofu;
 pub mod token_server;

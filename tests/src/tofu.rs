@@ -176,6 +176,28 @@ impl Env {
     }
 }
 
+/// What a Scalr run gives each step: `env -i` plus these (sorted).
+const SCALR_RUN_VARS: [&str; 5] = [
+    "HOME",
+    "PATH",
+    "SCALR_HOSTNAME",
+    "SCALR_TOKEN",
+    "SSL_CERT_FILE",
+];
+
+/// Asserts that `env` is exactly a Scalr run's environment plus `extra`:
+/// nothing of this machine's can reach the child.
+#[track_caller]
+pub fn assert_scalr_run_env(env: &Env, extra: &[&str]) {
+    let mut expected: Vec<&str> = SCALR_RUN_VARS.iter().chain(extra).copied().collect();
+    expected.sort_unstable();
+    assert_eq!(
+        env.keys(),
+        expected,
+        "not exactly a Scalr run's environment plus {extra:?}"
+    );
+}
+
 /// A directory holding links to exactly `programs` (by file name): a `PATH`
 /// that reaches our helper and the peers, and nothing else.
 pub fn bin_dir(dir: &Path, programs: &[&Path]) -> PathBuf {

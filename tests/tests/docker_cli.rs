@@ -15,21 +15,16 @@
 //! setup is the one that works for a real registry.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
-use scalr_oci_e2e::keyring_session::KeyringSession;
-use scalr_oci_e2e::peers::{self, Found, Output, Peer};
-use scalr_oci_e2e::registry::Registry;
+use scalr_oci_e2e::client_stage::ClientStage;
+use scalr_oci_e2e::peers::{self, Output, Peer};
 use scalr_oci_e2e::secrets::{assert_no_credential_in_files, fresh_secret};
 
 const USER: &str = "docker-e2e";
 
 struct Bed {
-    found: Found,
-    session: KeyringSession,
-    registry: Registry,
-    secret: String,
+    stage: ClientStage,
     docker_config: PathBuf,
 }
 
@@ -38,49 +33,32 @@ impl Bed {
     /// registry's `host:port`, known only once it runs); `None` after a loud
     /// skip.
     fn start(config: impl Fn(&str) -> serde_json::Value) -> Option<Bed> {
-        let mut needed = vec![Peer::Docker];
-        needed.extend_from_slice(KeyringSession::PEERS);
-        needed.extend_from_slice(Registry::PEERS);
-        let found = peers::require(&needed)?;
-        let session = KeyringSession::start(&found);
-        let secret = fresh_secret("docker");
-        let registry = Registry::start(&found, USER, &secret);
-        let docker_config = session.home().join(".docker");
+        let stage = ClientStage::start(Peer::Docker, USER, "docker")?;
+        let docker_config = stage.session.home().join(".docker");
         std::fs::create_dir_all(&docker_config).expect("create DOCKER_CONFIG");
-        let text = serde_json::to_string_pretty(&config(&registry.authority())).expect("JSON");
+        let text =
+            serde_json::to_string_pretty(&config(&stage.registry.authority())).expect("JSON");
         std::fs::write(docker_config.join("config.json"), text).expect("write config.json");
         Some(Bed {
-            found,
-            session,
-            registry,
-            secret,
+            stage,
             docker_config,
         })
     }
 
     fn docker(&self, args: &[&str], stdin: &str) -> Output {
-        let helper_dir = peers::helper_bin()
-            .parent()
-            .expect("the helper's directory");
-        let mut cmd: Command = self.session.command(self.found.path(Peer::Docker));
+        // Never a developer's real daemon: login must run client-side.
+        let no_daemon = self.stage.session.scratch().join("no-daemon.sock");
+        // `docker-credential-scalr` is found on PATH, like in real use.
+        let mut cmd = self.stage.command();
         cmd.args(args)
             .env("DOCKER_CONFIG", &self.docker_config)
-            .env("SSL_CERT_FILE", self.registry.ca_cert())
-            // `docker-credential-scalr` is found on PATH, like in real use.
-            .env("PATH", peers::path_with(helper_dir))
-            // Never a developer's real daemon: login must run client-side.
-            .env(
-                "DOCKER_HOST",
-                format!(
-                    "unix://{}",
-                    self.session.scratch().join("no-daemon.sock").display()
-                ),
-            );
+            .env("SSL_CERT_FILE", self.stage.registry.ca_cert())
+            .env("DOCKER_HOST", format!("unix://{}", no_daemon.display()));
         peers::run(&mut cmd, stdin.as_bytes(), Duration::from_secs(120))
     }
 
     fn login(&self, password: &str) -> Output {
-        let host = self.registry.authority();
+        let host = self.stage.registry.authority();
         self.docker(&["login", &host, "-u", USER, "--password-stdin"], password)
     }
 
@@ -91,7 +69,7 @@ impl Bed {
     }
 
     fn home(&self) -> PathBuf {
-        self.session.home()
+        self.stage.session.home()
     }
 }
 
@@ -110,7 +88,7 @@ fn login_get_logout(
     let Some(bed) = Bed::start(config) else {
         return;
     };
-    let host = bed.registry.authority();
+    let host = bed.stage.registry.authority();
     let configured_as = configured_as(&host);
 
     // A wrong password: the registry refuses it and nothing is stored.
@@ -128,27 +106,27 @@ fn login_get_logout(
         out.show()
     );
     assert_eq!(
-        bed.session.get(&host),
+        bed.stage.session.get(&host),
         None,
         "a failed login stored something"
     );
-    let listed = bed.session.helper("list", "unused");
+    let listed = bed.stage.session.helper("list", "unused");
     assert_eq!(listed.stdout_lossy(), "{}\n", "{}", listed.show());
     assert_no_credential_in_files(&bed.home(), USER, &wrong);
 
     // The right password: docker stores through our helper, not in the file.
-    let out = bed.login(&bed.secret);
-    bed.registry.assert_success(&out, "docker login");
+    let out = bed.login(&bed.stage.secret);
+    bed.stage.registry.assert_success(&out, "docker login");
     assert!(
         out.stdout_lossy().contains("Login Succeeded"),
         "{}",
         out.show()
     );
     assert_no_plain_text_warning(&out);
-    let expected = Some((USER.to_string(), bed.secret.clone()));
-    assert_eq!(bed.session.get(&host), expected, "bare {host}");
+    let expected = Some((USER.to_string(), bed.stage.secret.clone()));
+    assert_eq!(bed.stage.session.get(&host), expected, "bare {host}");
     assert_eq!(
-        bed.session.get(&format!("https://{host}")),
+        bed.stage.session.get(&format!("https://{host}")),
         expected,
         "https://{host}"
     );
@@ -190,11 +168,15 @@ fn login_get_logout(
         "logout warned: {}",
         out.show()
     );
-    assert_eq!(bed.session.get(&host), None, "logout left the credential");
-    assert_eq!(bed.session.get(&format!("https://{host}")), None);
+    assert_eq!(
+        bed.stage.session.get(&host),
+        None,
+        "logout left the credential"
+    );
+    assert_eq!(bed.stage.session.get(&format!("https://{host}")), None);
 
-    assert_no_credential_in_files(&bed.home(), USER, &bed.secret);
-    assert_no_credential_in_files(bed.docker_config.as_path(), USER, &bed.secret);
+    assert_no_credential_in_files(&bed.home(), USER, &bed.stage.secret);
+    assert_no_credential_in_files(bed.docker_config.as_path(), USER, &bed.stage.secret);
 }
 
 #[test]

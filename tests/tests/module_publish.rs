@@ -16,148 +16,75 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
+use scalr_oci_e2e::fake_control_plane::FakeControlPlane;
 use scalr_oci_e2e::keyring_session::KeyringSession;
-use scalr_oci_e2e::peers::{self, Output, Peer};
-use scalr_oci_e2e::registry::Registry;
-use scalr_oci_e2e::secrets::{
-    assert_no_credential_in_files, assert_no_file_contains, fresh_secret,
-};
-use scalr_oci_e2e::tofu::{self, Env, Tools, show};
-use scalr_oci_e2e::token_server::User;
+use scalr_oci_e2e::peers::{self, Output};
+use scalr_oci_e2e::secrets::{assert_no_credential_in_files, assert_no_file_contains};
+use scalr_oci_e2e::stage::{Auth, ControlPlane, REPO, Stage};
+use scalr_oci_e2e::tofu::{self, Env, show};
 use sha2::{Digest as _, Sha256};
-use tempfile::TempDir;
 
 const USER: &str = "module-bot";
 const READER: &str = "module-reader";
-const REPO: &str = "tofu/network";
 const TIMEOUT: Duration = Duration::from_secs(120);
+const PREFIX: &str = "scalr-e2e-module-";
 
-#[derive(Clone, Copy, Debug)]
-enum Auth {
-    Htpasswd,
-    Token,
+/// The Basic (htpasswd) registry, its credentials stored in a real keyring
+/// by `scalr-oci registry add` (password on stdin): the stage, the session
+/// and its environment.
+fn keychain_stage() -> Option<(Stage, KeyringSession, Env)> {
+    let stage = Stage::new(PREFIX, Auth::Htpasswd(USER), KeyringSession::PEERS)?;
+    let session = KeyringSession::start(&stage.tools.found);
+    let env = stage.keychain_env(&session);
+    let authority = stage.registry.authority();
+    let out = peers::run(
+        env.command(tofu::scalr_oci_bin()).args([
+            "registry",
+            "add",
+            &authority,
+            "--username",
+            USER,
+        ]),
+        stage.password.as_bytes(),
+        TIMEOUT,
+    );
+    assert!(out.status.success(), "registry add: {}", show(&out));
+    Some((stage, session, env))
 }
 
-/// A registry, the tools, a scratch area and a `PATH` of exactly our helper,
-/// tofu and oras.
-struct Stage {
-    tools: Tools,
-    registry: Registry,
-    password: String,
-    scratch: TempDir,
-    bin: PathBuf,
+/// The Bearer-token registry: USER may push, READER only pull; `realm`
+/// replaces the token server's own.
+fn token_stage(realm: Option<String>) -> Option<Stage> {
+    let users: &[(&str, &[&str])] = &[(USER, &["pull", "push"]), (READER, &["pull"])];
+    Stage::new(PREFIX, Auth::Token { users, realm }, &[])
 }
 
-impl Stage {
-    fn new(auth: Auth, extra: &[Peer], realm: Option<String>) -> Option<Stage> {
-        let mut needed = Registry::PEERS.to_vec();
-        needed.extend_from_slice(extra);
-        let tools = tofu::require(&needed)?;
-        let password = fresh_secret("registry");
-        let registry = match auth {
-            Auth::Htpasswd => Registry::start(&tools.found, USER, &password),
-            Auth::Token => Registry::start_token_with_realm(
-                &tools.found,
-                vec![
-                    User::new(USER, &password, &["pull", "push"]),
-                    User::new(READER, &password, &["pull"]),
-                ],
-                realm,
-            ),
-        };
-        let scratch = tempfile::Builder::new()
-            .prefix("scalr-e2e-module-")
-            .tempdir()
-            .expect("a scratch directory");
-        let bin = tofu::bin_dir(
-            &scratch.path().join("bin"),
-            &[peers::helper_bin(), &tools.tofu, &tools.oras],
-        );
-        Some(Stage {
-            tools,
-            registry,
-            password,
-            scratch,
-            bin,
-        })
-    }
+/// As in a Scalr run: `env -i` plus PATH, HOME, SSL_CERT_FILE (both
+/// CAs), SCALR_HOSTNAME and SCALR_TOKEN; the control plane exports
+/// `username` with the registry password for this registry.
+fn control_plane_env(stage: &Stage, username: &str) -> (FakeControlPlane, Env) {
+    let ControlPlane { fake, bundle, .. } = stage.control_plane(username);
+    let home = stage.scratch.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir HOME");
+    let env = stage.scalr_run_env(&fake, &bundle, &home, &fake.token());
+    (fake, env)
+}
 
-    /// A module directory for `marker`, plus what must never be published.
-    fn module(&self, marker: &str) -> PathBuf {
-        let dir = self.scratch.path().join(format!("module-{marker}"));
-        tofu::write_module(&dir, marker);
-        for (rel, text) in [
-            (".terraform/modules/modules.json", "{}"),
-            ("terraform.tfstate", "{\"state\": \"local\"}"),
-            (".git/HEAD", "ref: refs/heads/main\n"),
-            (".terraform.lock.hcl", "# lock\n"),
-        ] {
-            let path = dir.join(rel);
-            std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
-            std::fs::write(path, text).expect("write a file");
-        }
-        dir
+/// A module directory for `marker`, plus what must never be published.
+fn module(stage: &Stage, marker: &str) -> PathBuf {
+    let dir = stage.scratch.path().join(format!("module-{marker}"));
+    tofu::write_module(&dir, marker);
+    for (rel, text) in [
+        (".terraform/modules/modules.json", "{}"),
+        ("terraform.tfstate", "{\"state\": \"local\"}"),
+        (".git/HEAD", "ref: refs/heads/main\n"),
+        (".terraform.lock.hcl", "# lock\n"),
+    ] {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write a file");
     }
-
-    /// As in a Scalr run: `env -i` plus PATH, HOME, SSL_CERT_FILE (both
-    /// CAs), SCALR_HOSTNAME and SCALR_TOKEN; the control plane exports
-    /// `username` with the registry password for this registry.
-    fn control_plane_env(&self, username: &str) -> (FakeControlPlane, Env) {
-        let fake = FakeControlPlane::start();
-        fake.add_integration(IntegrationSpec::new(
-            &format!("https://{}", self.registry.authority()),
-            username,
-            &self.password,
-        ));
-        let bundle = tofu::ca_bundle(
-            &self.scratch.path().join("ca-bundle.pem"),
-            &[self.registry.ca_cert(), fake.ca_cert_path()],
-        );
-        let home = self.scratch.path().join("home");
-        std::fs::create_dir_all(&home).expect("mkdir HOME");
-        let mut env = Env::empty();
-        env.set("PATH", &self.bin)
-            .set("HOME", &home)
-            .set("SSL_CERT_FILE", &bundle)
-            .set("SCALR_HOSTNAME", fake.hostname())
-            .set("SCALR_TOKEN", fake.token());
-        (fake, env)
-    }
-
-    /// A real keyring holding the registry's credentials, stored by
-    /// `scalr-oci registry add` (password on stdin), and its environment.
-    fn keychain_env(&self) -> (KeyringSession, Env) {
-        let session = KeyringSession::start(&self.tools.found);
-        let mut env = Env::from_vars(session.env());
-        env.set("PATH", &self.bin)
-            .set("SSL_CERT_FILE", self.registry.ca_cert())
-            .remove("SSL_CERT_DIR");
-        let authority = self.registry.authority();
-        let out = peers::run(
-            env.command(tofu::scalr_oci_bin()).args([
-                "registry",
-                "add",
-                &authority,
-                "--username",
-                USER,
-            ]),
-            self.password.as_bytes(),
-            TIMEOUT,
-        );
-        assert!(out.status.success(), "registry add: {}", show(&out));
-        (session, env)
-    }
-
-    fn target(&self) -> String {
-        format!("oci://{}/{REPO}", self.registry.authority())
-    }
-
-    fn oras_config(&self) -> PathBuf {
-        let path = self.scratch.path().join("oras/config.json");
-        tofu::write_docker_config(&path, &[&self.registry.authority()]);
-        path
-    }
+    dir
 }
 
 /// `scalr-oci ARGS…` with exactly `env`.
@@ -168,7 +95,7 @@ fn scalr_oci(env: &Env, args: &[&str]) -> Output {
 /// `module publish … --json`: the parsed report, or a panic with the output.
 fn publish(stage: &Stage, env: &Env, dir: &Path, extra: &[&str]) -> serde_json::Value {
     let dir = dir.to_str().expect("UTF-8 path");
-    let target = stage.target();
+    let target = stage.source("");
     let mut args = vec!["module", "publish", dir, &target, "--json"];
     args.extend_from_slice(extra);
     let out = scalr_oci(env, &args);
@@ -208,7 +135,7 @@ fn oras_manifest_bytes(stage: &Stage, env: &Env, reference: &str) -> Vec<u8> {
 /// asserts each landed with the right content and without the junk.
 fn assert_tofu_installs(stage: &Stage, env: &Env, home: &Path, digest: &str) -> PathBuf {
     let workdir = stage.scratch.path().join("consumer");
-    let base = stage.target();
+    let base = stage.source("");
     tofu::write_root_config(
         &workdir,
         &[
@@ -279,19 +206,18 @@ fn touch_everything(dir: &Path) {
 /// tags agree.
 #[test]
 fn keychain_publish_is_reproducible_and_installs_with_tofu() {
-    let Some(stage) = Stage::new(Auth::Htpasswd, KeyringSession::PEERS, None) else {
+    let Some((stage, session, env)) = keychain_stage() else {
         return;
     };
-    let (session, env) = stage.keychain_env();
     let authority = stage.registry.authority();
 
-    let dir = stage.module("1.0.0");
+    let dir = module(&stage, "1.0.0");
     let first = publish(&stage, &env, &dir, &["--tag", "1.0.0", "--tag", "latest"]);
     let digest = first["digest"].as_str().expect("a digest").to_string();
     assert_eq!(first["tags"], serde_json::json!(["1.0.0", "latest"]));
     assert_eq!(
         first["source"],
-        format!("{}?digest={digest}", stage.target())
+        format!("{}?digest={digest}", stage.source(""))
     );
     let files: Vec<&str> = first["files"]
         .as_array()
@@ -336,7 +262,7 @@ fn keychain_publish_is_reproducible_and_installs_with_tofu() {
     let home = session.home();
     let workdir = assert_tofu_installs(&stage, &env, &home, &digest);
 
-    let target = stage.target();
+    let target = stage.source("");
     let out = scalr_oci(&env, &["module", "verify", &format!("{target}?tag=1.0.0")]);
     assert!(out.status.success(), "verify: {}", show(&out));
     assert!(out.stdout_lossy().starts_with("ok "), "{}", show(&out));
@@ -365,14 +291,14 @@ fn keychain_publish_is_reproducible_and_installs_with_tofu() {
 /// Bearer flow, all through our token server.
 #[test]
 fn control_plane_only_with_a_bearer_token_registry() {
-    let Some(stage) = Stage::new(Auth::Token, &[], None) else {
+    let Some(stage) = token_stage(None) else {
         return;
     };
-    let (fake, env) = stage.control_plane_env(USER);
+    let (fake, env) = control_plane_env(&stage, USER);
     let home = stage.scratch.path().join("home");
 
     // A module with a poorly compressible file, pushed in 8 KiB PATCH chunks.
-    let dir = stage.module("1.0.0");
+    let dir = module(&stage, "1.0.0");
     let noise: String = (0..2000u32)
         .map(|i| format!("# {}\n", sha256(&i.to_le_bytes())))
         .collect();
@@ -401,7 +327,7 @@ fn control_plane_only_with_a_bearer_token_registry() {
         "a token request failed: {requests:?}"
     );
 
-    let target = stage.target();
+    let target = stage.source("");
     let out = scalr_oci(
         &env,
         &["module", "verify", &format!("{target}?tag=1.0.0"), "--json"],
@@ -442,12 +368,12 @@ fn control_plane_only_with_a_bearer_token_registry() {
 /// error naming the permission, exit non-zero, and no tag was made.
 #[test]
 fn a_refused_push_is_explained_and_makes_no_tag() {
-    let Some(stage) = Stage::new(Auth::Token, &[], None) else {
+    let Some(stage) = token_stage(None) else {
         return;
     };
-    let (fake, env) = stage.control_plane_env(READER);
-    let dir = stage.module("1.0.0");
-    let target = stage.target();
+    let (fake, env) = control_plane_env(&stage, READER);
+    let dir = module(&stage, "1.0.0");
+    let target = stage.source("");
     let out = scalr_oci(
         &env,
         &[
@@ -487,7 +413,7 @@ fn a_refused_push_is_explained_and_makes_no_tag() {
 fn credentials_never_go_to_a_token_realm_that_is_not_https() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let realm = format!("http://{}/token", listener.local_addr().expect("addr"));
-    let Some(stage) = Stage::new(Auth::Token, &[], Some(realm.clone())) else {
+    let Some(stage) = token_stage(Some(realm.clone())) else {
         return;
     };
     let connections = Arc::new(AtomicUsize::new(0));
@@ -504,9 +430,9 @@ fn credentials_never_go_to_a_token_realm_that_is_not_https() {
             std::thread::sleep(Duration::from_millis(5));
         }
     });
-    let (fake, env) = stage.control_plane_env(USER);
-    let dir = stage.module("1.0.0");
-    let target = stage.target();
+    let (fake, env) = control_plane_env(&stage, USER);
+    let dir = module(&stage, "1.0.0");
+    let target = stage.source("");
     for args in [
         vec!["module", "publish", dir.to_str().expect("UTF-8"), &target],
         vec!["module", "tags", &target],
@@ -544,15 +470,14 @@ fn credentials_never_go_to_a_token_realm_that_is_not_https() {
 /// artifact type, two layers, a zip with a `../` entry, a missing tag.
 #[test]
 fn verify_rejects_each_bad_artifact_with_its_message() {
-    let Some(stage) = Stage::new(Auth::Htpasswd, KeyringSession::PEERS, None) else {
+    let Some((stage, session, env)) = keychain_stage() else {
         return;
     };
-    let (session, env) = stage.keychain_env();
     let authority = stage.registry.authority();
 
     let files = stage.scratch.path().join("files");
     std::fs::create_dir_all(&files).expect("mkdir");
-    let module = stage.module("1.0.0");
+    let module = module(&stage, "1.0.0");
     tofu::zip_dir(&module, &files.join("good.zip"));
     std::fs::write(files.join("notes.txt"), "notes").expect("write");
     {
@@ -602,7 +527,7 @@ fn verify_rejects_each_bad_artifact_with_its_message() {
         &["good.zip:archive/zip"],
     );
 
-    let target = stage.target();
+    let target = stage.source("");
     let verify = |tag: &str| scalr_oci(&env, &["module", "verify", &format!("{target}?tag={tag}")]);
     let out = verify("fine");
     assert!(

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use scalr_oci_e2e::client_stage::ClientStage;
 use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
-use scalr_oci_e2e::keyring_session::KeyringSession;
 use scalr_oci_e2e::oci::oci_layout;
-use scalr_oci_e2e::peers::{self, Found, Output, Peer};
+use scalr_oci_e2e::peers::{self, Output, Peer};
 use scalr_oci_e2e::registry::Registry;
 use scalr_oci_e2e::secrets::{assert_no_credential_in_files, fresh_secret};
 
@@ -17,10 +17,7 @@ const USER: &str = "skopeo-e2e";
 const REPO: &str = "some/repo";
 
 struct Bed {
-    found: Found,
-    session: KeyringSession,
-    registry: Registry,
-    secret: String,
+    stage: ClientStage,
     auth_file: PathBuf,
     cert_dir: PathBuf,
     policy: PathBuf,
@@ -28,14 +25,8 @@ struct Bed {
 
 impl Bed {
     fn start() -> Option<Bed> {
-        let mut needed = vec![Peer::Skopeo];
-        needed.extend_from_slice(KeyringSession::PEERS);
-        needed.extend_from_slice(Registry::PEERS);
-        let found = peers::require(&needed)?;
-        let session = KeyringSession::start(&found);
-        let secret = fresh_secret("skopeo");
-        let registry = Registry::start(&found, USER, &secret);
-
+        let stage = ClientStage::start(Peer::Skopeo, USER, "skopeo")?;
+        let (session, registry) = (&stage.session, &stage.registry);
         let auth_file = session.home().join(".config/containers/auth.json");
         std::fs::create_dir_all(auth_file.parent().unwrap()).expect("mkdir containers");
         let auth = serde_json::json!({ "credHelpers": { registry.authority(): "scalr" } });
@@ -50,10 +41,7 @@ impl Bed {
         .expect("write policy.json");
         let cert_dir = registry.cert_dir();
         Some(Bed {
-            found,
-            session,
-            registry,
-            secret,
+            stage,
             auth_file,
             cert_dir,
             policy,
@@ -61,21 +49,15 @@ impl Bed {
     }
 
     fn skopeo(&self, args: &[&str], stdin: &str) -> Output {
-        let helper_dir = peers::helper_bin()
-            .parent()
-            .expect("the helper's directory");
-        let mut cmd = self.session.command(self.found.path(Peer::Skopeo));
+        // containers/image runs `docker-credential-scalr` from PATH.
+        let mut cmd = self.stage.command();
         // Global flags first, then the subcommand's.
-        cmd.arg("--policy")
-            .arg(&self.policy)
-            .args(args)
-            // containers/image runs `docker-credential-scalr` from PATH.
-            .env("PATH", peers::path_with(helper_dir));
+        cmd.arg("--policy").arg(&self.policy).args(args);
         peers::run(&mut cmd, stdin.as_bytes(), Duration::from_secs(120))
     }
 
     fn list_tags(&self) -> Output {
-        let image = format!("docker://{}/{REPO}", self.registry.authority());
+        let image = format!("docker://{}/{REPO}", self.stage.registry.authority());
         let (auth, certs) = (self.auth_file.as_path(), self.cert_dir.as_path());
         self.skopeo(&list_tags_args(path(auth), path(certs), &image), "")
     }
@@ -127,7 +109,7 @@ fn assert_refused(out: &Output, what: &str) {
 #[test]
 fn skopeo_reads_and_writes_through_cred_helpers() {
     let Some(bed) = Bed::start() else { return };
-    let host = bed.registry.authority();
+    let host = bed.stage.registry.authority();
     let (auth, certs) = (path(&bed.auth_file), path(&bed.cert_dir));
 
     // No credential: the registry refuses (so the successes below are ours).
@@ -136,7 +118,7 @@ fn skopeo_reads_and_writes_through_cred_helpers() {
     // A wrong secret in the keychain: refused too.
     let wrong = fresh_secret("skopeo-wrong");
     let store = serde_json::json!({"ServerURL": host, "Username": USER, "Secret": wrong});
-    let out = bed.session.helper("store", &store.to_string());
+    let out = bed.stage.session.helper("store", &store.to_string());
     assert_eq!(out.code(), Some(0), "{}", out.show());
     assert_refused(&bed.list_tags(), "wrong secret");
 
@@ -154,23 +136,23 @@ fn skopeo_reads_and_writes_through_cred_helpers() {
             "--password-stdin",
             &host,
         ],
-        &bed.secret,
+        &bed.stage.secret,
     );
-    bed.registry.assert_success(&out, "skopeo login");
+    bed.stage.registry.assert_success(&out, "skopeo login");
     assert_eq!(
-        bed.session.get(&host),
-        Some((USER.into(), bed.secret.clone()))
+        bed.stage.session.get(&host),
+        Some((USER.into(), bed.stage.secret.clone()))
     );
 
     // Push a small image with those credentials, then list its tag.
-    let layout = bed.session.scratch().join("layout");
+    let layout = bed.stage.session.scratch().join("layout");
     oci_layout(&layout, "v1");
     let (from, to) = (
         format!("oci:{}:v1", path(&layout)),
         format!("docker://{host}/{REPO}:v1"),
     );
     let out = bed.skopeo(&push_args(auth, certs, &from, &to), "");
-    bed.registry.assert_success(&out, "skopeo copy");
+    bed.stage.registry.assert_success(&out, "skopeo copy");
     let out = bed.list_tags();
     assert_eq!(out.code(), Some(0), "{}", out.show());
     let tags: serde_json::Value = serde_json::from_slice(&out.stdout).expect("list-tags JSON");
@@ -179,7 +161,11 @@ fn skopeo_reads_and_writes_through_cred_helpers() {
     // `skopeo logout` erases through our helper; reading fails again.
     let out = bed.skopeo(&["logout", "--authfile", auth, &host], "");
     assert_eq!(out.code(), Some(0), "{}", out.show());
-    assert_eq!(bed.session.get(&host), None, "logout left the credential");
+    assert_eq!(
+        bed.stage.session.get(&host),
+        None,
+        "logout left the credential"
+    );
     assert_refused(&bed.list_tags(), "after logout");
 
     // The auth file still only names the helper.
@@ -191,9 +177,9 @@ fn skopeo_reads_and_writes_through_cred_helpers() {
         "{written}"
     );
 
-    assert_no_credential_in_files(&bed.session.home(), USER, &bed.secret);
-    assert_no_credential_in_files(&bed.session.home(), USER, &wrong);
-    assert_no_credential_in_files(&bed.session.scratch(), USER, &bed.secret);
+    assert_no_credential_in_files(&bed.stage.session.home(), USER, &bed.stage.secret);
+    assert_no_credential_in_files(&bed.stage.session.home(), USER, &wrong);
+    assert_no_credential_in_files(&bed.stage.session.scratch(), USER, &bed.stage.secret);
 }
 
 /// Issue 3's Scalr-run shape: `env -i` with only PATH, an empty HOME,

@@ -28,6 +28,29 @@ use tempfile::TempDir;
 const MODULE: &str = "acme/network/scalr";
 const HELPER_BLOCK: &str = "credentials_helper \"scalr\" {}\n";
 
+/// How a test's HOME starts.
+#[derive(Clone, Copy, Debug)]
+enum Home {
+    /// The helper in the plugin directory and the `credentials_helper`
+    /// block in `~/.tofurc`.
+    HelperBlock,
+    /// The helper installed, but `~/.tofurc` does not name it.
+    NoBlock,
+    /// Neither: what `scalr-oci migrate` sets up.
+    Bare,
+}
+
+/// Sets `home` up as `how` says.
+fn set_up_home(home: &Path, how: Home) {
+    let tofurc = match how {
+        Home::HelperBlock => HELPER_BLOCK,
+        Home::NoBlock => "# no credentials helper\n",
+        Home::Bare => return,
+    };
+    tofu::install_host_token_helper(home);
+    tofu::write_tofurc(home, tofurc);
+}
+
 /// The tools, the fake Scalr host with one published module, and a scratch
 /// area outside HOME (the bin directory, the module's sources).
 struct Bed {
@@ -83,22 +106,18 @@ impl Bed {
         dir
     }
 
-    /// The helper in the plugin directory and, with `block`, the
-    /// `credentials_helper` block in `~/.tofurc`.
-    fn set_up_home(&self, home: &Path, block: bool) {
-        tofu::install_host_token_helper(home);
-        tofu::write_tofurc(
-            home,
-            if block {
-                HELPER_BLOCK
-            } else {
-                "# no credentials helper\n"
-            },
-        );
+    /// `tofu init` in `dir`, the fake's counters reset first: the
+    /// assertions after it see this run's registry requests only.
+    fn init(&self, env: &Env, dir: &Path) -> Output {
+        self.fake.reset_counters();
+        tofu::tofu_init(&self.tools, env, dir)
     }
 
-    fn init(&self, env: &Env, dir: &Path) -> Output {
-        tofu::tofu_init(&self.tools, env, dir)
+    /// [`Bed::init`] in a fresh working directory `name` (see [`Bed::workdir`]).
+    fn init_in(&self, env: &Env, name: &str) -> (Output, PathBuf) {
+        let dir = self.workdir(name);
+        let out = self.init(env, &dir);
+        (out, dir)
     }
 
     /// The registry requests since the last reset, as (auth, status).
@@ -203,6 +222,32 @@ impl Bed {
     }
 }
 
+/// A bed with a real keyring (gnome-keyring): its HOME, set up as `how`
+/// says, and [`Bed::env`] over the session's variables. The session lives
+/// as long as this does.
+struct KeychainBed {
+    bed: Bed,
+    home: PathBuf,
+    env: Env,
+    _session: KeyringSession,
+}
+
+impl KeychainBed {
+    fn start(how: Home) -> Option<KeychainBed> {
+        let bed = Bed::new(KeyringSession::PEERS)?;
+        let session = KeyringSession::start(&bed.tools.found);
+        let home = session.home();
+        set_up_home(&home, how);
+        let env = bed.env(session.env());
+        Some(KeychainBed {
+            bed,
+            home,
+            env,
+            _session: session,
+        })
+    }
+}
+
 /// `scalr-oci login --hostname HOST`, the token on stdin.
 fn scalr_oci_login(env: &Env, host: &str, token: &str) {
     let out = peers::run(
@@ -217,14 +262,11 @@ fn scalr_oci_login(env: &Env, host: &str, token: &str) {
 
 #[test]
 fn one_scalr_oci_login_serves_tofu_init_and_the_docker_helper() {
-    let Some(bed) = Bed::new(KeyringSession::PEERS) else {
+    let Some(k) = KeychainBed::start(Home::HelperBlock) else {
         return;
     };
-    let session = KeyringSession::start(&bed.tools.found);
-    let home = session.home();
-    let env = bed.env(session.env());
-    bed.set_up_home(&home, true);
-    scalr_oci_login(&env, &bed.host(), &bed.fake.token());
+    let KeychainBed { bed, home, env, .. } = &k;
+    scalr_oci_login(env, &bed.host(), &bed.fake.token());
     // The Docker helper's control-plane lookups use the same keychain entry.
     let id = bed.fake.add_integration(IntegrationSpec::new(
         "https://127.0.0.1:5997",
@@ -239,9 +281,7 @@ fn one_scalr_oci_login_serves_tofu_init_and_the_docker_helper() {
     assert!(out.success().contains("\"robot\""));
     assert_eq!(bed.fake.credentials_requests(&id), 1);
 
-    bed.fake.reset_counters();
-    let dir = bed.workdir("keychain");
-    let out = bed.init(&env, &dir);
+    let (out, dir) = bed.init_in(env, "keychain");
     bed.assert_installed(&out, &dir);
 
     // status says who answers the host; doctor checks it live. Neither
@@ -278,7 +318,7 @@ fn one_scalr_oci_login_serves_tofu_init_and_the_docker_helper() {
         "{}",
         doctor.stdout_lossy()
     );
-    bed.assert_clean(&home, &dir, &[&bed.fake.token(), "pw-host-token"]);
+    bed.assert_clean(home, &dir, &[&bed.fake.token(), "pw-host-token"]);
 }
 
 #[test]
@@ -288,92 +328,71 @@ fn a_scalr_run_needs_only_the_environment() {
     };
     let nowhere = NoKeychain::new();
     let home = nowhere.home();
-    bed.set_up_home(&home, true);
+    set_up_home(&home, Home::HelperBlock);
     // env -i with exactly what a Scalr run has, plus the fake's CA.
     let mut env = bed.env(Vec::new());
     env.set("HOME", &home)
         .set("SCALR_HOSTNAME", bed.host())
         .set("SCALR_TOKEN", bed.fake.token());
-    assert_eq!(
-        env.keys(),
-        [
-            "HOME",
-            "PATH",
-            "SCALR_HOSTNAME",
-            "SCALR_TOKEN",
-            "SSL_CERT_FILE"
-        ]
-    );
-    let dir = bed.workdir("scalr-run");
-    let out = bed.init(&env, &dir);
+    tofu::assert_scalr_run_env(&env, &[]);
+    let (out, dir) = bed.init_in(&env, "scalr-run");
     bed.assert_installed(&out, &dir);
     bed.assert_clean(nowhere.root(), &dir, &[&bed.fake.token()]);
 }
 
 #[test]
 fn control_without_the_helper_block_the_registry_refuses() {
-    let Some(bed) = Bed::new(KeyringSession::PEERS) else {
-        return;
-    };
-    let session = KeyringSession::start(&bed.tools.found);
-    let home = session.home();
-    let env = bed.env(session.env());
     // The token is in the keychain and the helper is installed, but the CLI
     // configuration does not name it: OpenTofu sends no token.
-    bed.set_up_home(&home, false);
-    scalr_oci_login(&env, &bed.host(), &bed.fake.token());
-    bed.fake.reset_counters();
-    let dir = bed.workdir("control");
-    let out = bed.init(&env, &dir);
+    let Some(k) = KeychainBed::start(Home::NoBlock) else {
+        return;
+    };
+    let KeychainBed { bed, home, env, .. } = &k;
+    scalr_oci_login(env, &bed.host(), &bed.fake.token());
+    let (out, dir) = bed.init_in(env, "control");
     bed.assert_refused(&out, &dir, AuthSeen::Missing);
-    bed.assert_clean(&home, &dir, &[&bed.fake.token()]);
+    bed.assert_clean(home, &dir, &[&bed.fake.token()]);
 }
 
 #[test]
 fn a_wrong_token_is_refused_and_tofu_login_stores_none() {
-    let Some(bed) = Bed::new(KeyringSession::PEERS) else {
+    let Some(k) = KeychainBed::start(Home::HelperBlock) else {
         return;
     };
-    let session = KeyringSession::start(&bed.tools.found);
-    let home = session.home();
-    bed.set_up_home(&home, true);
+    let KeychainBed { bed, home, env, .. } = &k;
     let wrong = fresh_secret("wrong-host-token");
 
     // From the environment: OpenTofu sends it, the registry refuses it.
-    let mut env = bed.env(session.env());
-    env.set("SCALR_HOSTNAME", bed.host())
+    let mut wrong_env = env.clone();
+    wrong_env
+        .set("SCALR_HOSTNAME", bed.host())
         .set("SCALR_TOKEN", &wrong);
-    let dir = bed.workdir("wrong-env");
-    let out = bed.init(&env, &dir);
+    let (out, dir) = bed.init_in(&wrong_env, "wrong-env");
     bed.assert_refused(&out, &dir, AuthSeen::Unknown);
 
     // Through `tofu login`: the host rejects it, and nothing is stored.
-    let env = bed.env(session.env());
-    let t = bed.tofu_login(&env, &dir, &wrong);
+    let t = bed.tofu_login(env, &dir, &wrong);
     assert!(
         t.status.is_some_and(|s| !s.success()) && t.screen.contains("Token is invalid"),
         "tofu login with a wrong token:\n{}",
         t.screen
     );
     assert!(!t.screen.contains(&wrong), "the token was echoed");
-    assert_eq!(bed.helper_get(&env), None, "a rejected token was stored");
-    bed.assert_clean(&home, &dir, &[&wrong]);
+    assert_eq!(bed.helper_get(env), None, "a rejected token was stored");
+    bed.assert_clean(home, &dir, &[&wrong]);
 }
 
 #[test]
 fn tofu_login_stores_through_the_helper_and_logout_forgets() {
-    let Some(bed) = Bed::new(KeyringSession::PEERS) else {
+    let Some(k) = KeychainBed::start(Home::HelperBlock) else {
         return;
     };
-    let session = KeyringSession::start(&bed.tools.found);
-    let home = session.home();
-    bed.set_up_home(&home, true);
-    let env = bed.env(session.env());
+    let KeychainBed { bed, home, env, .. } = &k;
     let host = bed.host();
     let token = bed.fake.token();
     let dir = bed.workdir("login");
 
-    let t = bed.tofu_login(&env, &dir, &token);
+    let t = bed.tofu_login(env, &dir, &token);
     assert!(
         t.status.is_some_and(|s| s.success()),
         "tofu login:\n{}",
@@ -386,40 +405,35 @@ fn tofu_login_stores_through_the_helper_and_logout_forgets() {
     );
     assert!(!t.screen.contains(&token), "the token was echoed");
     assert!(
-        bed.helper_get(&env).as_deref() == Some(token.as_str()),
+        bed.helper_get(env).as_deref() == Some(token.as_str()),
         "tofu login did not store the token through the helper"
     );
-    bed.fake.reset_counters();
-    let out = bed.init(&env, &dir);
+    let out = bed.init(env, &dir);
     bed.assert_installed(&out, &dir);
 
-    let t = tofu::tofu_on_terminal(&bed.tools, &env, &dir, &["logout", &host], &[]);
+    let t = tofu::tofu_on_terminal(&bed.tools, env, &dir, &["logout", &host], &[]);
     assert!(
         t.status.is_some_and(|s| s.success()) && t.screen.contains("credentials helper"),
         "tofu logout:\n{}",
         t.screen
     );
-    assert_eq!(bed.helper_get(&env), None, "tofu logout left the token");
-    let again = bed.workdir("after-logout");
-    bed.fake.reset_counters();
-    let out = bed.init(&env, &again);
+    assert_eq!(bed.helper_get(env), None, "tofu logout left the token");
+    let (out, again) = bed.init_in(env, "after-logout");
     bed.assert_refused(&out, &again, AuthSeen::Missing);
-    bed.assert_clean(&home, &dir, &[&token]);
-    bed.assert_clean(&home, &again, &[&token]);
+    bed.assert_clean(home, &dir, &[&token]);
+    bed.assert_clean(home, &again, &[&token]);
 }
 
 #[test]
 fn after_migrate_tofu_init_still_works_and_no_file_holds_the_token() {
-    let Some(bed) = Bed::new(KeyringSession::PEERS) else {
+    let Some(k) = KeychainBed::start(Home::Bare) else {
         return;
     };
-    let session = KeyringSession::start(&bed.tools.found);
-    let home = session.home();
-    let env = bed.env(session.env());
+    let KeychainBed { bed, home, env, .. } = &k;
     let host = bed.host();
     let token = bed.fake.token();
     // What `tofu login` leaves behind without a helper: the token in plain text.
-    let plain = tofu::credentials_file(&home);
+    let plain = tofu::credentials_file(home);
     std::fs::create_dir_all(plain.parent().expect("a parent")).expect("mkdir ~/.terraform.d");
     std::fs::write(
         &plain,
@@ -432,8 +446,7 @@ fn after_migrate_tofu_init_still_works_and_no_file_holds_the_token() {
         .expect("JSON"),
     )
     .expect("write credentials.tfrc.json");
-    let dir = bed.workdir("before-migrate");
-    let out = bed.init(&env, &dir);
+    let (out, dir) = bed.init_in(env, "before-migrate");
     bed.assert_installed(&out, &dir);
 
     // migrate links the plugin that sits beside scalr-oci, as installed.
@@ -457,15 +470,13 @@ fn after_migrate_tofu_init_still_works_and_no_file_holds_the_token() {
         "another host's token was taken: {left}"
     );
 
-    bed.fake.reset_counters();
-    let again = bed.workdir("after-migrate");
-    let out = bed.init(&env, &again);
+    let (out, again) = bed.init_in(env, "after-migrate");
     bed.assert_installed(&out, &again);
     assert!(
-        bed.helper_get(&env).as_deref() == Some(token.as_str()),
+        bed.helper_get(env).as_deref() == Some(token.as_str()),
         "the keychain does not hold the migrated token"
     );
-    assert_no_file_contains(&home, &token);
+    assert_no_file_contains(home, &token);
     assert_no_file_contains(&dir, &token);
     assert_no_file_contains(&again, &token);
 }

@@ -17,18 +17,18 @@
 
 use std::path::{Path, PathBuf};
 
-use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
+use scalr_oci_e2e::fake_control_plane::FakeControlPlane;
 use scalr_oci_e2e::keyring_session::KeyringSession;
-use scalr_oci_e2e::peers::{self, Output, Peer};
+use scalr_oci_e2e::peers::{Output, Peer};
 use scalr_oci_e2e::registry::Registry;
 use scalr_oci_e2e::secrets::{
     assert_no_credential_in_files, assert_no_file_contains, fresh_secret, regular_files,
 };
-use scalr_oci_e2e::tofu::{self, Env, Tools, show};
+use scalr_oci_e2e::stage::{Auth, ControlPlane, REPO, Stage};
+use scalr_oci_e2e::tofu::{self, Env, show};
 use tempfile::TempDir;
 
 const USER: &str = "tofu-bot";
-const REPO: &str = "tofu/network";
 
 /// Every regular file under `dir` with its content.
 fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -85,11 +85,6 @@ fn configure_tofu(file: &Path, home: &Path, registry: &Registry, form: Form) {
             && text.contains("\"scalr\""),
         "scalr-oci configure tofu {args:?} wrote:\n{text}"
     );
-}
-
-/// `source` for the module published under `query` (`?tag=1.0.0`, `//modules/vpc?…`, "").
-fn source(registry: &Registry, rest: &str) -> String {
-    format!("oci://{}/{REPO}{rest}", registry.authority())
 }
 
 /// Asserts that `tofu init` succeeded and installed module `key` with a file
@@ -177,85 +172,47 @@ fn assert_registry_refused(out: &Output, registry: &Registry, refusal: Refusal) 
 }
 
 // ---------------------------------------------------------------------------
-// Stage: a registry, the tools, a module, and a scratch area outside HOME.
+// The stage (`scalr_oci_e2e::stage`): a registry, the tools, and a scratch
+// area outside HOME for the module sources, zips and ORAS's config.
 
-struct Stage {
-    tools: Tools,
-    registry: Registry,
-    password: String,
-    /// Module sources, the zip, the bin directory, ORAS's config.
-    scratch: TempDir,
-    /// Our helper, tofu, oras and docker, and nothing else: the `PATH`.
-    bin: PathBuf,
+fn new_stage(extra: &[Peer]) -> Option<Stage> {
+    Stage::new("scalr-e2e-tofu-", Auth::Htpasswd(USER), extra)
 }
 
-impl Stage {
-    fn new(extra: &[Peer]) -> Option<Stage> {
-        let mut needed = Registry::PEERS.to_vec();
-        needed.extend_from_slice(extra);
-        let tools = tofu::require(&needed)?;
-        let password = fresh_secret("registry");
-        let registry = Registry::start(&tools.found, USER, &password);
-        let scratch = tempfile::Builder::new()
-            .prefix("scalr-e2e-tofu-")
-            .tempdir()
-            .expect("a scratch directory");
-        let mut programs: Vec<&Path> = vec![peers::helper_bin(), &tools.tofu, &tools.oras];
-        if extra.contains(&Peer::Docker) {
-            programs.push(tools.found.path(Peer::Docker));
-        }
-        let bin = tofu::bin_dir(&scratch.path().join("bin"), &programs);
-        Some(Stage {
-            tools,
-            registry,
-            password,
-            scratch,
-            bin,
-        })
+/// A zip of a fresh module directory whose files say `marker`.
+fn package(stage: &Stage, marker: &str) -> PathBuf {
+    let dir = mkdir(stage.scratch.path().join(format!("module-{marker}")));
+    tofu::write_module(&dir, marker);
+    let zip = stage.scratch.path().join(format!("module-{marker}.zip"));
+    tofu::zip_dir(&dir, &zip);
+    let names = tofu::zip_names(&zip);
+    for expected in ["main.tf", "outputs.tf", "modules/vpc/main.tf", "README.md"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "the package lacks {expected}: {names:?}"
+        );
     }
+    zip
+}
 
-    /// A zip of a fresh module directory whose files say `marker`.
-    fn package(&self, marker: &str) -> PathBuf {
-        let dir = mkdir(self.scratch.path().join(format!("module-{marker}")));
-        tofu::write_module(&dir, marker);
-        let zip = self.scratch.path().join(format!("module-{marker}.zip"));
-        tofu::zip_dir(&dir, &zip);
-        let names = tofu::zip_names(&zip);
-        for expected in ["main.tf", "outputs.tf", "modules/vpc/main.tf", "README.md"] {
-            assert!(
-                names.iter().any(|n| n == expected),
-                "the package lacks {expected}: {names:?}"
-            );
-        }
-        zip
-    }
+/// Publishes a module package under `tag` through ORAS and our helper,
+/// with `env` (which reaches the credentials); returns the digest.
+fn publish(stage: &Stage, env: &Env, tag: &str, marker: &str) -> String {
+    let zip = package(stage, marker);
+    let reference = format!("{}/{REPO}:{tag}", stage.registry.authority());
+    tofu::oras_push(&stage.tools, env, &stage.oras_config(), &reference, &zip).unwrap_or_else(
+        |out| {
+            panic!(
+                "oras push {reference} through the helper: {}\nregistry log:\n{}",
+                show(&out),
+                stage.registry.log()
+            )
+        },
+    )
+}
 
-    /// ORAS's Docker-style config: `credHelpers` sends the registry to us.
-    fn oras_config(&self) -> PathBuf {
-        let path = self.scratch.path().join("oras/config.json");
-        tofu::write_docker_config(&path, &[&self.registry.authority()]);
-        path
-    }
-
-    /// Publishes a module package under `tag` through ORAS and our helper,
-    /// with `env` (which reaches the credentials); returns the digest.
-    fn publish(&self, env: &Env, tag: &str, marker: &str) -> String {
-        let zip = self.package(marker);
-        let reference = format!("{}/{REPO}:{tag}", self.registry.authority());
-        tofu::oras_push(&self.tools, env, &self.oras_config(), &reference, &zip).unwrap_or_else(
-            |out| {
-                panic!(
-                    "oras push {reference} through the helper: {}\nregistry log:\n{}",
-                    show(&out),
-                    self.registry.log()
-                )
-            },
-        )
-    }
-
-    fn workdir(&self, name: &str) -> PathBuf {
-        mkdir(self.scratch.path().join(name))
-    }
+fn workdir(stage: &Stage, name: &str) -> PathBuf {
+    mkdir(stage.scratch.path().join(name))
 }
 
 // ---------------------------------------------------------------------------
@@ -271,25 +228,22 @@ impl KeychainStage {
     fn new() -> Option<KeychainStage> {
         let mut extra = vec![Peer::Docker];
         extra.extend_from_slice(KeyringSession::PEERS);
-        let stage = Stage::new(&extra)?;
+        let stage = new_stage(&extra)?;
         let session = KeyringSession::start(&stage.tools.found);
         let s = KeychainStage { stage, session };
         s.docker_login();
         Some(s)
     }
 
-    /// The keyring session's variables, `PATH` = our bin directory only, the
-    /// registry's CA, and `TF_CLI_CONFIG_FILE` when given.
+    /// [`Stage::keychain_env`], `DOCKER_CONFIG`, and `TF_CLI_CONFIG_FILE`
+    /// when given.
     fn env(&self, cli_config: Option<&Path>) -> Env {
-        let mut env = Env::from_vars(self.session.env());
-        env.set("PATH", &self.stage.bin)
-            .set("SSL_CERT_FILE", self.stage.registry.ca_cert())
-            .remove("SSL_CERT_DIR")
-            // Where `docker login` keeps its config.json: inside HOME, so
-            // that it is searched for secrets, but not a file OpenTofu reads
-            // on its own (it ignores DOCKER_CONFIG), so that only the CLI
-            // configuration under test can send OpenTofu to the helper.
-            .set("DOCKER_CONFIG", self.session.home().join(".docker-login"));
+        let mut env = self.stage.keychain_env(&self.session);
+        // Where `docker login` keeps its config.json: inside HOME, so that it
+        // is searched for secrets, but not a file OpenTofu reads on its own
+        // (it ignores DOCKER_CONFIG), so that only the CLI configuration
+        // under test can send OpenTofu to the helper.
+        env.set("DOCKER_CONFIG", self.session.home().join(".docker-login"));
         match cli_config {
             Some(file) => env.set("TF_CLI_CONFIG_FILE", file),
             None => env.remove("TF_CLI_CONFIG_FILE"),
@@ -354,7 +308,7 @@ fn oras_publishes_a_module_package_through_the_helper() {
     };
     let s = &k.stage;
     let env = k.env(None);
-    let digest = s.publish(&env, "1.0.0", "1.0.0");
+    let digest = publish(s, &env, "1.0.0", "1.0.0");
 
     // What OpenTofu requires of a module package (seed, step 7).
     let reference = format!("{}/{REPO}:1.0.0", s.registry.authority());
@@ -377,7 +331,7 @@ fn oras_publishes_a_module_package_through_the_helper() {
     // what made the push work.
     let bare = s.scratch.path().join("oras-without-helper/config.json");
     tofu::write_docker_config(&bare, &[]);
-    let zip = s.package("anonymous");
+    let zip = package(s, "anonymous");
     let refused = tofu::oras_push(
         &s.tools,
         &env,
@@ -400,9 +354,9 @@ fn keychain_init(form: Form) {
         return;
     };
     let s = &k.stage;
-    s.publish(&k.env(None), "1.0.0", "1.0.0");
-    let workdir = s.workdir("consumer");
-    tofu::write_root_config(&workdir, &[("network", &source(&s.registry, "?tag=1.0.0"))]);
+    publish(s, &k.env(None), "1.0.0", "1.0.0");
+    let workdir = workdir(s, "consumer");
+    tofu::write_root_config(&workdir, &[("network", &s.source("?tag=1.0.0"))]);
 
     // Without our CLI configuration OpenTofu has no credentials at all: the
     // registry refuses it. (An empty file, so that nothing else is read.)
@@ -441,7 +395,7 @@ fn a_wrong_password_in_the_keychain_gives_the_registrys_401() {
         return;
     };
     let s = &k.stage;
-    s.publish(&k.env(None), "1.0.0", "1.0.0");
+    publish(s, &k.env(None), "1.0.0", "1.0.0");
     let wrong = fresh_secret("wrong");
     let stored = serde_json::json!({
         "ServerURL": s.registry.authority(),
@@ -452,8 +406,8 @@ fn a_wrong_password_in_the_keychain_gives_the_registrys_401() {
     let out = k.session.helper("store", &stored);
     assert!(out.status.success(), "store: {}", show(&out));
 
-    let workdir = s.workdir("consumer");
-    tofu::write_root_config(&workdir, &[("network", &source(&s.registry, "?tag=1.0.0"))]);
+    let workdir = workdir(s, "consumer");
+    tofu::write_root_config(&workdir, &[("network", &s.source("?tag=1.0.0"))]);
     let tofurc = k.session.home().join(".tofurc");
     configure_tofu(&tofurc, &k.session.home(), &s.registry, Form::PerRegistry);
     let out = tofu::tofu_init(&s.tools, &k.env(Some(&tofurc)), &workdir);
@@ -489,17 +443,12 @@ struct ControlPlaneStage {
 
 impl ControlPlaneStage {
     fn new() -> Option<ControlPlaneStage> {
-        let stage = Stage::new(&[])?;
-        let fake = FakeControlPlane::start();
-        let integration = fake.add_integration(IntegrationSpec::new(
-            &format!("https://{}", stage.registry.authority()),
-            USER,
-            &stage.password,
-        ));
-        let bundle = tofu::ca_bundle(
-            &stage.scratch.path().join("ca-bundle.pem"),
-            &[stage.registry.ca_cert(), fake.ca_cert_path()],
-        );
+        let stage = new_stage(&[])?;
+        let ControlPlane {
+            fake,
+            integration,
+            bundle,
+        } = stage.control_plane(USER);
         let publisher_token = fake.add_token();
         let home = tempfile::Builder::new()
             .prefix("scalr-e2e-tofu-home-")
@@ -515,15 +464,12 @@ impl ControlPlaneStage {
         })
     }
 
-    /// `env -i` plus exactly PATH, HOME, SSL_CERT_FILE, SCALR_HOSTNAME,
-    /// SCALR_TOKEN and TF_CLI_CONFIG_FILE: no keychain at all.
+    /// [`Stage::scalr_run_env`] plus TF_CLI_CONFIG_FILE when given: no
+    /// keychain at all.
     fn env(&self, home: &Path, token: &str, cli_config: Option<&Path>) -> Env {
-        let mut env = Env::empty();
-        env.set("PATH", &self.stage.bin)
-            .set("HOME", home)
-            .set("SSL_CERT_FILE", &self.bundle)
-            .set("SCALR_HOSTNAME", self.fake.hostname())
-            .set("SCALR_TOKEN", token);
+        let mut env = self
+            .stage
+            .scalr_run_env(&self.fake, &self.bundle, home, token);
         if let Some(file) = cli_config {
             env.set("TF_CLI_CONFIG_FILE", file);
         }
@@ -534,28 +480,18 @@ impl ControlPlaneStage {
     fn publish(&self, tag: &str, marker: &str) -> String {
         let home = mkdir(self.stage.scratch.path().join("publisher-home"));
         let env = self.env(&home, &self.publisher_token, None);
-        self.stage.publish(&env, tag, marker)
+        publish(&self.stage, &env, tag, marker)
     }
 
     /// `scalr-oci configure tofu` into HOME/.tofurc, then `tofu init` of
     /// `modules` in `env -i` with the stage's token.
     fn init(&self, form: Form, modules: &[(&str, &str)]) -> (Output, PathBuf) {
-        let workdir = self.stage.workdir("consumer");
+        let workdir = workdir(&self.stage, "consumer");
         tofu::write_root_config(&workdir, modules);
         let tofurc = self.home.path().join(".tofurc");
         configure_tofu(&tofurc, self.home.path(), &self.stage.registry, form);
         let env = self.env(self.home.path(), &self.fake.token(), Some(&tofurc));
-        assert_eq!(
-            env.keys(),
-            [
-                "HOME",
-                "PATH",
-                "SCALR_HOSTNAME",
-                "SCALR_TOKEN",
-                "SSL_CERT_FILE",
-                "TF_CLI_CONFIG_FILE"
-            ]
-        );
+        tofu::assert_scalr_run_env(&env, &["TF_CLI_CONFIG_FILE"]);
         let before = snapshot(self.home.path());
         let out = tofu::tofu_init(&self.stage.tools, &env, &workdir);
         // As in a Scalr run: `tofu init` and the helper wrote nothing to HOME
@@ -595,10 +531,7 @@ fn control_plane_init(form: Form) {
     );
     c.fake.reset_counters();
 
-    let (out, workdir) = c.init(
-        form,
-        &[("network", &source(&c.stage.registry, "?tag=1.0.0"))],
-    );
+    let (out, workdir) = c.init(form, &[("network", &c.stage.source("?tag=1.0.0"))]);
     assert_network_1_0_0(&out, &workdir);
     // The credentials came from the control plane, for tofu's own token.
     assert!(
@@ -642,13 +575,13 @@ fn digest_pins_subdirectories_and_the_latest_tag_install() {
     let pinned = c.publish("1.0.0", "1.0.0");
     let newest = c.publish("latest", "1.1.0");
     assert_ne!(pinned, newest);
-    let r = &c.stage.registry;
+    let s = &c.stage;
     let (out, workdir) = c.init(
         Form::PerRegistry,
         &[
-            ("pinned", &source(r, &format!("?digest={pinned}"))),
-            ("vpc", &source(r, "//modules/vpc?tag=1.0.0")),
-            ("newest", &source(r, "")),
+            ("pinned", &s.source(&format!("?digest={pinned}"))),
+            ("vpc", &s.source("//modules/vpc?tag=1.0.0")),
+            ("newest", &s.source("")),
         ],
     );
     assert_installed(&out, &workdir, "pinned", "outputs.tf", "\"1.0.0\"");
@@ -673,10 +606,7 @@ fn a_revoked_token_fails_tofu_init_naming_the_cause() {
     };
     c.publish("1.0.0", "1.0.0");
     c.fake.revoke_token(&c.fake.token());
-    let (out, workdir) = c.init(
-        Form::Default,
-        &[("network", &source(&c.stage.registry, "?tag=1.0.0"))],
-    );
+    let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
     assert_failed(&out, &workdir);
     let all = seen(&out);
     // The helper's stdout, which OpenTofu shows as the reason it stopped.
@@ -708,7 +638,7 @@ fn not_found_then_401(change: impl FnOnce(&ControlPlaneStage), why: &str) {
     change(&c);
     let (out, workdir) = c.init(
         Form::PerRegistry,
-        &[("network", &source(&c.stage.registry, "?tag=1.0.0"))],
+        &[("network", &c.stage.source("?tag=1.0.0"))],
     );
     assert_failed(&out, &workdir);
     assert_registry_refused(&out, &c.stage.registry, Refusal::Anonymous);
@@ -763,10 +693,7 @@ fn a_wrong_password_from_the_control_plane_gives_the_registrys_401() {
     let wrong = fresh_secret("wrong");
     c.fake.set_password(&c.integration, &wrong);
     c.fake.reset_counters();
-    let (out, workdir) = c.init(
-        Form::Default,
-        &[("network", &source(&c.stage.registry, "?tag=1.0.0"))],
-    );
+    let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
     assert_failed(&out, &workdir);
     assert_registry_refused(&out, &c.stage.registry, Refusal::Rejected);
     assert!(
