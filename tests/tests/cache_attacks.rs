@@ -28,12 +28,12 @@ fn debug_run() -> Run {
 }
 
 trait Integrations {
-    fn integration(&self, host: &str) -> (String, String);
+    fn fresh_integration(&self, host: &str) -> (String, String);
 }
 
 impl Integrations for Run {
     /// An integration for `host` with a fresh password; returns (id, password).
-    fn integration(&self, host: &str) -> (String, String) {
+    fn fresh_integration(&self, host: &str) -> (String, String) {
         let password = fresh_secret("cache-attack");
         let id = self.fake.add_integration(IntegrationSpec::new(
             &format!("https://{host}"),
@@ -135,7 +135,7 @@ fn secret_of(out: &Output) -> String {
 fn a_process_with_another_token_or_none_reads_no_password_from_the_keyring() {
     let run = debug_run();
     let host = unique_host("read");
-    let (_, password) = run.integration(&host);
+    let (_, password) = run.fresh_integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
     let found = entries(&host);
     assert!(!found.is_empty(), "the get was cached: nothing to attack");
@@ -164,7 +164,7 @@ fn a_process_with_another_token_or_none_reads_no_password_from_the_keyring() {
 fn our_keys_give_nobody_write_or_setattr() {
     let run = debug_run();
     let host = unique_host("perms");
-    let (_, password) = run.integration(&host);
+    let (_, password) = run.fresh_integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
     let found = our_keys(&host);
     assert!(!found.is_empty(), "the get was cached: nothing to attack");
@@ -194,7 +194,7 @@ fn our_keys_give_nobody_write_or_setattr() {
 fn a_planted_or_modified_entry_is_never_served() {
     let run = debug_run();
     let host = unique_host("plant");
-    let (id, password) = run.integration(&host);
+    let (id, password) = run.fresh_integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
     let epoch = our_keys(&host)
         .into_iter()
@@ -266,7 +266,7 @@ fn an_entry_without_a_timeout_is_refused_after_its_time() {
     let ttl = 3;
     let run = debug_run().env("SCALR_OCI_CACHE_TTL", &ttl.to_string());
     let host = unique_host("timeout");
-    let (id, password) = run.integration(&host);
+    let (id, password) = run.fresh_integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
     let found = entries(&host);
     assert!(!found.is_empty(), "the get was cached: nothing to attack");
@@ -296,8 +296,8 @@ fn an_entry_copied_under_another_name_fails() {
     let run = debug_run();
     let host_a = unique_host("copy-a");
     let host_b = unique_host("copy-b");
-    let (_, password_a) = run.integration(&host_a);
-    let (id_b, password_b) = run.integration(&host_b);
+    let (_, password_a) = run.fresh_integration(&host_a);
+    let (id_b, password_b) = run.fresh_integration(&host_b);
     assert_eq!(secret_of(&run.get(&host_a)), password_a);
     assert_eq!(secret_of(&run.get(&host_b)), password_b);
     let (key_a, _) = entries(&host_a).pop().expect("host a cached");
@@ -337,7 +337,7 @@ fn a_failing_store_or_erase_writes_no_epoch_key() {
 fn our_keys_are_user_keys() {
     let run = debug_run();
     let host = unique_host("types");
-    let (_, password) = run.integration(&host);
+    let (_, password) = run.fresh_integration(&host);
     assert_eq!(secret_of(&run.get(&host)), password);
     for (key, description) in our_keys(&host) {
         assert_eq!(
