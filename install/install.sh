@@ -43,6 +43,8 @@ done
 run() {
     if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
 }
+# Says what was done, after `run` did it (a dry run has said "would run:").
+did() { [ "$dry_run" = 1 ] || say "$*"; }
 
 # Where OpenTofu finds terraform-credentials-scalr (cmd/tofu/plugins.go): it
 # searches ~/.terraform.d/plugins, and $XDG_DATA_HOME/opentofu/plugins only when
@@ -58,21 +60,24 @@ plugin_dir() {
     fi
 }
 plugins=$(plugin_dir)
+link="$plugins/$host_helper"
+# The plugin link is ours when it points at the helper in $prefix: only then
+# is it up to date on install, and removed on uninstall.
+link_is_ours() { [ -L "$link" ] && [ "$(readlink -- "$link")" = "$prefix/$host_helper" ]; }
 
 if [ "$uninstall" = 1 ]; then
     for bin in $binaries; do
         if [ -e "$prefix/$bin" ]; then
             run rm -f "$prefix/$bin"
-            [ "$dry_run" = 1 ] || say "removed $prefix/$bin"
+            did "removed $prefix/$bin"
         else
             say "$prefix/$bin is not installed; nothing to remove"
         fi
     done
-    # The plugin link, only when it is ours (it points into $prefix).
-    link="$plugins/$host_helper"
-    if [ -L "$link" ] && [ "$(readlink -- "$link")" = "$prefix/$host_helper" ]; then
+    # The plugin link, only when it is ours.
+    if link_is_ours; then
         run rm -f "$link"
-        [ "$dry_run" = 1 ] || say "removed $link"
+        did "removed $link"
     elif [ -e "$link" ] || [ -L "$link" ]; then
         say "$link is not a link to $prefix/$host_helper; left as it is"
     fi
@@ -117,7 +122,7 @@ for bin in $binaries; do
         run cp "$from/$bin" "$prefix/.$bin.new"
         run chmod 0755 "$prefix/.$bin.new"
         run mv -f "$prefix/.$bin.new" "$prefix/$bin"
-        [ "$dry_run" = 1 ] || say "installed $prefix/$bin"
+        did "installed $prefix/$bin"
     else
         say "would install $prefix/$bin"
     fi
@@ -126,15 +131,14 @@ done
 # OpenTofu runs terraform-credentials-NAME from its plugin directory, never from
 # PATH. A link rather than a copy: the next install replaces one file and the
 # plugin follows, and `--uninstall` can tell the link is ours.
-link="$plugins/$host_helper"
-if [ -L "$link" ] && [ "$(readlink -- "$link")" = "$prefix/$host_helper" ]; then
+if link_is_ours; then
     say "$link is up to date"
 elif [ -e "$link" ] && [ ! -L "$link" ]; then
     say "warning: $link exists and is not our link; left as it is"
 else
     run mkdir -p "$plugins"
     run ln -sfn "$prefix/$host_helper" "$link"
-    [ "$dry_run" = 1 ] || say "linked $link -> $prefix/$host_helper"
+    did "linked $link -> $prefix/$host_helper"
 fi
 
 case ":${PATH}:" in

@@ -14,7 +14,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::{Home, assert_success, stderr, stdout};
+use common::{Home, assert_contains, assert_refused, assert_success, stderr, stdout};
 
 fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
@@ -87,11 +87,7 @@ fn a_lock_file_is_never_created_through_a_symlink() {
         !victim.exists(),
         "the lock was created where a symlink points"
     );
-    assert!(
-        stderr(&out).contains(".tofurc.scalr-oci.lock"),
-        "{}",
-        stderr(&out)
-    );
+    assert_contains(&stderr(&out), ".tofurc.scalr-oci.lock");
     assert!(!home.file(".tofurc").exists());
 }
 
@@ -133,7 +129,7 @@ fn a_held_lock_ends_in_a_bounded_wait_that_names_the_lock_file() {
     assert!(finished, "scalr-oci waited for the lock for a minute");
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains(".tofurc.scalr-oci.lock"), "{err}");
+    assert_contains(&err, ".tofurc.scalr-oci.lock");
     assert!(!home.file(".tofurc").exists());
 }
 
@@ -183,13 +179,13 @@ fn migrate_names_the_oauth_tokens_it_cannot_move() {
     home.write(".tofurc", text);
     for args in [vec!["migrate", "--dry-run"], vec!["migrate"]] {
         let out = home.run(&args);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stdout(&out));
-        let said = stdout(&out);
-        assert!(
-            said.contains("left \"ghcr.io\"") && said.contains("access_token"),
-            "{args:?}: {said}"
+        assert_refused(
+            &out,
+            &stdout(&out),
+            &["left \"ghcr.io\"", "access_token"],
+            "attack-oauth",
+            &format!("{args:?}"),
         );
-        assert!(!said.contains("attack-oauth"), "{said}");
         assert_eq!(home.read(".tofurc"), text);
     }
 }
@@ -210,7 +206,7 @@ fn a_relative_home_is_refused_before_anything_is_written() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stdout(&out));
-        assert!(stderr(&out).contains("HOME"), "{}", stderr(&out));
+        assert_contains(&stderr(&out), "HOME");
         assert!(
             common::walk(&cwd).is_empty(),
             "{args:?} wrote under the working directory"

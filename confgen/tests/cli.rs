@@ -4,7 +4,33 @@
 
 mod common;
 
-use common::{Home, assert_success, stderr, stdout};
+use std::path::PathBuf;
+
+use clap::CommandFactory;
+use common::{Home, assert_contains, assert_refused, assert_success, stderr, stdout};
+
+/// A fresh home whose every command has `var` (a location variable the
+/// tools honour) naming the path `rel` in it; returns the home and that path.
+fn home_with_location(var: &str, rel: &str) -> (Home, PathBuf) {
+    let mut home = Home::new();
+    let path = home.file(rel);
+    home.env
+        .push((var.to_string(), path.to_string_lossy().into_owned()));
+    (home, path)
+}
+
+/// `args` on a home whose `rel` holds the unparsable `broken` must be
+/// refused with an error that says the file was left untouched, without
+/// quoting `secret`, and `rel` must be left byte for byte. Returns the error.
+fn refused_over_broken_file(rel: &str, broken: &str, args: &[&str], secret: &str) -> String {
+    let home = Home::new();
+    home.write(rel, broken);
+    let out = home.run(args);
+    let err = stderr(&out);
+    assert_refused(&out, &err, &["untouched"], secret, rel);
+    assert_eq!(home.read(rel), broken);
+    err
+}
 
 #[test]
 fn configure_tofu_twice_changes_nothing_the_second_time() {
@@ -12,7 +38,7 @@ fn configure_tofu_twice_changes_nothing_the_second_time() {
     home.write(".tofurc", "# mine\nplugin_cache_dir = \"/tmp/cache\"\n");
     let first = home.run(&["configure", "tofu", "--default", "--registry", "ghcr.io"]);
     assert_success(&first);
-    assert!(stdout(&first).contains("added in"), "{}", stdout(&first));
+    assert_contains(&stdout(&first), "added in");
     let after_first = home.read(".tofurc");
     assert!(after_first.starts_with("# mine\nplugin_cache_dir = \"/tmp/cache\"\n"));
     assert!(
@@ -22,11 +48,7 @@ fn configure_tofu_twice_changes_nothing_the_second_time() {
     );
     let second = home.run(&["configure", "tofu", "--default", "--registry", "ghcr.io"]);
     assert_success(&second);
-    assert!(
-        stdout(&second).contains("Nothing to change"),
-        "{}",
-        stdout(&second)
-    );
+    assert_contains(&stdout(&second), "Nothing to change");
     assert_eq!(home.read(".tofurc"), after_first);
 }
 
@@ -35,11 +57,7 @@ fn dry_run_prints_a_diff_and_check_exits_1_until_applied() {
     let home = Home::new();
     let dry = home.run(&["configure", "tofu", "--registry", "ghcr.io", "--dry-run"]);
     assert_success(&dry);
-    assert!(
-        stdout(&dry).contains("+oci_credentials \"ghcr.io\" {"),
-        "{}",
-        stdout(&dry)
-    );
+    assert_contains(&stdout(&dry), "+oci_credentials \"ghcr.io\" {");
     assert!(!home.file(".tofurc").exists(), "dry run wrote a file");
     let check = home.run(&["configure", "tofu", "--registry", "ghcr.io", "--check"]);
     assert_eq!(check.status.code(), Some(1));
@@ -50,19 +68,13 @@ fn dry_run_prints_a_diff_and_check_exits_1_until_applied() {
 
 #[test]
 fn an_unparsable_file_is_reported_with_line_and_column_and_left_untouched() {
-    let home = Home::new();
-    let broken =
-        "oci_credentials \"ghcr.io\" {\n  username = \"a\"\n  password = \"cli-broken-secret\n}\n";
-    home.write(".tofurc", broken);
-    let out = home.run(&["configure", "tofu", "--default"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains(".tofurc:") && err.contains("untouched"),
-        "{err}"
+    let err = refused_over_broken_file(
+        ".tofurc",
+        "oci_credentials \"ghcr.io\" {\n  username = \"a\"\n  password = \"cli-broken-secret\n}\n",
+        &["configure", "tofu", "--default"],
+        "cli-broken-secret",
     );
-    assert!(!err.contains("cli-broken-secret"), "{err}");
-    assert_eq!(home.read(".tofurc"), broken);
+    assert_contains(&err, ".tofurc:");
 }
 
 #[test]
@@ -78,11 +90,7 @@ fn labels_are_validated_as_opentofu_does() {
     ] {
         let out = home.run(&["configure", "tofu", &format!("--registry={bad}")]);
         assert_eq!(out.status.code(), Some(2), "{bad} was accepted");
-        assert!(
-            stderr(&out).contains("invalid registry label"),
-            "{}",
-            stderr(&out)
-        );
+        assert_contains(&stderr(&out), "invalid registry label");
     }
     assert!(!home.file(".tofurc").exists());
     assert_success(&home.run(&[
@@ -105,7 +113,7 @@ fn a_block_elsewhere_in_the_merged_set_is_never_duplicated() {
     );
     let out = home.run(&["configure", "tofu", "--default", "--registry", "ghcr.io"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stdout(&out).contains("--force"), "{}", stdout(&out));
+    assert_contains(&stdout(&out), "--force");
     assert_eq!(home.read(".tofurc"), "disable_checkpoint = true\n");
     let forced = home.run(&[
         "configure",
@@ -119,34 +127,22 @@ fn a_block_elsewhere_in_the_merged_set_is_never_duplicated() {
     assert_eq!(home.read(".tofurc"), "disable_checkpoint = true\n");
     let merged = home.read(".terraform.d/oci.tfrc");
     assert_eq!(merged.matches("oci_credentials \"ghcr.io\"").count(), 1);
-    assert!(
-        merged.contains("docker_credentials_helper = \"scalr\"\n}\n\noci_default"),
-        "{merged}"
+    assert_contains(
+        &merged,
+        "docker_credentials_helper = \"scalr\"\n}\n\noci_default",
     );
 }
 
 #[test]
 fn locations_follow_opentofu() {
     // TF_CLI_CONFIG_FILE replaces the whole set.
-    let home = Home::new();
-    let custom = home.file("custom.tfrc");
-    let out = home
-        .command(&["configure", "tofu", "--default"])
-        .env("TF_CLI_CONFIG_FILE", &custom)
-        .output()
-        .unwrap();
-    assert_success(&out);
+    let (home, custom) = home_with_location("TF_CLI_CONFIG_FILE", "custom.tfrc");
+    assert_success(&home.run(&["configure", "tofu", "--default"]));
     assert!(custom.exists() && !home.file(".tofurc").exists());
 
     // A fresh install with XDG_CONFIG_HOME uses $XDG_CONFIG_HOME/opentofu/tofurc.
-    let home = Home::new();
-    let xdg = home.file("xdg");
-    let out = home
-        .command(&["configure", "tofu", "--default"])
-        .env("XDG_CONFIG_HOME", &xdg)
-        .output()
-        .unwrap();
-    assert_success(&out);
+    let (home, xdg) = home_with_location("XDG_CONFIG_HOME", "xdg");
+    assert_success(&home.run(&["configure", "tofu", "--default"]));
     assert!(xdg.join("opentofu/tofurc").exists());
 
     // The legacy ~/.terraformrc is used when it is the only one.
@@ -170,15 +166,15 @@ fn docker_config_keeps_keys_order_and_mode_and_uses_tabs() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let out = home.run(&[
+    let args = [
         "configure",
         "docker",
         "--registry",
         "ghcr.io",
         "--registry",
         "docker.io",
-    ]);
-    assert_success(&out);
+    ];
+    assert_success(&home.run(&args));
     let text = home.read(".docker/config.json");
     assert_eq!(
         text,
@@ -190,19 +186,7 @@ fn docker_config_keeps_keys_order_and_mode_and_uses_tabs() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o644);
     }
-    let again = home.run(&[
-        "configure",
-        "docker",
-        "--registry",
-        "ghcr.io",
-        "--registry",
-        "docker.io",
-    ]);
-    assert!(
-        stdout(&again).contains("Nothing to change"),
-        "{}",
-        stdout(&again)
-    );
+    assert_contains(&stdout(&home.run(&args)), "Nothing to change");
     assert_eq!(home.read(".docker/config.json"), text);
     // Another helper stays unless --force.
     let out = home.run(&["configure", "docker", "--registry", "gcr.io"]);
@@ -216,14 +200,8 @@ fn docker_config_keeps_keys_order_and_mode_and_uses_tabs() {
 
 #[test]
 fn a_new_docker_config_is_private_and_docker_config_is_honoured() {
-    let home = Home::new();
-    let dir = home.file("dockercfg");
-    let out = home
-        .command(&["configure", "docker", "--store"])
-        .env("DOCKER_CONFIG", &dir)
-        .output()
-        .unwrap();
-    assert_success(&out);
+    let (home, dir) = home_with_location("DOCKER_CONFIG", "dockercfg");
+    assert_success(&home.run(&["configure", "docker", "--store"]));
     let path = dir.join("config.json");
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
@@ -258,18 +236,18 @@ fn a_symlinked_config_is_written_through_like_docker_does() {
 fn containers_key_docker_hub_as_docker_io_and_honour_registry_auth_file() {
     let home = Home::new();
     let auth = home.file("auth.json");
-    let out = home
-        .command(&[
+    let out = home.run_with_env(
+        &[
             "configure",
             "containers",
             "--registry",
             "https://index.docker.io/v1/",
             "--registry",
             "quay.io",
-        ])
-        .env("REGISTRY_AUTH_FILE", &auth)
-        .output()
-        .unwrap();
+        ],
+        "REGISTRY_AUTH_FILE",
+        &auth,
+    );
     assert_success(&out);
     assert_eq!(
         std::fs::read_to_string(&auth).unwrap(),
@@ -277,29 +255,23 @@ fn containers_key_docker_hub_as_docker_io_and_honour_registry_auth_file() {
     );
     // Without REGISTRY_AUTH_FILE, XDG_RUNTIME_DIR wins.
     let run = home.file("run");
-    let out = home
-        .command(&["configure", "containers", "--registry", "quay.io"])
-        .env("XDG_RUNTIME_DIR", &run)
-        .output()
-        .unwrap();
-    assert_success(&out);
+    assert_success(&home.run_with_env(
+        &["configure", "containers", "--registry", "quay.io"],
+        "XDG_RUNTIME_DIR",
+        &run,
+    ));
     assert!(run.join("containers/auth.json").exists());
 }
 
 #[test]
 fn invalid_json_is_reported_with_line_and_column() {
-    let home = Home::new();
-    let broken = "{\n\t\"auths\": {\n\t\t\"x\": {\"auth\": \"c2VjcmV0OnNlY3JldA==\"}\n\t,\n}";
-    home.write(".docker/config.json", broken);
-    let out = home.run(&["configure", "docker", "--registry", "ghcr.io"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = stderr(&out);
-    assert!(
-        err.contains("config.json:5:1:") && err.contains("untouched"),
-        "{err}"
+    let err = refused_over_broken_file(
+        ".docker/config.json",
+        "{\n\t\"auths\": {\n\t\t\"x\": {\"auth\": \"c2VjcmV0OnNlY3JldA==\"}\n\t,\n}",
+        &["configure", "docker", "--registry", "ghcr.io"],
+        "c2VjcmV0",
     );
-    assert!(!err.contains("c2VjcmV0"), "{err}");
-    assert_eq!(home.read(".docker/config.json"), broken);
+    assert_contains(&err, "config.json:5:1:");
 }
 
 #[test]
@@ -347,24 +319,27 @@ fn twenty_concurrent_runs_keep_all_twenty_blocks() {
 
 #[test]
 fn every_subcommand_has_help_with_examples() {
+    /// The command lines that run something: the leaves of the clap tree.
+    fn leaves(cmd: &clap::Command, path: &[&str]) -> Vec<Vec<String>> {
+        let subs: Vec<_> = cmd.get_subcommands().filter(|c| !c.is_hide_set()).collect();
+        if subs.is_empty() {
+            return vec![path.iter().map(|s| s.to_string()).collect()];
+        }
+        subs.into_iter()
+            .flat_map(|sub| leaves(sub, &[path, &[sub.get_name()]].concat()))
+            .collect()
+    }
     let home = Home::new();
-    for args in [
-        vec![],
-        vec!["configure", "tofu"],
-        vec!["configure", "docker"],
-        vec!["configure", "containers"],
-        vec!["migrate"],
-        vec!["login"],
-        vec!["logout"],
-        vec!["registry", "add"],
-        vec!["registry", "remove"],
-        vec!["registry", "list"],
-        vec!["status"],
-        vec!["doctor"],
-        vec!["completions"],
-        vec!["man"],
-    ] {
-        let mut full = args.clone();
+    let cli = scalr_oci::cli::Cli::command();
+    // The top-level help, then every subcommand's.
+    let mut all = vec![Vec::new()];
+    all.extend(leaves(&cli, &[]));
+    assert!(
+        all.len() > 10,
+        "the clap tree has too few subcommands: {all:?}"
+    );
+    for args in all {
+        let mut full: Vec<&str> = args.iter().map(String::as_str).collect();
         full.push("--help");
         let out = home.run(&full);
         assert_success(&out);

@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{BIN, Home, assert_success, stdout};
+use common::{BIN, Home, assert_contains, assert_success, stdout};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -82,16 +82,8 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
         !prefix.exists() && !home.file(".tofurc").exists() && !home.file(".terraform.d").exists(),
         "--dry-run changed something"
     );
-    assert!(
-        stdout(&dry).contains("would run: ln -sfn"),
-        "{}",
-        stdout(&dry)
-    );
-    assert!(
-        stdout(&dry).contains("+oci_default_credentials {"),
-        "{}",
-        stdout(&dry)
-    );
+    assert_contains(&stdout(&dry), "would run: ln -sfn");
+    assert_contains(&stdout(&dry), "+oci_default_credentials {");
 
     let first = sh(&home, &script("install.sh"), &args);
     assert_success(&first);
@@ -102,11 +94,7 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
     ] {
         assert!(prefix.join(bin).exists(), "{bin} was not installed");
     }
-    assert!(
-        stdout(&first).contains("is not on your PATH"),
-        "{}",
-        stdout(&first)
-    );
+    assert_contains(&stdout(&first), "is not on your PATH");
     assert_eq!(
         std::fs::read_link(plugin_link(&home)).unwrap(),
         prefix.join("terraform-credentials-scalr")
@@ -116,16 +104,8 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
 
     let second = sh(&home, &script("install.sh"), &args);
     assert_success(&second);
-    assert!(
-        stdout(&second).contains("up to date"),
-        "{}",
-        stdout(&second)
-    );
-    assert!(
-        stdout(&second).contains("Nothing to change"),
-        "{}",
-        stdout(&second)
-    );
+    assert_contains(&stdout(&second), "up to date");
+    assert_contains(&stdout(&second), "Nothing to change");
     assert_eq!(home.read(".tofurc"), tofurc);
 
     let gone = sh(

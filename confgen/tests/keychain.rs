@@ -13,7 +13,7 @@
 mod common;
 
 use base64::Engine;
-use common::{Home, KeyringSession, assert_success, stdout};
+use common::{Home, KeyringSession, assert_contains, assert_success, stdout};
 use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::registry::RegistryHost;
 use secrecy::ExposeSecret;
@@ -281,10 +281,9 @@ fn migrate_in_one_go() -> bool {
     seed(&home);
     let dry = home.command(&["migrate", "--dry-run"]).output().unwrap();
     assert_success(&dry);
-    assert!(
-        stdout(&dry).contains("would move the credentials of ghcr.io (user alice)"),
-        "{}",
-        stdout(&dry)
+    assert_contains(
+        &stdout(&dry),
+        "would move the credentials of ghcr.io (user alice)",
     );
     assert!(
         SECRETS
@@ -299,11 +298,7 @@ fn migrate_in_one_go() -> bool {
     assert_fully_migrated(&home, &session);
     let again = migrate(&home, None);
     assert_success(&again);
-    assert!(
-        stdout(&again).contains("Nothing to migrate"),
-        "{}",
-        stdout(&again)
-    );
+    assert_contains(&stdout(&again), "Nothing to migrate");
     true
 }
 

@@ -115,12 +115,18 @@ impl RegistryHost {
         let host = match url.host() {
             Some(Host::Domain(d)) => {
                 // One trailing dot (a fully qualified name) is allowed.
-                if d.strip_suffix('.')
-                    .unwrap_or(d)
-                    .split('.')
-                    .any(str::is_empty)
-                {
+                let name = d.strip_suffix('.').unwrap_or(d);
+                if name.split('.').any(str::is_empty) {
                     return Err(bad("a host name label is empty"));
+                }
+                // DNS's limits: no registry anyone can reach exceeds them,
+                // and they keep every spelling of a key we hand back
+                // (`https://KEY/v2/`) within the input limit above.
+                if name.split('.').any(|label| label.len() > 63) {
+                    return Err(bad("a host name label is longer than 63 characters"));
+                }
+                if name.len() > 253 {
+                    return Err(bad("the host name is longer than 253 characters"));
                 }
                 d.to_ascii_lowercase()
             }
@@ -267,6 +273,35 @@ mod tests {
         assert_eq!(key("evil.com/ghcr.io"), "evil.com");
         assert_eq!(key("evil-ghcr.io"), "evil-ghcr.io");
         assert_eq!(key("https://evil.com/https://ghcr.io"), "evil.com");
+    }
+
+    #[test]
+    fn host_names_longer_than_dns_allows_are_refused() {
+        // A key must fit in every spelling we hand back (`https://KEY/v2/`
+        // within the 2,048-character input limit); DNS's own limits, which
+        // no resolvable registry exceeds, keep it far below that.
+        let label63 = "a".repeat(63);
+        assert_eq!(key(&format!("{label63}.test")), format!("{label63}.test"));
+        let err = RegistryHost::parse(&format!("{label63}a.test"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("63 characters"), "{err}");
+
+        // 253 characters: three labels of 63, one of 61, three dots.
+        let name253 = format!("{label63}.{label63}.{label63}.{}", "b".repeat(61));
+        assert_eq!(name253.len(), 253);
+        assert_eq!(key(&name253), name253);
+        assert_eq!(
+            key(&format!("https://{name253}.:5000/v2/")),
+            format!("{name253}.:5000")
+        );
+        let err = RegistryHost::parse(&format!("a.{name253}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("253 characters"), "{err}");
+        for spelling in [format!("https://{name253}/v2/"), name253.to_uppercase()] {
+            assert_eq!(key(&spelling), name253, "{spelling:?}");
+        }
     }
 
     #[test]

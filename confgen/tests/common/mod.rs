@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -84,6 +85,16 @@ impl Home {
         self.command(args).stdin(Stdio::null()).output().unwrap()
     }
 
+    /// [`Home::run`] with one more variable set: the location variables
+    /// (TF_CLI_CONFIG_FILE, DOCKER_CONFIG…) the tools honour.
+    pub fn run_with_env(&self, args: &[&str], var: &str, value: impl AsRef<OsStr>) -> Output {
+        self.command(args)
+            .env(var, value)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
     pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
         let mut child: Child = self
             .command(args)
@@ -149,6 +160,31 @@ pub fn assert_success(output: &Output) {
         output.status.code(),
         stdout(output),
         stderr(output)
+    );
+}
+
+/// Fails, showing all of `text` (what a run printed), unless it contains
+/// `needle`.
+#[track_caller]
+pub fn assert_contains(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} is not in:\n{text}");
+}
+
+/// Checks a run that must be refused: exit 2, and `report` (the stream the
+/// command reports on) names each of `names` and never shows `secret`.
+/// `case` names the run in every failure, for tests that make several.
+#[track_caller]
+pub fn assert_refused(out: &Output, report: &str, names: &[&str], secret: &str, case: &str) {
+    assert_eq!(out.status.code(), Some(2), "{case}: {report}");
+    for name in names {
+        assert!(
+            report.contains(name),
+            "{case}: {name:?} is not in:\n{report}"
+        );
+    }
+    assert!(
+        !report.contains(secret),
+        "{case}: the secret shows in:\n{report}"
     );
 }
 
