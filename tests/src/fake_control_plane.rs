@@ -180,29 +180,20 @@ impl FakeControlPlane {
         let id = random_id("in-");
         lock(&self.shared).integrations.push(Integration {
             id: id.clone(),
-            name: spec.name.unwrap_or_else(|| spec.registry_url.clone()),
-            registry_url: spec.registry_url,
-            username: spec.username,
-            password: spec.password,
-            export_credentials: spec.export_credentials,
-            status: spec.status,
-            expires_at: spec.expires_at,
+            spec,
         });
         id
     }
 
     #[track_caller]
     pub fn set_password(&self, id: &str, password: &str) {
-        lock(&self.shared).integration_mut(id).password = password.to_string();
+        lock(&self.shared).integration_mut(id).spec.password = password.to_string();
     }
 
     /// Changes anything but the id (export flag, status, expiry, URL …).
     #[track_caller]
-    pub fn update_integration(&self, id: &str, f: impl FnOnce(&mut Integration)) {
-        let mut state = lock(&self.shared);
-        let integration = state.integration_mut(id);
-        f(integration);
-        integration.id = id.to_string();
+    pub fn update_integration(&self, id: &str, f: impl FnOnce(&mut IntegrationSpec)) {
+        f(&mut lock(&self.shared).integration_mut(id).spec);
     }
 
     /// Whether there was one to remove.

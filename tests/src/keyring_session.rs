@@ -353,7 +353,20 @@ impl NoKeychain {
 
     /// Runs `docker-credential-scalr <verb>` without a keychain.
     pub fn helper(&self, verb: &str, stdin: &str) -> Output {
-        run_helper(self.command(peers::helper_bin()), verb, stdin)
+        self.helper_with::<&str>(verb, stdin, &[])
+    }
+
+    /// [`NoKeychain::helper`] with extra environment variables (e.g.
+    /// `SCALR_TOKEN` without `SCALR_HOSTNAME`).
+    pub fn helper_with<V: AsRef<std::ffi::OsStr>>(
+        &self,
+        verb: &str,
+        stdin: &str,
+        extra: &[(&str, V)],
+    ) -> Output {
+        let mut cmd = self.command(peers::helper_bin());
+        cmd.envs(extra.iter().map(|(k, v)| (k, v)));
+        run_helper(cmd, verb, stdin)
     }
 
     /// The whole temporary tree (HOME and XDG_RUNTIME_DIR), to prove that

@@ -320,6 +320,13 @@ impl Output {
         self.stdout_lossy()
     }
 
+    /// Asserts exit status 1, how a credential helper says it failed
+    /// (showing everything otherwise), and returns stdout: the message.
+    pub fn failure(&self) -> String {
+        assert_eq!(self.code(), Some(1), "{}", self.show());
+        self.stdout_lossy()
+    }
+
     pub fn show(&self) -> String {
         format!(
             "exit {:?}\nstdout: {:?}\nstderr: {:?}",

@@ -2,11 +2,11 @@
 //! `SCALR_TOKEN` of one fake control plane, its CA as `SSL_CERT_FILE`. Shared
 //! by the control-plane and cache-attack tests.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::fake_control_plane::FakeControlPlane;
+use crate::fake_control_plane::{FakeControlPlane, IntegrationSpec};
 use crate::keyring_session::NoKeychain;
 use crate::peers::{self, Output};
 
@@ -38,6 +38,13 @@ impl ScalrRun {
         self
     }
 
+    /// Adds an active integration that exports its credentials; returns its
+    /// id. (Anything else: `self.fake.add_integration(IntegrationSpec …)`.)
+    pub fn integration(&self, registry_url: &str, username: &str, password: &str) -> String {
+        self.fake
+            .add_integration(IntegrationSpec::new(registry_url, username, password))
+    }
+
     pub fn command(&self) -> Command {
         let mut cmd = self.home.command(peers::helper_bin());
         cmd.env("SCALR_HOSTNAME", self.fake.hostname())
@@ -48,11 +55,15 @@ impl ScalrRun {
     }
 
     pub fn get(&self, server: &str) -> Output {
-        peers::run(
-            self.command().arg("get"),
-            server.as_bytes(),
-            Duration::from_secs(90),
-        )
+        self.get_with::<&str>(server, &[])
+    }
+
+    /// A `get` with more environment, over the run's own (e.g. another
+    /// `SCALR_TOKEN` for this call only).
+    pub fn get_with<V: AsRef<OsStr>>(&self, server: &str, env: &[(&str, V)]) -> Output {
+        let mut cmd = self.command();
+        cmd.envs(env.iter().map(|(k, v)| (k, v))).arg("get");
+        peers::run(&mut cmd, server.as_bytes(), Duration::from_secs(90))
     }
 }
 

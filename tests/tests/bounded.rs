@@ -10,18 +10,29 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
 use scalr_oci_e2e::keyring_session::NoKeychain;
 use scalr_oci_e2e::peers::{self, Output};
+use scalr_oci_e2e::scalr_run::ScalrRun;
 
-/// The helper in a Scalr-run-like environment (no keychain) against `fake`.
-fn helper(home: &NoKeychain, fake: &FakeControlPlane) -> Command {
-    let mut cmd = home.command(peers::helper_bin());
-    cmd.env("SCALR_HOSTNAME", fake.hostname())
-        .env("SCALR_TOKEN", fake.token())
-        .env("SSL_CERT_FILE", fake.ca_cert_path())
-        .env("SCALR_OCI_SOURCES", "control-plane");
-    cmd
+/// The helper in a Scalr-run-like environment (no keychain), asking only
+/// the control plane, which has one integration, for ghcr.io.
+fn scalr_run() -> ScalrRun {
+    let run = ScalrRun::new().env("SCALR_OCI_SOURCES", "control-plane");
+    run.integration("https://ghcr.io", "u", "pw");
+    run
+}
+
+/// A `get` in a home of its own, asking only the control plane at
+/// `hostname` with `token`, plain HTTP to loopback allowed, plus `extra`.
+fn get_over_plain_http(hostname: &str, token: &str, extra: &[(&str, &str)]) -> Output {
+    let mut env = vec![
+        ("SCALR_HOSTNAME", hostname),
+        ("SCALR_TOKEN", token),
+        ("SCALR_OCI_ALLOW_HTTP_LOOPBACK", "1"),
+        ("SCALR_OCI_SOURCES", "control-plane"),
+    ];
+    env.extend_from_slice(extra);
+    NoKeychain::new().helper_with("get", "ghcr.io", &env)
 }
 
 /// Runs `cmd get` under an address-space limit, so that an attack that makes
@@ -55,22 +66,18 @@ fn assert_clean_error(out: &Output, needles: &[&str]) {
 
 #[test]
 fn huge_duration_settings_are_refused_not_a_panic() {
-    let fake = FakeControlPlane::start();
-    fake.add_integration(IntegrationSpec::new("https://ghcr.io", "u", "pw"));
-    let home = NoKeychain::new();
+    let run = scalr_run();
     for var in [
         "SCALR_OCI_TIMEOUT",
         "SCALR_OCI_CONNECT_TIMEOUT",
         "SCALR_OCI_CACHE_TTL",
     ] {
         for value in ["18446744073709551615", "99999999999"] {
-            let mut cmd = helper(&home, &fake);
-            cmd.env(var, value).arg("get");
-            let out = peers::run(&mut cmd, b"ghcr.io", Duration::from_secs(60));
+            let out = run.get_with("ghcr.io", &[(var, value)]);
             assert_clean_error(&out, &[var, "at most"]);
         }
     }
-    let settings = home.home().join("settings.toml");
+    let settings = run.home.home().join("settings.toml");
     for text in [
         "[control_plane]\ntimeout_secs = 18446744073709551615\n",
         "[control_plane]\ntimeout_secs = 9223372036854775807\n",
@@ -78,27 +85,23 @@ fn huge_duration_settings_are_refused_not_a_panic() {
         "[cache]\nttl_secs = 9223372036854775807\n",
     ] {
         std::fs::write(&settings, text).unwrap();
-        let mut cmd = helper(&home, &fake);
-        cmd.env("SCALR_OCI_CONFIG", &settings).arg("get");
-        let out = peers::run(&mut cmd, b"ghcr.io", Duration::from_secs(60));
+        let out = run.get_with("ghcr.io", &[("SCALR_OCI_CONFIG", &settings)]);
         assert_clean_error(&out, &["settings.toml"]);
     }
-    assert_eq!(fake.total_requests(), 0, "refused before any request");
+    assert_eq!(run.fake.total_requests(), 0, "refused before any request");
 }
 
 /// `SSL_CERT_FILE` pointing at something that is not a certificate file:
 /// refused quickly with a message that names the variable.
 fn assert_trust_file_refused(path: &Path, why: &str) {
-    let fake = FakeControlPlane::start();
-    fake.add_integration(IntegrationSpec::new("https://ghcr.io", "u", "pw"));
-    let home = NoKeychain::new();
-    let mut cmd = helper(&home, &fake);
-    cmd.env("SSL_CERT_FILE", path).env("SCALR_OCI_TIMEOUT", "5");
+    let run = scalr_run().env("SCALR_OCI_TIMEOUT", "5");
+    let mut cmd = run.command();
+    cmd.env("SSL_CERT_FILE", path);
     // The deadline is 5 s; the extra is for a loaded test machine, and the
     // old code never finished at all.
     let out = get_limited(&mut cmd, "ghcr.io", Duration::from_secs(40));
     assert_clean_error(&out, &["SSL_CERT_FILE", why]);
-    assert_eq!(fake.total_requests(), 0);
+    assert_eq!(run.fake.total_requests(), 0);
 }
 
 #[test]
@@ -182,17 +185,12 @@ fn plain_http_to_loopback_never_goes_through_a_proxy() {
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let token = format!("proxy-test-token-{}", std::process::id());
-    let home = NoKeychain::new();
-    let mut cmd = home.command(peers::helper_bin());
-    cmd.env("SCALR_HOSTNAME", format!("http://127.0.0.1:{port}"))
-        .env("SCALR_TOKEN", &token)
-        .env("SCALR_OCI_ALLOW_HTTP_LOOPBACK", "1")
-        .env("SCALR_OCI_SOURCES", "control-plane")
-        .env("SCALR_OCI_TIMEOUT", "5");
+    let url = proxy.url();
+    let mut extra = vec![("SCALR_OCI_TIMEOUT", "5")];
     for var in ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"] {
-        cmd.env(var, proxy.url());
+        extra.push((var, &url));
     }
-    let out = peers::run(cmd.arg("get"), b"ghcr.io", Duration::from_secs(60));
+    let out = get_over_plain_http(&format!("http://127.0.0.1:{port}"), &token, &extra);
     assert_eq!(out.code(), Some(1), "{}", out.show());
     let received = String::from_utf8_lossy(&proxy.received.lock().unwrap()).into_owned();
     assert!(
@@ -208,18 +206,12 @@ fn plain_http_to_loopback_never_goes_through_a_proxy() {
 
 #[test]
 fn plain_http_is_allowed_only_to_literal_loopback_addresses() {
-    let home = NoKeychain::new();
     for host in [
         "http://localhost:9",
         "http://LOCALHOST:9",
         "http://localhost.:9",
     ] {
-        let mut cmd = home.command(peers::helper_bin());
-        cmd.env("SCALR_HOSTNAME", host)
-            .env("SCALR_TOKEN", "t")
-            .env("SCALR_OCI_ALLOW_HTTP_LOOPBACK", "1")
-            .env("SCALR_OCI_SOURCES", "control-plane");
-        let out = peers::run(cmd.arg("get"), b"ghcr.io", Duration::from_secs(60));
+        let out = get_over_plain_http(host, "t", &[]);
         assert_clean_error(&out, &["HTTPS only", "127.0.0.1"]);
     }
 }
@@ -245,9 +237,7 @@ fn a_bad_settings_file_never_prints_a_value() {
         (format!("\n\n{secret}\n"), "", "line 3"),
     ] {
         std::fs::write(&settings, &text).unwrap();
-        let mut cmd = home.command(peers::helper_bin());
-        cmd.env("SCALR_OCI_CONFIG", &settings);
-        let out = peers::run(cmd.arg("get"), b"ghcr.io", Duration::from_secs(60));
+        let out = home.helper_with("get", "ghcr.io", &[("SCALR_OCI_CONFIG", &settings)]);
         assert_clean_error(&out, &["settings.toml", key, line, "column"]);
         for part in [secret, "s3cr3t"] {
             assert!(

@@ -12,7 +12,6 @@
 use std::time::Duration;
 
 use linux_keyutils::{Key, KeyRing, KeyRingIdentifier, KeyType, Permission};
-use scalr_oci_e2e::fake_control_plane::IntegrationSpec;
 use scalr_oci_e2e::keyring_session::{NoKeychain, parse_get};
 use scalr_oci_e2e::peers::{self, Output};
 use scalr_oci_e2e::scalr_run::ScalrRun as Run;
@@ -27,20 +26,36 @@ fn debug_run() -> Run {
     Run::new().env("SCALR_OCI_DEBUG", "1")
 }
 
-trait Integrations {
-    fn integration(&self, host: &str) -> (String, String);
+/// An integration for a registry host of its own, with a fresh password,
+/// fetched once through the run: what the attacks find in the cache.
+struct Cached {
+    host: String,
+    id: String,
+    password: String,
 }
 
-impl Integrations for Run {
-    /// An integration for `host` with a fresh password; returns (id, password).
-    fn integration(&self, host: &str) -> (String, String) {
+impl Cached {
+    /// `tag` goes into the host name (see [`unique_host`]).
+    fn new(run: &Run, tag: &str) -> Cached {
+        let host = unique_host(tag);
         let password = fresh_secret("cache-attack");
-        let id = self.fake.add_integration(IntegrationSpec::new(
-            &format!("https://{host}"),
-            "robot",
-            &password,
-        ));
-        (id, password)
+        let id = run.integration(&format!("https://{host}"), "robot", &password);
+        assert_eq!(secret_of(&run.get(&host)), password);
+        Cached { host, id, password }
+    }
+
+    /// The next get answers the genuine password, and the source has been
+    /// asked `requests` times in all (`why`).
+    #[track_caller]
+    fn assert_get(&self, run: &Run, requests: usize, why: &str) {
+        let out = run.get(&self.host);
+        assert_eq!(secret_of(&out), self.password, "{}", out.show());
+        assert_eq!(
+            run.fake.credentials_requests(&self.id),
+            requests,
+            "{why}: {}",
+            out.stderr_lossy()
+        );
     }
 }
 
@@ -77,6 +92,14 @@ fn entries(host: &str) -> Vec<(Key, String)> {
         .into_iter()
         .filter(|(_, d)| !d.contains(":epoch:"))
         .collect()
+}
+
+/// `keys`, asserted not empty: else the get was not cached and an attack
+/// on them would prove nothing.
+#[track_caller]
+fn to_attack(keys: Vec<(Key, String)>) -> Vec<(Key, String)> {
+    assert!(!keys.is_empty(), "the get was cached: nothing to attack");
+    keys
 }
 
 /// Replaces whatever `@u` holds under `description` by a key of the
@@ -134,13 +157,9 @@ fn secret_of(out: &Output) -> String {
 #[test]
 fn a_process_with_another_token_or_none_reads_no_password_from_the_keyring() {
     let run = debug_run();
-    let host = unique_host("read");
-    let (_, password) = run.integration(&host);
-    assert_eq!(secret_of(&run.get(&host)), password);
-    let found = entries(&host);
-    assert!(!found.is_empty(), "the get was cached: nothing to attack");
+    let Cached { host, password, .. } = Cached::new(&run, "read");
     let needles = forms(&password);
-    for (key, description) in &found {
+    for (key, description) in &to_attack(entries(&host)) {
         assert!(!description.contains(&password) && !description.contains(&run.fake.token()));
         let Ok(payload) = key.read_to_vec() else {
             continue;
@@ -163,12 +182,8 @@ fn a_process_with_another_token_or_none_reads_no_password_from_the_keyring() {
 #[test]
 fn our_keys_give_nobody_write_or_setattr() {
     let run = debug_run();
-    let host = unique_host("perms");
-    let (_, password) = run.integration(&host);
-    assert_eq!(secret_of(&run.get(&host)), password);
-    let found = our_keys(&host);
-    assert!(!found.is_empty(), "the get was cached: nothing to attack");
-    for (key, description) in found {
+    let cached = Cached::new(&run, "perms");
+    for (key, description) in to_attack(our_keys(&cached.host)) {
         // The attacks themselves: swap the payload, make it permanent.
         assert!(
             key.update(b"swapped").is_err(),
@@ -193,33 +208,24 @@ fn our_keys_give_nobody_write_or_setattr() {
 #[test]
 fn a_planted_or_modified_entry_is_never_served() {
     let run = debug_run();
-    let host = unique_host("plant");
-    let (id, password) = run.integration(&host);
-    assert_eq!(secret_of(&run.get(&host)), password);
-    let epoch = our_keys(&host)
+    let cached = Cached::new(&run, "plant");
+    let host = &cached.host;
+    let epoch = our_keys(host)
         .into_iter()
         .find(|(_, d)| d.contains(":epoch:"))
         .and_then(|(k, _)| String::from_utf8(k.read_to_vec().ok()?).ok())
         .unwrap_or_else(|| "0".into());
-    let found = entries(&host);
-    assert!(!found.is_empty(), "the get was cached: nothing to attack");
     let forged = format!(r#"{{"e":"{epoch}","u":"attacker","s":"forged-by-attacker"}}"#);
-    for (key, description) in &found {
+    for (key, description) in &to_attack(entries(host)) {
         // In place first (pupdate), else a key of the attacker's own.
         if key.update(&forged).is_err() {
             plant(description, forged.as_bytes());
         }
     }
-    let out = run.get(&host);
-    assert_eq!(secret_of(&out), password, "{}", out.show());
-    assert_eq!(
-        run.fake.credentials_requests(&id),
-        2,
-        "asked the source again"
-    );
+    cached.assert_get(&run, 2, "asked the source again");
 
     // A bit flipped in a genuine entry is no better.
-    let (_, description) = &entries(&host)[0];
+    let (_, description) = &entries(host)[0];
     let mut bytes = user_keyring()
         .search(description)
         .unwrap()
@@ -228,12 +234,7 @@ fn a_planted_or_modified_entry_is_never_served() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     plant(description, &bytes);
-    assert_eq!(secret_of(&run.get(&host)), password);
-    assert_eq!(
-        run.fake.credentials_requests(&id),
-        3,
-        "asked the source again"
-    );
+    cached.assert_get(&run, 3, "asked the source again");
 }
 
 /// A forged keychain answer, planted where the helper used to look when there
@@ -265,12 +266,8 @@ fn a_planted_keychain_answer_is_never_served_without_a_keychain() {
 fn an_entry_without_a_timeout_is_refused_after_its_time() {
     let ttl = 3;
     let run = debug_run().env("SCALR_OCI_CACHE_TTL", &ttl.to_string());
-    let host = unique_host("timeout");
-    let (id, password) = run.integration(&host);
-    assert_eq!(secret_of(&run.get(&host)), password);
-    let found = entries(&host);
-    assert!(!found.is_empty(), "the get was cached: nothing to attack");
-    for (key, description) in &found {
+    let cached = Cached::new(&run, "timeout");
+    for (key, description) in &to_attack(entries(&cached.host)) {
         // Strip the kernel timeout; where that is refused, replay the same
         // bytes in a permanent key of the attacker's own.
         if key.set_timeout(0).is_err() {
@@ -278,38 +275,20 @@ fn an_entry_without_a_timeout_is_refused_after_its_time() {
             plant(description, &bytes);
         }
     }
-    assert_eq!(secret_of(&run.get(&host)), password);
-    assert_eq!(run.fake.credentials_requests(&id), 1, "still fresh: a hit");
+    cached.assert_get(&run, 1, "still fresh: a hit");
     std::thread::sleep(Duration::from_millis(ttl * 1000 + 1500));
-    let out = run.get(&host);
-    assert_eq!(secret_of(&out), password);
-    assert_eq!(
-        run.fake.credentials_requests(&id),
-        2,
-        "past its time the entry is refused: {}",
-        out.stderr_lossy()
-    );
+    cached.assert_get(&run, 2, "past its time the entry is refused");
 }
 
 #[test]
 fn an_entry_copied_under_another_name_fails() {
     let run = debug_run();
-    let host_a = unique_host("copy-a");
-    let host_b = unique_host("copy-b");
-    let (_, password_a) = run.integration(&host_a);
-    let (id_b, password_b) = run.integration(&host_b);
-    assert_eq!(secret_of(&run.get(&host_a)), password_a);
-    assert_eq!(secret_of(&run.get(&host_b)), password_b);
-    let (key_a, _) = entries(&host_a).pop().expect("host a cached");
-    let (_, description_b) = entries(&host_b).pop().expect("host b cached");
+    let a = Cached::new(&run, "copy-a");
+    let b = Cached::new(&run, "copy-b");
+    let (key_a, _) = entries(&a.host).pop().expect("host a cached");
+    let (_, description_b) = entries(&b.host).pop().expect("host b cached");
     plant(&description_b, &key_a.read_to_vec().unwrap());
-    let out = run.get(&host_b);
-    assert_eq!(secret_of(&out), password_b, "{}", out.show());
-    assert_eq!(
-        run.fake.credentials_requests(&id_b),
-        2,
-        "asked the source again"
-    );
+    b.assert_get(&run, 2, "asked the source again");
 }
 
 /// Epoch keys count against the user's key quota and live two hours: only a
@@ -336,10 +315,8 @@ fn a_failing_store_or_erase_writes_no_epoch_key() {
 #[test]
 fn our_keys_are_user_keys() {
     let run = debug_run();
-    let host = unique_host("types");
-    let (_, password) = run.integration(&host);
-    assert_eq!(secret_of(&run.get(&host)), password);
-    for (key, description) in our_keys(&host) {
+    let cached = Cached::new(&run, "types");
+    for (key, description) in our_keys(&cached.host) {
         assert_eq!(
             key.metadata().unwrap().get_type(),
             KeyType::User,

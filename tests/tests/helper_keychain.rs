@@ -3,6 +3,8 @@
 //! as clients drive it, for every spelling they send.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use scalr_oci_e2e::keyring_session::{KeyringSession, NOT_FOUND, NoKeychain, parse_get};
@@ -14,12 +16,16 @@ use scalr_oci_e2e::secrets::{assert_no_credential_in_files, fresh_secret, regula
 /// tests here are about; the concurrency tests keep it on, as users run it.
 const NO_CACHE: &[(&str, &str)] = &[("SCALR_OCI_CACHE_TTL", "0")];
 
-/// Starts a keyring session, or `None` (after a loud skip) without the peers.
-fn session() -> Option<KeyringSession> {
+/// The helper in a fresh keyring session, with the cache off; `None` (after
+/// a loud skip) without the peers.
+fn helper() -> Option<Helper> {
     let found = peers::require(KeyringSession::PEERS)?;
     // A login session of its own, so keychain answers are cached as on a desktop.
     scalr_oci_e2e::session_keyring::join_fresh();
-    Some(KeyringSession::start(&found))
+    Some(Helper {
+        session: Arc::new(KeyringSession::start(&found)),
+        env: NO_CACHE,
+    })
 }
 
 fn store_json(server_url: &str, username: &str, secret: &str) -> String {
@@ -27,23 +33,29 @@ fn store_json(server_url: &str, username: &str, secret: &str) -> String {
 }
 
 /// A keyring session plus the environment every helper call gets.
-struct Helper<'a> {
-    s: &'a KeyringSession,
-    env: &'a [(&'a str, &'a str)],
+#[derive(Clone)]
+struct Helper {
+    session: Arc<KeyringSession>,
+    env: &'static [(&'static str, &'static str)],
 }
 
-impl Helper<'_> {
+impl Helper {
     fn call(&self, verb: &str, stdin: &str) -> Output {
-        self.s.helper_with(verb, stdin, self.env)
+        self.session.helper_with(verb, stdin, self.env)
     }
-}
 
-fn uncached(s: &KeyringSession) -> Helper<'_> {
-    Helper { s, env: NO_CACHE }
-}
+    /// The helper in the same session with the cache on, as users run it.
+    fn cached(&self) -> Helper {
+        Helper {
+            session: Arc::clone(&self.session),
+            env: &[],
+        }
+    }
 
-fn cached(s: &KeyringSession) -> Helper<'_> {
-    Helper { s, env: &[] }
+    /// The session's HOME, where no credential may end up in a file.
+    fn home(&self) -> PathBuf {
+        self.session.home()
+    }
 }
 
 fn store(s: &Helper, server_url: &str, username: &str, secret: &str) {
@@ -53,6 +65,13 @@ fn store(s: &Helper, server_url: &str, username: &str, secret: &str) {
         "store {server_url:?}: {}",
         out.show()
     );
+}
+
+/// Stores a fresh secret (see [`fresh_secret`]) and returns it.
+fn store_fresh(s: &Helper, server_url: &str, username: &str) -> String {
+    let secret = fresh_secret(username);
+    store(s, server_url, username, &secret);
+    secret
 }
 
 /// `Some((username, secret))`, or `None` on exactly the not-found answer.
@@ -94,8 +113,7 @@ fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 /// `list` shows the one canonical key, and that erasing through another
 /// spelling removes it for all.
 fn every_spelling_is_one_entry(spellings: &[&str], listed_as: &str) {
-    let Some(session) = session() else { return };
-    let s = &uncached(&session);
+    let Some(s) = &helper() else { return };
     let mut used = Vec::new();
     for (i, stored_as) in spellings.iter().enumerate() {
         let user = format!("user-{i}");
@@ -129,7 +147,7 @@ fn every_spelling_is_one_entry(spellings: &[&str], listed_as: &str) {
         used.push((user, secret));
     }
     for (user, secret) in &used {
-        assert_no_credential_in_files(&session.home(), user, secret);
+        assert_no_credential_in_files(&s.home(), user, secret);
     }
 }
 
@@ -187,8 +205,7 @@ fn every_spelling_of_docker_hub_is_one_entry() {
 
 #[test]
 fn list_is_an_empty_object_then_every_host_and_never_a_secret() {
-    let Some(session) = session() else { return };
-    let s = &uncached(&session);
+    let Some(s) = &helper() else { return };
     let out = s.call("list", "unused");
     assert_eq!(
         (out.code(), out.stdout_lossy().as_str()),
@@ -197,12 +214,9 @@ fn list_is_an_empty_object_then_every_host_and_never_a_secret() {
         out.show()
     );
 
-    let a = fresh_secret("list-a");
-    let b = fresh_secret("list-b");
-    let c = fresh_secret("list-c");
-    store(s, "https://ghcr.io", "alice", &a);
-    store(s, "localhost:5000", "bob", &b);
-    store(s, "docker.io", "carol", &c);
+    let a = store_fresh(s, "https://ghcr.io", "alice");
+    let b = store_fresh(s, "localhost:5000", "bob");
+    let c = store_fresh(s, "docker.io", "carol");
     let out = s.call("list", "unused");
     for secret in [&a, &b, &c] {
         assert!(
@@ -225,23 +239,15 @@ fn list_is_an_empty_object_then_every_host_and_never_a_secret() {
         ])
     );
     for (user, secret) in [("alice", &a), ("bob", &b), ("carol", &c)] {
-        assert_no_credential_in_files(&session.home(), user, secret);
+        assert_no_credential_in_files(&s.home(), user, secret);
     }
 }
 
 #[test]
 fn store_replaces_username_and_secret_together() {
-    let Some(session) = session() else { return };
-    let s = &uncached(&session);
-    let first = fresh_secret("first");
-    let second = fresh_secret("second");
-    store(s, "registry.example.com", "first-user", &first);
-    store(
-        s,
-        "https://registry.example.com/v2/",
-        "second-user",
-        &second,
-    );
+    let Some(s) = &helper() else { return };
+    let first = store_fresh(s, "registry.example.com", "first-user");
+    let second = store_fresh(s, "https://registry.example.com/v2/", "second-user");
     assert_eq!(
         get(s, "registry.example.com"),
         Some(("second-user".into(), second.clone()))
@@ -253,8 +259,8 @@ fn store_replaces_username_and_secret_together() {
     // One erase removes it: the replacement left no second entry behind.
     assert!(erase(s, "registry.example.com"));
     assert_eq!(get(s, "registry.example.com"), None);
-    assert_no_credential_in_files(&session.home(), "first-user", &first);
-    assert_no_credential_in_files(&session.home(), "second-user", &second);
+    assert_no_credential_in_files(&s.home(), "first-user", &first);
+    assert_no_credential_in_files(&s.home(), "second-user", &second);
 }
 
 /// Long registry tokens (JWTs, GitLab deploy tokens in a JSON wrapper) are
@@ -262,7 +268,7 @@ fn store_replaces_username_and_secret_together() {
 /// from the Secret Service and from the cache.
 #[test]
 fn secrets_of_8_kib_round_trip() {
-    let Some(session) = session() else { return };
+    let Some(s) = &helper() else { return };
     let mut secret = fresh_secret("8kib");
     let alphabet = "abcXYZ019<>&\"\\/+=._-~";
     secret.extend(alphabet.chars().cycle().take(8192 - secret.len()));
@@ -270,11 +276,8 @@ fn secrets_of_8_kib_round_trip() {
     // The cache is the user's kernel keyring, shared with every other run.
     let pid = std::process::id();
     for (s, host) in [
-        (
-            uncached(&session),
-            format!("big-uncached-{pid}.example.com"),
-        ),
-        (cached(&session), format!("big-cached-{pid}.example.com")),
+        (s.clone(), format!("big-uncached-{pid}.example.com")),
+        (s.cached(), format!("big-cached-{pid}.example.com")),
     ] {
         let host = host.as_str();
         store(&s, host, "big-user", &secret);
@@ -287,13 +290,12 @@ fn secrets_of_8_kib_round_trip() {
         }
         assert!(erase(&s, host));
     }
-    assert_no_credential_in_files(&session.home(), "big-user", &secret);
+    assert_no_credential_in_files(&s.home(), "big-user", &secret);
 }
 
 #[test]
 fn misses_answer_exactly_not_found() {
-    let Some(session) = session() else { return };
-    let s = &uncached(&session);
+    let Some(s) = &helper() else { return };
     for verb in ["get", "erase"] {
         for input in [
             "never.example.com",
@@ -311,21 +313,17 @@ fn misses_answer_exactly_not_found() {
         }
     }
     // An erase that found something answers nothing; the next one misses.
-    let secret = fresh_secret("erase-twice");
-    store(s, "twice.example.com", "u", &secret);
+    let secret = store_fresh(s, "twice.example.com", "u");
     assert!(erase(s, "twice.example.com"));
     assert!(!erase(s, "twice.example.com"));
-    assert_no_credential_in_files(&session.home(), "u", &secret);
+    assert_no_credential_in_files(&s.home(), "u", &secret);
 }
 
 #[test]
 fn a_host_never_gets_another_hosts_secret() {
-    let Some(session) = session() else { return };
-    let s = &uncached(&session);
-    let ghcr = fresh_secret("ghcr");
-    let local = fresh_secret("local5000");
-    store(s, "ghcr.io", "ghcr-user", &ghcr);
-    store(s, "localhost:5000", "local-user", &local);
+    let Some(s) = &helper() else { return };
+    let ghcr = store_fresh(s, "ghcr.io", "ghcr-user");
+    let local = store_fresh(s, "localhost:5000", "local-user");
 
     // Other hosts, or the same host on another port: a plain miss.
     for other in [
@@ -365,8 +363,7 @@ fn a_host_never_gets_another_hosts_secret() {
         assert!(text.contains("invalid registry address"), "{}", out.show());
     }
     // And the look-alike's own secret stays its own, in both directions.
-    let evil = fresh_secret("evil");
-    store(s, "ghcr.io.evil.com", "evil-user", &evil);
+    let evil = store_fresh(s, "ghcr.io.evil.com", "evil-user");
     assert_eq!(get(s, "ghcr.io"), Some(("ghcr-user".into(), ghcr.clone())));
     assert_eq!(
         get(s, "https://ghcr.io.evil.com"),
@@ -377,7 +374,7 @@ fn a_host_never_gets_another_hosts_secret() {
         ("local-user", &local),
         ("evil-user", &evil),
     ] {
-        assert_no_credential_in_files(&session.home(), user, secret);
+        assert_no_credential_in_files(&s.home(), user, secret);
     }
 }
 
@@ -449,15 +446,13 @@ fn a_bus_without_secret_service_is_a_clear_error_and_writes_nothing() {
 fn opentofu_3086_a_bare_store_answers_the_https_get() {
     // `docker login host` stores under the bare host; OpenTofu then asks for
     // `https://host` (no path, no newline). Every other helper misses here.
-    let Some(session) = session() else { return };
-    let s = &uncached(&session);
-    let secret = fresh_secret("tofu");
-    store(s, "registry.example.com:5443", "tofu-user", &secret);
+    let Some(s) = &helper() else { return };
+    let secret = store_fresh(s, "registry.example.com:5443", "tofu-user");
     assert_eq!(
         get(s, "https://registry.example.com:5443"),
         Some(("tofu-user".into(), secret.clone()))
     );
-    assert_no_credential_in_files(&session.home(), "tofu-user", &secret);
+    assert_no_credential_in_files(&s.home(), "tofu-user", &secret);
 }
 
 /// Runs all `calls` (verb, stdin) at once, one process each, and returns
@@ -486,8 +481,8 @@ fn pair(out: &Output) -> (String, String) {
 #[test]
 fn parallel_processes_lose_nothing() {
     // The cache stays on: parallel pulls are exactly when it is used.
-    let Some(session) = session() else { return };
-    let s = &cached(&session);
+    let Some(s) = &helper() else { return };
+    let s = &s.cached();
     let distinct: Vec<(String, String, String)> = (0..16)
         .map(|i| {
             (
@@ -608,17 +603,16 @@ fn parallel_processes_lose_nothing() {
     assert_eq!(get(s, shared_host), None);
 
     for (_, u, p) in distinct.iter().chain(&fresh) {
-        assert_no_credential_in_files(&session.home(), u, p);
+        assert_no_credential_in_files(&s.home(), u, p);
     }
     for (u, p) in &shared {
-        assert_no_credential_in_files(&session.home(), u, p);
+        assert_no_credential_in_files(&s.home(), u, p);
     }
 }
 
 #[test]
 fn racing_stores_on_one_host_list_the_username_that_get_returns() {
-    let Some(session) = session() else { return };
-    let s = &uncached(&session);
+    let Some(s) = &helper() else { return };
     for round in 0..6 {
         let host = format!("race{round}.example.com");
         let stores: Vec<(String, String)> = (0..12)
@@ -637,47 +631,55 @@ fn racing_stores_on_one_host_list_the_username_that_get_returns() {
     }
 }
 
-/// Stores `host`, then runs 11 gets and one erase of it at once; returns
-/// the outputs with their verbs.
-fn gets_racing_an_erase(s: &Helper, host: &str, secret: &str) -> Vec<(&'static str, Output)> {
-    store(s, host, "u", secret);
-    let mut calls: Vec<(&str, String)> = (0..11).map(|_| ("get", host.to_string())).collect();
-    calls.insert(5, ("erase", host.to_string()));
-    let outs = in_parallel(s, &calls);
-    calls.iter().map(|(verb, _)| *verb).zip(outs).collect()
+/// `rounds` times, on a host of its own (`{tag}{round}.example.com`):
+/// stores a fresh secret, runs 11 gets and one erase of it at once, and hands
+/// `check` the round, the host and the outputs with their verbs. No round
+/// may leave its secret in a file.
+fn gets_racing_an_erase(
+    s: &Helper,
+    tag: &str,
+    rounds: u32,
+    check: impl Fn(u32, &str, Vec<(&'static str, Output)>),
+) {
+    for round in 0..rounds {
+        let host = format!("{tag}{round}.example.com");
+        let secret = store_fresh(s, &host, "u");
+        let mut calls: Vec<(&str, String)> = (0..11).map(|_| ("get", host.clone())).collect();
+        calls.insert(5, ("erase", host.clone()));
+        let outs = in_parallel(s, &calls);
+        check(
+            round,
+            &host,
+            calls.iter().map(|(verb, _)| *verb).zip(outs).collect(),
+        );
+        assert_no_credential_in_files(&s.home(), "u", &secret);
+    }
 }
 
 #[test]
 fn gets_racing_an_erase_answer_a_hit_or_a_miss() {
-    let Some(session) = session() else { return };
-    let s = &uncached(&session);
-    for round in 0..6 {
-        let host = format!("get-race{round}.example.com");
-        let secret = fresh_secret("get-race");
-        for (verb, out) in gets_racing_an_erase(s, &host, &secret) {
+    let Some(s) = &helper() else { return };
+    gets_racing_an_erase(s, "get-race", 6, |round, _, outs| {
+        for (verb, out) in outs {
             let ok =
                 out.code() == Some(0) || (verb == "get" && out.stdout_lossy().trim() == NOT_FOUND);
             assert!(ok, "round {round}, {verb}: {}", out.show());
         }
-        assert_no_credential_in_files(&session.home(), "u", &secret);
-    }
+    });
 }
 
 #[test]
 fn an_erase_racing_gets_stays_erased() {
-    let Some(session) = session() else { return };
-    let s = &cached(&session);
-    for round in 0..3 {
-        let host = format!("erase-race{round}.example.com");
-        let secret = fresh_secret("erase-race");
-        for (verb, out) in gets_racing_an_erase(s, &host, &secret) {
+    let Some(s) = &helper() else { return };
+    let s = &s.cached();
+    gets_racing_an_erase(s, "erase-race", 3, |round, host, outs| {
+        for (verb, out) in outs {
             if verb == "erase" {
                 assert_eq!(out.code(), Some(0), "erase: {}", out.show());
             }
         }
-        assert_eq!(get(s, &host), None, "round {round}: erased, yet answered");
-        assert_no_credential_in_files(&session.home(), "u", &secret);
-    }
+        assert_eq!(get(s, host), None, "round {round}: erased, yet answered");
+    });
 }
 
 /// A locked collection with nobody to answer the unlock prompt (an SSH
@@ -685,12 +687,10 @@ fn an_erase_racing_gets_stays_erased() {
 /// so the helper must fail at once, saying the keyring is locked.
 #[test]
 fn a_locked_keyring_fails_fast_and_says_so() {
-    let Some(s) = session() else { return };
-    let h = uncached(&s);
-    let secret = fresh_secret("locked");
-    store(&h, "locked.example", "u", &secret);
+    let Some(h) = &helper() else { return };
+    let secret = store_fresh(h, "locked.example", "u");
     let out = peers::run(
-        s.command("dbus-send").args([
+        h.session.command("dbus-send").args([
             "--session",
             "--dest=org.freedesktop.secrets",
             "--print-reply",
@@ -708,15 +708,15 @@ fn a_locked_keyring_fails_fast_and_says_so() {
     let said = out.stdout_lossy();
     assert!(said.contains("the keyring is locked"), "{said}");
     assert!(!said.contains(&secret) && !out.stderr_lossy().contains(&secret));
-    assert_no_credential_in_files(&s.home(), "u", &secret);
+    assert_no_credential_in_files(&h.home(), "u", &secret);
 }
 
 /// A writer that does not cache (TTL 0) must still invalidate what other,
 /// caching processes keep: a changed or erased secret is seen at once.
 #[test]
 fn a_non_caching_writer_still_invalidates_the_cache() {
-    let Some(s) = session() else { return };
-    let (caching, writer) = (cached(&s), uncached(&s));
+    let Some(writer) = helper() else { return };
+    let caching = writer.cached();
     let (old, new) = (fresh_secret("before"), fresh_secret("after"));
     store(&caching, "stale.example", "u", &old);
     assert_eq!(
@@ -730,6 +730,6 @@ fn a_non_caching_writer_still_invalidates_the_cache() {
     );
     assert!(erase(&writer, "stale.example"));
     assert_eq!(get(&caching, "stale.example"), None);
-    assert_no_credential_in_files(&s.home(), "u", &old);
-    assert_no_credential_in_files(&s.home(), "u", &new);
+    assert_no_credential_in_files(&writer.home(), "u", &old);
+    assert_no_credential_in_files(&writer.home(), "u", &new);
 }

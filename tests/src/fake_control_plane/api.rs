@@ -162,11 +162,11 @@ fn list(state: &State, request: &Request) -> Answer {
                 "type": "docker-integrations",
                 "id": i.id,
                 "attributes": {
-                    "name": i.name,
-                    "registry-url": i.registry_url,
-                    "username": i.username,
-                    "export-credentials": i.export_credentials,
-                    "status": i.status.as_str(),
+                    "name": i.name(),
+                    "registry-url": i.spec.registry_url,
+                    "username": i.spec.username,
+                    "export-credentials": i.spec.export_credentials,
+                    "status": i.spec.status.as_str(),
                 },
                 "links": {"self": format!("{BASE}/integrations/docker/{}", i.id)},
             })
@@ -193,6 +193,7 @@ fn credentials(state: &State, token: &str, id: &str) -> Answer {
             &format!("Docker integration {id} was not found."),
         );
     };
+    let integration = &integration.spec;
     if !integration.export_credentials {
         return error(
             StatusCode::FORBIDDEN,

@@ -37,7 +37,7 @@ impl Status {
 }
 
 /// What a test asks for; [`super::FakeControlPlane::add_integration`] gives it an id.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct IntegrationSpec {
     /// Defaults to the registry URL when `None`.
     pub name: Option<String>,
@@ -85,25 +85,26 @@ impl IntegrationSpec {
     }
 }
 
-/// An integration as the fake holds it.
-#[derive(Clone, PartialEq, Eq)]
+/// An integration as the fake holds it: what the test asked for, and the id
+/// the fake gave it.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Integration {
     pub id: String,
-    pub name: String,
-    pub registry_url: String,
-    pub username: String,
-    pub password: String,
-    pub export_credentials: bool,
-    pub status: Status,
-    pub expires_at: Option<String>,
+    pub spec: IntegrationSpec,
+}
+
+impl Integration {
+    /// The name the API shows: the spec's, else the registry URL.
+    pub fn name(&self) -> &str {
+        self.spec.name.as_deref().unwrap_or(&self.spec.registry_url)
+    }
 }
 
 // Test output ends up in CI logs; a password has no business there even in a
-// fake. (IntegrationSpec has no Debug at all, for the same reason.)
-impl fmt::Debug for Integration {
+// fake.
+impl fmt::Debug for IntegrationSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Integration")
-            .field("id", &self.id)
+        f.debug_struct("IntegrationSpec")
             .field("name", &self.name)
             .field("registry_url", &self.registry_url)
             .field("username", &self.username)
