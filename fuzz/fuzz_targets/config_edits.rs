@@ -15,7 +15,7 @@ use scalr_oci::docker_config::{self, Flavor, Request};
 use scalr_oci::report::{Note, PlaintextScan, Unmovable};
 use scalr_oci::tofurc::{self, Policy, Syntax, Want};
 use scalr_oci::write::unified_diff;
-use scalr_oci_fuzz::{assert_hidden, hcl_secrets, json_secrets, planted};
+use scalr_oci_fuzz::{assert_hidden, hcl_secrets, json_secrets, planted, planted_decoded};
 use secrecy::ExposeSecret;
 
 const HOSTS: [&str; 3] = ["ghcr.io", "docker.io", "registry.example.test:5000"];
@@ -182,14 +182,15 @@ fn docker(path: &Path, flavor: Flavor, text: &str, migrate: bool, selector: u8) 
             .collect();
         let root = docker_config::parse(path, Some(text)).expect("plaintext parsed it");
         let root = serde_json::Value::Object(root);
-        let mut moved: Vec<String> = found
-            .iter()
-            .map(|p| p.secret.expose_secret().to_string())
-            .collect();
+        // What migrate reports is decoded (the password inside `auth`); the
+        // entries' own values are literal.
+        let mut moved = planted_decoded(
+            found.iter().map(|p| p.secret.expose_secret().to_string()),
+            text,
+        );
         for (key, _) in &moved_keys {
-            moved.extend(json_secrets(&root["auths"][key]));
+            moved.extend(planted(json_secrets(&root["auths"][key]), text));
         }
-        let moved = planted(moved, text);
         let edit = docker_config::strip_plaintext(path, Some(text), flavor, &moved_keys);
         if let Ok((None, _)) = edit {
             assert!(

@@ -49,6 +49,18 @@ pub fn known(check: &str) -> bool {
 /// A value that can be searched for without false alarms (see the module
 /// comment).
 pub fn checkable(secret: &str, input: &str) -> bool {
+    searchable(secret) && input.matches(secret).count() == 1
+}
+
+/// A secret the code under test decoded (a base64 `auth`'s password) is
+/// checkable only when it never occurs in the input as written: its one
+/// literal occurrence would be somewhere else (a registry key that happens
+/// to spell it, which the edit rightly keeps).
+pub fn checkable_decoded(secret: &str, input: &str) -> bool {
+    searchable(secret) && !input.contains(secret)
+}
+
+fn searchable(secret: &str) -> bool {
     secret.len() >= MIN_SECRET
         && secret
             .chars()
@@ -58,7 +70,6 @@ pub fn checkable(secret: &str, input: &str) -> bool {
         // of allowed sources, `redentials` inside "no credentials username").
         && secret.chars().any(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
         && !VOCABULARY.iter().any(|word| word.contains(secret))
-        && input.matches(secret).count() == 1
 }
 
 /// The capitalised and numbered words our fixed messages contain; a value
@@ -92,10 +103,19 @@ pub const VOCABULARY: &[&str] = &[
 
 /// The secrets of `candidates` that [`checkable`] accepts.
 pub fn planted(candidates: impl IntoIterator<Item = String>, input: &str) -> Vec<String> {
-    let mut out: Vec<String> = candidates
-        .into_iter()
-        .filter(|s| checkable(s, input))
-        .collect();
+    select(candidates, |s| checkable(s, input))
+}
+
+/// The decoded secrets of `candidates` that [`checkable_decoded`] accepts.
+pub fn planted_decoded(candidates: impl IntoIterator<Item = String>, input: &str) -> Vec<String> {
+    select(candidates, |s| checkable_decoded(s, input))
+}
+
+fn select(
+    candidates: impl IntoIterator<Item = String>,
+    keep: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut out: Vec<String> = candidates.into_iter().filter(|s| keep(s)).collect();
     out.sort();
     out.dedup();
     out
