@@ -15,7 +15,9 @@ use scalr_oci::docker_config::{self, Flavor, Request};
 use scalr_oci::report::{Note, PlaintextScan, Unmovable};
 use scalr_oci::tofurc::{self, Policy, Syntax, Want};
 use scalr_oci::write::unified_diff;
-use scalr_oci_fuzz::{assert_hidden, hcl_secrets, json_secrets, planted, planted_decoded};
+use scalr_oci_fuzz::{
+    assert_hidden, hcl_secrets, json_own_secrets, json_secrets, planted, planted_decoded,
+};
 use secrecy::ExposeSecret;
 
 const HOSTS: [&str; 3] = ["ghcr.io", "docker.io", "registry.example.test:5000"];
@@ -189,7 +191,7 @@ fn docker(path: &Path, flavor: Flavor, text: &str, migrate: bool, selector: u8) 
             text,
         );
         for (key, _) in &moved_keys {
-            moved.extend(planted(json_secrets(&root["auths"][key]), text));
+            moved.extend(planted(json_own_secrets(&root["auths"][key]), text));
         }
         let edit = docker_config::strip_plaintext(path, Some(text), flavor, &moved_keys);
         if let Ok((None, _)) = edit {

@@ -3,6 +3,7 @@
 //! user information, a query or a fragment is never echoed in the error.
 #![no_main]
 
+use docker_credential_scalr::error::Error;
 use docker_credential_scalr::registry::RegistryHost;
 use libfuzzer_sys::fuzz_target;
 
@@ -12,10 +13,16 @@ fuzz_target!(|input: &str| {
         Err(e) => {
             let trimmed = input.trim();
             if trimmed.contains(['@', '?', '#']) && trimmed.len() >= scalr_oci_fuzz::MIN_SECRET {
-                let text = e.to_string();
+                // The part that quotes the input must be empty; the reason is
+                // a fixed text, which an input may happen to spell
+                // (`r@host`) is not` is inside the userinfo reason).
+                let quoted = match &e {
+                    Error::BadRegistry { input, .. } => input.clone(),
+                    other => other.to_string(),
+                };
                 assert!(
-                    !text.contains(trimmed),
-                    "the error echoes a userinfo/query input: {text}"
+                    !quoted.contains(trimmed),
+                    "the error echoes a userinfo/query input: {e}"
                 );
             }
             return;

@@ -145,6 +145,24 @@ pub fn json_secrets(value: &serde_json::Value) -> Vec<String> {
     out
 }
 
+/// The values of an object's own secret keys (not of objects inside it): a
+/// Docker `auths` entry's credentials, which migrate moves. Docker reads no
+/// credential from an object nested deeper, and migrate keeps such data as
+/// it keeps any unknown field.
+pub fn json_own_secrets(value: &serde_json::Value) -> Vec<String> {
+    let Some(map) = value.as_object() else {
+        return Vec::new();
+    };
+    map.iter()
+        .filter(|(key, _)| is_secret_key(key))
+        .filter_map(|(_, v)| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn walk_json(value: &serde_json::Value, out: &mut Vec<String>) {
     use serde_json::Value;
     match value {
