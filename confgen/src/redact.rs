@@ -134,6 +134,11 @@ fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
 /// Byte spans of the values of secret attributes and object items of an HCL
 /// text, in order, not overlapping.
 fn hcl_secret_spans(text: &str) -> Option<Vec<Range<usize>>> {
+    // A text with an operator is refused before hcl-edit sees it (see
+    // `tofurc::operators`): no spans, so no diff.
+    if crate::tofurc::operators::first_operator(text).is_some() {
+        return None;
+    }
     let body = hcl_edit::parser::parse_body(text).ok()?;
     let mut spans = Vec::new();
     body_spans(&body, &mut spans)?;

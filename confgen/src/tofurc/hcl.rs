@@ -16,7 +16,7 @@ use hcl_edit::structure::{Block, Body, Structure};
 
 use super::{
     CREDENTIALS_BLOCK, CredBlock, DEFAULT_BLOCK, HELPER, HELPER_ATTR, Policy, Style, Want,
-    first_duplicate, note, style_of,
+    first_duplicate, note, operators, style_of,
 };
 use crate::error::{Error, Result};
 use crate::report::{Note, Outcome};
@@ -33,6 +33,18 @@ pub(super) struct HclBlock {
 /// Parses an HCL CLI config, mapping a syntax error to line and column
 /// (never to the line's text: it may hold a secret).
 pub fn parse(path: &Path, text: &str) -> Result<Body> {
+    if let Some((offset, op)) = operators::first_operator(text) {
+        let (line, column) = operators::line_column(text, offset);
+        return Err(Error::HclSyntax {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: format!(
+                "`{op}` outside a string: OpenTofu reads its CLI configuration as HCL 1, \
+                 which has no operators or function calls"
+            ),
+        });
+    }
     hcl_edit::parser::parse_body(text).map_err(|e| Error::HclSyntax {
         path: path.to_path_buf(),
         line: e.location().line(),
@@ -376,6 +388,22 @@ pub(super) fn literal(text: &str, expr: &Expression) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operator_chain_that_takes_hcl_edit_exponential_time_is_refused_at_once() {
+        // Found by the config_edits fuzzer: each `== {!0/x+x` doubles
+        // hcl-edit's time (16 of them: seconds in a debug build; 30 of them:
+        // an hour in release). OpenTofu's CLI config has no operators.
+        let text = format!("x = x{}&x\n", "== {!0/x+x".repeat(16));
+        let err = parse(Path::new("/h/.tofurc"), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("/h/.tofurc:1:10: not valid HCL (`!`"),
+            "{err}"
+        );
+        assert!(err.contains("HCL 1"), "{err}");
+    }
 
     #[test]
     fn the_open_brace_is_found_past_quoted_labels() {

@@ -18,6 +18,7 @@ use crate::report::{Note, Outcome};
 pub mod files;
 pub mod hcl;
 pub mod json;
+pub mod operators;
 pub mod plaintext;
 
 pub use files::{Syntax, TofuFiles};
