@@ -134,12 +134,9 @@ fn string_end(bytes: &[u8], start: usize) -> Option<usize> {
 /// Byte spans of the values of secret attributes and object items of an HCL
 /// text, in order, not overlapping.
 fn hcl_secret_spans(text: &str) -> Option<Vec<Range<usize>>> {
-    // A text with an operator is refused before hcl-edit sees it (see
-    // `tofurc::operators`): no spans, so no diff.
-    if crate::tofurc::operators::first_operator(text).is_some() {
-        return None;
-    }
-    let body = hcl_edit::parser::parse_body(text).ok()?;
+    // Through the one HCL parse, which refuses operator chains before
+    // hcl-edit sees them (see `tofurc::operators`): no spans, so no diff.
+    let body = crate::tofurc::hcl::parse(Path::new(""), text).ok()?;
     let mut spans = Vec::new();
     body_spans(&body, &mut spans)?;
     spans.sort_by_key(|r| r.start);

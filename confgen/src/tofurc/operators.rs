@@ -32,42 +32,50 @@ pub fn first_operator(text: &str) -> Option<(usize, char)> {
         match (bytes[i], bytes.get(i + 1).copied()) {
             (b'#', _) | (b'/', Some(b'/')) => i = line_end(bytes, i),
             (b'/', Some(b'*')) => i = find(bytes, i + 2, b"*/")? + 2,
-            (b'<', Some(b'<')) if heredoc_delimiter(bytes, i + 2).is_some() => {
-                i = heredoc_end(bytes, i + 2)?;
-            }
-            (b'"', _) => match string_end(bytes, i + 1)? {
-                StringEnd::Closed(end) => i = end,
-                StringEnd::Template(start) => {
-                    templates.push(0);
-                    i = start;
-                }
+            (b'<', Some(b'<')) => match heredoc_delimiter(bytes, i + 2) {
+                Some(delimiter) => i = heredoc_end(bytes, delimiter)?,
+                None => return Some((i, '<')),
             },
+            (b'"', _) => i = string(bytes, i + 1, &mut templates)?,
             (b'{', _) => {
                 if let Some(depth) = templates.last_mut() {
                     *depth += 1;
                 }
                 i += 1;
             }
-            (b'}', _) => {
-                match templates.last_mut() {
-                    Some(0) => {
-                        // The interpolation ends: back in its string.
-                        templates.pop();
-                        match string_end(bytes, i + 1)? {
-                            StringEnd::Closed(end) => i = end,
-                            StringEnd::Template(start) => {
-                                templates.push(0);
-                                i = start;
-                            }
-                        }
-                        continue;
-                    }
-                    Some(depth) => *depth -= 1,
-                    None => {}
+            (b'}', _) => match templates.last_mut() {
+                Some(0) => {
+                    // The interpolation ends: back in its string.
+                    templates.pop();
+                    i = string(bytes, i + 1, &mut templates)?;
                 }
-                i += 1;
-            }
+                Some(depth) => {
+                    *depth -= 1;
+                    i += 1;
+                }
+                None => i += 1,
+            },
             (b, _) if OPERATORS.contains(&b) => return Some((i, b as char)),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Scans string text from `i` to where code resumes: after the closing
+/// quote, or inside an interpolation it opens (pushed on `templates`).
+fn string(bytes: &[u8], mut i: usize, templates: &mut Vec<usize>) -> Option<usize> {
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1).copied()) {
+            (b'\\', _) => i += 2,
+            (b'"', _) => return Some(i + 1),
+            // `$${` and `%%{` are the escaped, literal spellings.
+            (b'$', Some(b'$')) | (b'%', Some(b'%')) => i += 2,
+            (b'$' | b'%', Some(b'{')) => {
+                templates.push(0);
+                return Some(i + 2);
+            }
+            (b'\n', _) => return None,
             _ => i += 1,
         }
     }
@@ -82,29 +90,6 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-enum StringEnd {
-    /// The offset after the closing quote.
-    Closed(usize),
-    /// The offset after a `${` or `%{` that opens an interpolation.
-    Template(usize),
-}
-
-/// Scans string text from `i` (after a quote or an interpolation's `}`).
-fn string_end(bytes: &[u8], mut i: usize) -> Option<StringEnd> {
-    while i < bytes.len() {
-        match (bytes[i], bytes.get(i + 1).copied()) {
-            (b'\\', _) => i += 2,
-            (b'"', _) => return Some(StringEnd::Closed(i + 1)),
-            // `$${` and `%%{` are the escaped, literal spellings.
-            (b'$', Some(b'$')) | (b'%', Some(b'%')) => i += 2,
-            (b'$' | b'%', Some(b'{')) => return Some(StringEnd::Template(i + 2)),
-            (b'\n', _) => return None,
-            _ => i += 1,
-        }
-    }
-    None
-}
-
 /// After `<<`: an optional `-` and the delimiter, as a byte range.
 fn heredoc_delimiter(bytes: &[u8], mut i: usize) -> Option<std::ops::Range<usize>> {
     if bytes.get(i) == Some(&b'-') {
@@ -117,12 +102,11 @@ fn heredoc_delimiter(bytes: &[u8], mut i: usize) -> Option<std::ops::Range<usize
     (i > start).then_some(start..i)
 }
 
-/// After `<<`: the offset after the line that is the delimiter alone
-/// (leading white space allowed), which ends the heredoc's body.
-fn heredoc_end(bytes: &[u8], i: usize) -> Option<usize> {
-    let range = heredoc_delimiter(bytes, i)?;
-    let delimiter = &bytes[range.clone()];
-    let mut line = line_end(bytes, range.end) + 1;
+/// The offset after the line that is `delimiter` alone (leading white
+/// space allowed), which ends the heredoc's body.
+fn heredoc_end(bytes: &[u8], delimiter: std::ops::Range<usize>) -> Option<usize> {
+    let mut line = line_end(bytes, delimiter.end) + 1;
+    let delimiter = &bytes[delimiter];
     while line < bytes.len() {
         let end = line_end(bytes, line);
         if bytes[line..end].trim_ascii() == delimiter {
