@@ -265,6 +265,22 @@ impl fmt::Display for NetworkFailure {
     }
 }
 
+/// 1-based line and column (in characters) of a byte offset in `text`
+/// (clamped to its end): how error messages name a place in a file without
+/// quoting the line, which may hold a secret.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
 /// An error and its sources, each said once.
 pub fn chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];

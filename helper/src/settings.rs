@@ -299,15 +299,7 @@ fn parse_file(path: &Path, text: &str) -> Result<File> {
 fn describe(e: &toml::de::Error, text: &str) -> String {
     let message = e.message();
     let at = e.span().map(|span| {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .count()
-            + 1;
+        let (line, column) = crate::error::line_column(text, span.start);
         let key = key_at(text, span.start)
             .map(|k| format!(", key `{k}`"))
             .unwrap_or_default();

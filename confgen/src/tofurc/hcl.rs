@@ -34,7 +34,7 @@ pub(super) struct HclBlock {
 /// (never to the line's text: it may hold a secret).
 pub fn parse(path: &Path, text: &str) -> Result<Body> {
     if let Some((offset, op)) = operators::first_operator(text) {
-        let (line, column) = operators::line_column(text, offset);
+        let (line, column) = docker_credential_scalr::error::line_column(text, offset);
         return Err(Error::HclSyntax {
             path: path.to_path_buf(),
             line,

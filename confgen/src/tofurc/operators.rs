@@ -82,14 +82,6 @@ fn string(bytes: &[u8], mut i: usize, templates: &mut Vec<usize>) -> Option<usiz
     None
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-    (line, column)
-}
-
 /// After `<<`: an optional `-` and the delimiter, as a byte range.
 fn heredoc_delimiter(bytes: &[u8], mut i: usize) -> Option<std::ops::Range<usize>> {
     if bytes.get(i) == Some(&b'-') {
@@ -177,7 +169,10 @@ mod tests {
         }
         let text = "a = 1\nb = \"ok\" && c\n";
         let (offset, _) = first_operator(text).unwrap();
-        assert_eq!(line_column(text, offset), (2, 10));
+        assert_eq!(
+            docker_credential_scalr::error::line_column(text, offset),
+            (2, 10)
+        );
     }
 
     #[test]
