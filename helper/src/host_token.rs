@@ -33,11 +33,10 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::keychain::Keychain;
-use crate::protocol::{VERSION, read_input};
+use crate::protocol::{PACKAGE, VERSION, input_str, read_input, write_out};
 use crate::service_host::ServiceHost;
 
 pub const NAME: &str = "terraform-credentials-scalr";
-pub const PACKAGE: &str = "scalr.io/docker-credential-scalr";
 
 /// Where host tokens are kept. The OS keychain in the binary; the protocol
 /// never touches a keychain itself.
@@ -196,9 +195,7 @@ fn from_environment(
         return None;
     };
     // A Scalr run may spell it `https://host/`.
-    let bare = hostname.trim();
-    let bare = bare.split_once("://").map_or(bare, |(_, rest)| rest);
-    match ServiceHost::parse(bare.trim_end_matches('/')) {
+    match ServiceHost::parse(&crate::scalr_access::bare_host(&hostname)) {
         Ok(scalr) if scalr == *host => Some(SecretString::from(token)),
         Ok(_) => None,
         Err(e) => {
@@ -213,24 +210,18 @@ fn answer(stdout: &mut dyn Write, token: Option<&SecretString>) -> Result<()> {
     struct Wire<'a> {
         token: &'a str,
     }
-    let text = match token {
-        // Serialised through a borrowed field; the buffer is wiped on drop.
-        Some(token) => {
-            let mut json = Zeroizing::new(
-                serde_json::to_string(&Wire {
-                    token: token.expose_secret(),
-                })
-                .expect("a string serialises"),
-            );
-            json.push('\n');
-            json
-        }
-        None => Zeroizing::new("{}\n".to_string()),
+    let Some(token) = token else {
+        return write_out(stdout, "{}\n");
     };
-    stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Error::Io(e.to_string()))
+    // Serialised through a borrowed field; the buffer is wiped on drop.
+    let mut json = Zeroizing::new(
+        serde_json::to_string(&Wire {
+            token: token.expose_secret(),
+        })
+        .expect("a string serialises"),
+    );
+    json.push('\n');
+    write_out(stdout, &json)
 }
 
 fn store_token(host: &ServiceHost, stdin: &mut dyn Read, store: &dyn TokenStore) -> Result<()> {
@@ -254,7 +245,7 @@ pub fn parse_store_request(input: &[u8]) -> Result<SecretString> {
     }
     const SHAPE: &str =
         "expected a JSON object with exactly one field, a string `token`; nothing was stored";
-    let text = std::str::from_utf8(input).map_err(|_| Error::InvalidUtf8)?;
+    let text = input_str(input)?;
     // serde would also read a JSON array as a struct, field by position.
     if !text.trim_start().starts_with('{') {
         return Err(Error::BadJson(SHAPE.into()));

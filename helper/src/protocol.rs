@@ -195,7 +195,7 @@ pub fn read_input(stdin: &mut dyn Read) -> Result<Zeroizing<Vec<u8>>> {
     Ok(buf)
 }
 
-fn input_str(input: &[u8]) -> Result<&str> {
+pub(crate) fn input_str(input: &[u8]) -> Result<&str> {
     std::str::from_utf8(input).map_err(|_| Error::InvalidUtf8)
 }
 
@@ -401,7 +401,7 @@ fn go_json(json: &str) -> String {
     out
 }
 
-fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {
+pub(crate) fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {
     stdout
         .write_all(text.as_bytes())
         .and_then(|()| stdout.flush())
