@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use docker_credential_scalr::registry::RegistryHost;
 
@@ -59,15 +59,18 @@ pub fn tofu(env: &Env, wants: Vec<Want>, common: &Common, out: &mut dyn Write) -
             out,
             "warning: the OpenTofu configuration already holds {} twice ({}); `tofu init` fails until one is removed",
             dup.describe(),
-            files_holding(&seen, &dup).join(", ")
+            files_holding(&seen, &dup)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
     }
     for want in &unique {
         let home = files_holding(&seen, want)
             .into_iter()
             .next()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| files.primary.clone());
+            .map_or_else(|| files.primary.clone(), Path::to_path_buf);
         per_file.entry(home).or_default().push(want.clone());
     }
 
@@ -84,14 +87,10 @@ pub fn tofu(env: &Env, wants: Vec<Want>, common: &Common, out: &mut dyn Write) -
     finish(out, &notes, &changes, common.mode, "OpenTofu")
 }
 
-fn files_holding(seen: &[(PathBuf, tofurc::CredBlock)], want: &Want) -> Vec<String> {
-    let label = match want {
-        Want::Default => None,
-        Want::Registry(l) => Some(l.as_str()),
-    };
+fn files_holding<'a>(seen: &'a [(PathBuf, tofurc::CredBlock)], want: &Want) -> Vec<&'a Path> {
     seen.iter()
-        .filter(|(_, b)| b.label.as_deref() == label)
-        .map(|(p, _)| p.display().to_string())
+        .filter(|(_, b)| b.label.as_deref() == want.label())
+        .map(|(p, _)| p.as_path())
         .collect()
 }
 
