@@ -10,14 +10,14 @@
 //!   command that must stop on it (`configure tofu`) reads the error there.
 //! - Nothing here prints or writes; no secret is kept (plain-text entries
 //!   are scanned for their names only, and dropped).
-//! - Which integration answers for a host is decided in one place: the
-//!   helper's `control_plane::pick`, behind one private function here that
-//!   [`ControlPlaneView::integrations_for`] and `who_answers` share.
+//! - Which integration answers for a host is decided in one place, the
+//!   helper's `control_plane::pick` (and `Integration::names`, its test of
+//!   whether an integration names a host), which `get` uses too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use docker_credential_scalr::control_plane::{ControlPlane, Integration, Pick, pick};
+use docker_credential_scalr::control_plane::{ControlPlane, Integration, pick};
 use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::registry::RegistryHost;
 use docker_credential_scalr::settings::{Settings, SourceKind};
@@ -319,9 +319,7 @@ impl ControlPlaneView {
     /// when several claim one host).
     pub fn integrations_for(&self, host: &RegistryHost) -> Vec<&Integration> {
         let all = self.integrations.as_deref().unwrap_or_default();
-        all.iter()
-            .filter(|i| pick_for(std::slice::from_ref(*i), host).naming_host > 0)
-            .collect()
+        all.iter().filter(|i| i.names(host)).collect()
     }
 
     /// The source that would answer `get` for the host, in the helper's
@@ -338,7 +336,7 @@ impl ControlPlaneView {
                 }
                 SourceKind::ControlPlane => {
                     let all = self.integrations.as_deref().unwrap_or_default();
-                    if let Some(i) = pick_for(all, host).chosen {
+                    if let Some(i) = pick(all, host).chosen {
                         return format!(
                             "the control plane: integration {} ({}), user {}",
                             i.name, i.id, i.username
@@ -349,10 +347,4 @@ impl ControlPlaneView {
         }
         "nobody: docker-credential-scalr answers \"credentials not found\" and clients go on without credentials".into()
     }
-}
-
-/// The one place scalr-oci decides which integration answers a host: the
-/// helper's own [`pick`], so that status, doctor and `get` agree.
-fn pick_for<'a>(integrations: &'a [Integration], host: &RegistryHost) -> Pick<'a> {
-    pick(integrations, host)
 }

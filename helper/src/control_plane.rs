@@ -69,6 +69,11 @@ impl Integration {
         RegistryHost::parse(&self.registry_url).ok()
     }
 
+    /// Whether this integration's URL names `host` (in any spelling).
+    pub fn names(&self, host: &RegistryHost) -> bool {
+        self.host().as_ref() == Some(host)
+    }
+
     /// Exported and not disabled: may answer a `get`.
     pub fn usable(&self) -> bool {
         self.export_credentials && self.status != "disabled"
@@ -395,10 +400,7 @@ pub struct Pick<'a> {
 
 /// See [`Pick`]. Integrations whose registry URL does not parse name no host.
 pub fn pick<'a>(integrations: &'a [Integration], host: &RegistryHost) -> Pick<'a> {
-    let naming: Vec<&Integration> = integrations
-        .iter()
-        .filter(|i| i.host().as_ref() == Some(host))
-        .collect();
+    let naming: Vec<&Integration> = integrations.iter().filter(|i| i.names(host)).collect();
     let mut usable = naming.iter().copied().filter(|i| i.usable());
     Pick {
         chosen: usable.next(),
