@@ -8,6 +8,7 @@
 //! succeeds with them. Failures are explained; no secret is printed.
 
 use std::io::{Read, Write};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -70,7 +71,8 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
     // Docker helper on PATH matters only for registries.
     let scalr_hosts = scalr_hosts();
     let registries_asked = endpoints.iter().any(|e| !scalr_hosts.contains(e));
-    match find_on_path(HELPER_BINARY) {
+    let helper = find_on_path(HELPER_BINARY);
+    match &helper {
         _ if !registries_asked => {}
         Some(path) => say!(out, "ok    {HELPER_BINARY} is on PATH ({})", path.display())?,
         None => {
@@ -97,7 +99,14 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         if scalr_hosts.contains(endpoint) {
             check_scalr_host(&client, env, endpoint, &mut report)?;
         } else {
-            check(&client, endpoint, &claims, control, &mut report)?;
+            check(
+                &client,
+                endpoint,
+                &claims,
+                control,
+                helper.as_deref(),
+                &mut report,
+            )?;
         }
         failures += report.failures;
     }
@@ -136,6 +145,7 @@ fn check(
     endpoint: &str,
     claims: &Claims,
     control: &ControlPlaneView,
+    helper: Option<&Path>,
     report: &mut Report,
 ) -> Result<()> {
     let host = RegistryHost::parse(endpoint)?;
@@ -216,7 +226,7 @@ fn check(
         ))?;
     }
 
-    let Some((username, secret)) = credentials(&host, report)? else {
+    let Some((username, secret)) = credentials(&host, helper, report)? else {
         return Ok(());
     };
     if username == TOKEN_USERNAME {
@@ -290,10 +300,14 @@ fn check(
     }
 }
 
-/// Asks the helper the way OpenTofu does (`get`, stdin `https://host`); falls
-/// back to the keychain when the helper is not on PATH.
-fn credentials(host: &RegistryHost, report: &mut Report) -> Result<Option<(String, SecretString)>> {
-    let Some(helper) = find_on_path(HELPER_BINARY) else {
+/// Asks the helper (found on PATH) the way OpenTofu does (`get`, stdin
+/// `https://host`); falls back to the keychain when it is not on PATH.
+fn credentials(
+    host: &RegistryHost,
+    helper: Option<&Path>,
+    report: &mut Report,
+) -> Result<Option<(String, SecretString)>> {
+    let Some(helper) = helper else {
         return match Keychain::new().get(host) {
             Ok(Some(c)) => {
                 report.ok(&format!(
@@ -312,13 +326,13 @@ fn credentials(host: &RegistryHost, report: &mut Report) -> Result<Option<(Strin
             }
         };
     };
-    let mut child = Command::new(&helper)
+    let mut child = Command::new(helper)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(Error::io(&helper, "run"))?;
+        .map_err(Error::io(helper, "run"))?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(format!("https://{}", host.authority()).as_bytes());
     }
