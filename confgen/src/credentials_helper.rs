@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 
 use hcl_edit::Span;
-use hcl_edit::structure::{Body, Structure};
+use hcl_edit::structure::{Block, Body, Structure};
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
@@ -121,28 +121,31 @@ pub fn with_block(path: &Path, text: Option<&str>, replace: bool) -> Result<Opti
 /// Removes every `credentials_helper` block (with its line), keeping every
 /// other byte.
 fn without_hcl_blocks(path: &Path, text: &str) -> Result<String> {
-    let body: Body = tofurc::hcl::parse(path, text)?;
-    let spans = body
-        .iter()
-        .filter_map(Structure::as_block)
-        .filter(|b| b.ident.as_str() == BLOCK)
-        .filter_map(|b| b.span())
-        .collect();
-    Ok(cut_lines(text, spans))
+    cut_hcl_blocks(path, text, BLOCK, |_| true)
 }
 
-/// `text` without the whole lines that `spans` touch.
-fn cut_lines(text: &str, mut spans: Vec<std::ops::Range<usize>>) -> String {
+/// `text` without the `ident` blocks that `pick` selects, each with the whole
+/// lines it stands on (`tofurc::hcl::whole_lines`).
+fn cut_hcl_blocks(
+    path: &Path,
+    text: &str,
+    ident: &str,
+    pick: impl Fn(&Block) -> bool,
+) -> Result<String> {
+    let body: Body = tofurc::hcl::parse(path, text)?;
+    let mut spans: Vec<_> = body
+        .iter()
+        .filter_map(Structure::as_block)
+        .filter(|b| b.ident.as_str() == ident && pick(b))
+        .filter_map(|b| b.span())
+        .collect();
     spans.sort_by_key(|s| std::cmp::Reverse(s.start));
     let mut out = text.to_string();
     for span in spans {
-        let start = out[..span.start].rfind('\n').map_or(0, |i| i + 1);
-        let end = out[span.end..]
-            .find('\n')
-            .map_or(out.len(), |i| span.end + i + 1);
-        out.replace_range(start..end, "");
+        let lines = tofurc::hcl::whole_lines(&out, span);
+        out.replace_range(lines, "");
     }
-    out
+    Ok(out)
 }
 
 fn append_hcl(text: &str) -> String {
@@ -197,21 +200,11 @@ pub fn credentials_blocks(
 /// every other byte kept.
 pub fn without_credentials(path: &Path, text: &str, hosts: &[String]) -> Result<String> {
     match Syntax::of(path) {
-        Syntax::Hcl => {
-            let body: Body = tofurc::hcl::parse(path, text)?;
-            let spans = body
-                .iter()
-                .filter_map(Structure::as_block)
-                .filter(|b| b.ident.as_str() == CREDENTIALS)
-                .filter(|b| {
-                    b.labels
-                        .first()
-                        .is_some_and(|l| hosts.iter().any(|h| h == l.as_str()))
-                })
-                .filter_map(|b| b.span())
-                .collect();
-            Ok(cut_lines(text, spans))
-        }
+        Syntax::Hcl => cut_hcl_blocks(path, text, CREDENTIALS, |b| {
+            b.labels
+                .first()
+                .is_some_and(|l| hosts.iter().any(|h| h == l.as_str()))
+        }),
         Syntax::Json => {
             let mut root = match tofurc::json::parse(path, text)? {
                 Value::Object(map) => map,

@@ -186,8 +186,8 @@ fn attr_span(block: &HclBlock, key: &str) -> Option<Range<usize>> {
 
 /// Widens a span to the whole lines it stands on, newline included, when
 /// nothing but blanks (or a trailing comment) shares those lines.
-fn whole_lines(text: &str, span: Range<usize>) -> Range<usize> {
-    let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+pub(crate) fn whole_lines(text: &str, span: Range<usize>) -> Range<usize> {
+    let start = line_start(text, span.start);
     if !text[start..span.start].trim().is_empty() {
         return span;
     }
