@@ -8,8 +8,8 @@
 //!
 //! Decisions:
 //! - **The crypto provider is `ring`, passed explicitly** ([`provider`]): every
-//!   TLS configuration in the workspace is built from [`tls_config`] (or, in
-//!   tests, from [`provider`]), never from rustls' process-wide default, and
+//!   client in the workspace is built from [`builder`], which carries
+//!   [`tls_config`], never from rustls' process-wide default, and
 //!   no crate in the workspace enables rustls' or reqwest's `aws-lc-rs`
 //!   feature (reqwest is built with `rustls-no-provider`, so a client built
 //!   without our configuration panics in tests instead of silently picking a
@@ -61,12 +61,12 @@ use rustls::pki_types::pem::PemObject;
 use url::Url;
 
 use crate::error::{ControlPlaneFailure, Error, Result, chain};
-use crate::protocol::VERSION;
+use crate::protocol::{NAME, VERSION};
 use crate::settings::Settings;
 
 /// The most bytes of trust-root files read in one process: Debian's whole
 /// bundle is about 220 KB; a corporate bundle a few MB at most.
-pub const MAX_ROOTS_BYTES: u64 = 16 << 20;
+const MAX_ROOTS_BYTES: u64 = 16 << 20;
 /// The most files read from `SSL_CERT_DIR`.
 const MAX_ROOT_FILES: usize = 4096;
 
@@ -79,7 +79,7 @@ pub fn client(hostname: &str, base: &Url, settings: &Settings) -> Result<Client>
     };
     let builder = builder()
         .map_err(|e| fail(e.to_string()))?
-        .user_agent(format!("docker-credential-scalr/{VERSION}"))
+        .user_agent(format!("{NAME}/{VERSION}"))
         .connect_timeout(settings.connect_timeout)
         .https_only(base.scheme() == "https");
     // base_url lets plain HTTP through only to a literal loopback address;
@@ -101,13 +101,13 @@ pub fn builder() -> std::result::Result<ClientBuilder, TrustRootsError> {
 }
 
 /// The one crypto provider of the workspace: `ring` (see the module docs).
-pub fn provider() -> Arc<CryptoProvider> {
+fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// TLS 1.3 and 1.2 with [`provider`] and this machine's trust roots (or
 /// `SSL_CERT_FILE`/`SSL_CERT_DIR`), read within bounds.
-pub fn tls_config() -> std::result::Result<ClientConfig, TrustRootsError> {
+fn tls_config() -> std::result::Result<ClientConfig, TrustRootsError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
