@@ -227,18 +227,14 @@ pub fn without_credentials(path: &Path, text: &str, hosts: &[String]) -> Result<
 }
 
 /// The directory OpenTofu searches that we place the plugin in.
-pub fn plugin_dir(env: &Env) -> Option<PathBuf> {
-    let home = env.home.as_ref()?;
-    let dot = home.join(".terraform.d");
-    let xdg_data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    match (&env.xdg_config_home, xdg_data) {
+pub fn plugin_dir(env: &Env) -> Result<PathBuf> {
+    let dot = env.home()?.join(".terraform.d");
+    Ok(match (&env.xdg_config_home, &env.xdg_data_home) {
         (Some(config), Some(data)) if !dot.exists() && config.join("opentofu").is_dir() => {
-            Some(data.join("opentofu").join("plugins"))
+            data.join("opentofu").join("plugins")
         }
-        _ => Some(dot.join("plugins")),
-    }
+        _ => dot.join("plugins"),
+    })
 }
 
 /// The installed `terraform-credentials-scalr`: beside this program (as
@@ -366,7 +362,7 @@ pub fn ensure(env: &Env, file: Option<PathBuf>, mode: Mode, force: bool) -> Resu
     }
 
     let plugin = format!("plugin {PLUGIN}");
-    let dir = plugin_dir(env).ok_or(Error::NoHome)?;
+    let dir = plugin_dir(env)?;
     let place_shown = dir.join(PLUGIN).display().to_string();
     match (installed_plugin(), placement(&dir)) {
         (None, _) => {

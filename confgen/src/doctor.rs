@@ -454,7 +454,7 @@ fn check_scalr_host(client: &Client, env: &Env, host: &str, report: &mut Report)
         ))?,
         None => report.warn("service discovery names no module registry (modules.v1)")?,
     }
-    let Some(dir) = ch::plugin_dir(env) else {
+    let Ok(dir) = ch::plugin_dir(env) else {
         return report
             .fail("cannot find your home directory, so not OpenTofu's plugin directory either");
     };

@@ -18,6 +18,7 @@ pub struct Env {
     pub home: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
     pub xdg_runtime_dir: Option<PathBuf>,
+    pub xdg_data_home: Option<PathBuf>,
     pub tf_cli_config_file: Option<PathBuf>,
     pub docker_config: Option<PathBuf>,
     pub registry_auth_file: Option<PathBuf>,
@@ -40,6 +41,8 @@ impl Env {
             home: dirs::home_dir(),
             xdg_config_home: absolute("XDG_CONFIG_HOME"),
             xdg_runtime_dir: absolute("XDG_RUNTIME_DIR"),
+            // As OpenTofu reads it: any non-empty value.
+            xdg_data_home: var("XDG_DATA_HOME"),
             tf_cli_config_file: var("TF_CLI_CONFIG_FILE"),
             docker_config: var("DOCKER_CONFIG"),
             registry_auth_file: var("REGISTRY_AUTH_FILE"),

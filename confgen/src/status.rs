@@ -196,7 +196,7 @@ fn host_tokens(env: &Env, out: &mut dyn Write) -> Result<()> {
             block.path.display()
         )?;
     }
-    if let Some(dir) = ch::plugin_dir(env) {
+    if let Ok(dir) = ch::plugin_dir(env) {
         let place = dir.join(ch::PLUGIN);
         let place = place.display();
         match (ch::placement(&dir), ch::installed_plugin()) {

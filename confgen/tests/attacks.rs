@@ -197,6 +197,7 @@ fn a_relative_home_is_refused_before_anything_is_written() {
     std::fs::create_dir_all(&cwd).unwrap();
     for args in [
         vec!["configure", "tofu", "--default"],
+        vec!["configure", "tofu", "--credentials-helper"],
         vec!["configure", "docker", "--registry", "ghcr.io"],
     ] {
         let out = home
