@@ -131,33 +131,31 @@ pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
             "uploaded": uploaded,
             "dry_run": args.dry_run,
         });
-        return line(out, &doc.to_string());
+        return say!(out, "{doc}");
     }
     let verb = if args.dry_run {
         "would publish"
     } else {
         "published"
     };
-    line(
+    say!(
         out,
-        &format!(
-            "{verb} {} ({} files, {} bytes, layer {}) as {}:{}",
-            args.dir.display(),
-            package.entries.len(),
-            layer.size,
-            layer.digest,
-            target.base(),
-            tags.join(", :")
-        ),
+        "{verb} {} ({} files, {} bytes, layer {}) as {}:{}",
+        args.dir.display(),
+        package.entries.len(),
+        layer.size,
+        layer.digest,
+        target.base(),
+        tags.join(", :")
     )?;
     if !args.dry_run && uploaded.is_empty() {
-        line(
+        say!(
             out,
-            "the registry already had every blob; only tags were set",
+            "the registry already had every blob; only tags were set"
         )?;
     }
-    line(out, &format!("digest: {digest}"))?;
-    line(out, &format!("source = \"{source}\""))
+    say!(out, "digest: {digest}")?;
+    say!(out, "source = \"{source}\"")
 }
 
 pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
@@ -222,33 +220,28 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     }
     let name = format!("{}@{digest}", target.base());
     if json {
-        line(
-            out,
-            &json!({
-                "reference": format!("{}:{reference}", target.base()),
-                "digest": digest,
-                "layer": layer_digest,
-                "subdir": target.subdir,
-                "ok": problems.is_empty(),
-                "problems": problems,
-            })
-            .to_string(),
-        )?;
+        let doc = json!({
+            "reference": format!("{}:{reference}", target.base()),
+            "digest": digest,
+            "layer": layer_digest,
+            "subdir": target.subdir,
+            "ok": problems.is_empty(),
+            "problems": problems,
+        });
+        say!(out, "{doc}")?;
     } else if problems.is_empty() {
-        line(
+        say!(
             out,
-            &format!(
-                "ok    {name}: artifactType {MODULE_ARTIFACT_TYPE}, one {ZIP_MEDIA_TYPE} layer, digests and sizes match, a valid module package{}",
-                target
-                    .subdir
-                    .as_deref()
-                    .map(|s| format!(" with //{s}"))
-                    .unwrap_or_default()
-            ),
+            "ok    {name}: artifactType {MODULE_ARTIFACT_TYPE}, one {ZIP_MEDIA_TYPE} layer, digests and sizes match, a valid module package{}",
+            target
+                .subdir
+                .as_deref()
+                .map(|s| format!(" with //{s}"))
+                .unwrap_or_default()
         )?;
     } else {
         for problem in &problems {
-            line(out, &format!("FAIL  {problem}"))?;
+            say!(out, "FAIL  {problem}")?;
         }
     }
     if problems.is_empty() {
@@ -274,13 +267,11 @@ pub fn tags(target: &str, page_size: Option<usize>, json: bool, out: &mut dyn Wr
     tags.sort();
     tags.dedup();
     if json {
-        return line(
-            out,
-            &json!({ "repository": target.base(), "tags": tags }).to_string(),
-        );
+        let doc = json!({ "repository": target.base(), "tags": tags });
+        return say!(out, "{doc}");
     }
     for tag in tags {
-        line(out, &tag)?;
+        say!(out, "{tag}")?;
     }
     Ok(())
 }
@@ -312,10 +303,6 @@ fn connect(target: &Reference, access: Access) -> Result<Repository> {
         access,
         login,
     )
-}
-
-fn line(out: &mut dyn Write, text: &str) -> Result<()> {
-    say!(out, "{text}")
 }
 
 /// Progress lines on stderr, only once an upload has taken a while, at
