@@ -113,11 +113,10 @@ fn epoch_description(host: &RegistryHost) -> String {
     format!("{PREFIX}epoch:{}", host.key())
 }
 
-fn fresh_epoch() -> Option<String> {
-    use ring::rand::{SecureRandom, SystemRandom};
-    let mut bytes = [0u8; 8];
-    SystemRandom::new().fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+/// A new epoch: unique, not secret (entries are sealed; an epoch only has to
+/// differ from the one it replaces).
+fn fresh_epoch() -> String {
+    format!("{:016x}", crate::random::u64())
 }
 
 /// How long an answer may be kept: the TTL, shortened by the credential's own
@@ -203,7 +202,7 @@ impl<'n> Cache<'n> {
     /// Marks every cached answer for `host` stale; call it only after the
     /// keychain changed.
     pub fn bump(&self, host: &RegistryHost) {
-        let Some(epoch) = fresh_epoch() else { return };
+        let epoch = fresh_epoch();
         if let Err(why) =
             self.store
                 .write(&epoch_description(host), epoch.as_bytes(), EPOCH_LIFETIME)
