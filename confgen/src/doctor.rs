@@ -15,7 +15,7 @@ use std::time::Duration;
 use docker_credential_scalr::error::{NetworkFailure, is_not_found_message};
 use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::protocol::TOKEN_USERNAME;
-use docker_credential_scalr::registry::RegistryHost;
+use docker_credential_scalr::registry::{DOCKER_HUB_ENDPOINT, RegistryHost};
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -28,9 +28,6 @@ use crate::inventory::{Claims, ControlPlaneView, Inventory, Reach};
 use crate::oci::auth::{Challenge, token_url};
 use crate::output::say;
 
-/// Docker Hub's registry API; `docker.io` itself redirects to the website.
-const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
-
 pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> {
     let endpoints: Vec<String> = registries
         .iter()
@@ -41,13 +38,7 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         inventory
             .known_hosts()
             .iter()
-            .map(|h| {
-                if h.is_docker_hub() {
-                    DOCKER_HUB_ENDPOINT.to_string()
-                } else {
-                    h.authority()
-                }
-            })
+            .map(RegistryHost::api_endpoint)
             .collect()
     } else {
         endpoints

@@ -30,6 +30,9 @@ use crate::error::{Error, Result};
 /// spells it in `credHelpers` and `auths`.
 pub const DOCKER_HUB_SERVER: &str = "https://index.docker.io/v1/";
 
+/// Docker Hub's registry API; `docker.io` itself redirects to the website.
+pub const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
+
 const DOCKER_HUB_ALIASES: &[&str] = &[
     "docker.io",
     "index.docker.io",
@@ -165,6 +168,16 @@ impl RegistryHost {
     pub fn docker_server_url(&self) -> String {
         if self.is_docker_hub() {
             DOCKER_HUB_SERVER.to_string()
+        } else {
+            self.authority()
+        }
+    }
+
+    /// `host[:port]` to send registry API requests to: Docker Hub's API
+    /// endpoint for Docker Hub.
+    pub fn api_endpoint(&self) -> String {
+        if self.is_docker_hub() {
+            DOCKER_HUB_ENDPOINT.to_string()
         } else {
             self.authority()
         }

@@ -11,9 +11,6 @@ use docker_credential_scalr::registry::RegistryHost;
 use crate::error::{Error, Result};
 use crate::oci::is_digest;
 
-/// Docker Hub's registry API; `docker.io` itself redirects to the website.
-const DOCKER_HUB_ENDPOINT: &str = "registry-1.docker.io";
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Version {
     Tag(String),
@@ -107,11 +104,7 @@ impl Reference {
 
     /// `host[:port]` to connect to: Docker Hub's API endpoint for Docker Hub.
     pub fn endpoint(&self) -> String {
-        if self.host.is_docker_hub() {
-            DOCKER_HUB_ENDPOINT.to_string()
-        } else {
-            self.host.authority()
-        }
+        self.host.api_endpoint()
     }
 
     /// `oci://HOST/REPO` as users write it in `source`.
