@@ -128,10 +128,7 @@ fn describe_tofu_file(file: &TofuFile, out: &mut dyn Write) -> Result<()> {
         Ok(Some(blocks)) => {
             say!(out, "  {shown}")?;
             for block in blocks {
-                let name = match &block.label {
-                    Some(label) => format!("oci_credentials {label:?}"),
-                    None => "oci_default_credentials".into(),
-                };
+                let name = block.want().describe();
                 let mark = match block.style {
                     Style::Basic => "  <- plain text: run `scalr-oci migrate`",
                     _ => "",

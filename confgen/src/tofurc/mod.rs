@@ -62,6 +62,16 @@ pub struct CredBlock {
     pub style: Style,
 }
 
+impl CredBlock {
+    /// The block as a [`Want`]: which block it is, whatever it holds.
+    pub fn want(&self) -> Want {
+        match &self.label {
+            Some(label) => Want::Registry(label.clone()),
+            None => Want::Default,
+        }
+    }
+}
+
 /// The OCI credentials blocks of one file.
 pub fn credential_blocks(path: &Path, text: &str) -> Result<Vec<CredBlock>> {
     Ok(match Syntax::of(path) {
@@ -273,10 +283,7 @@ pub fn first_duplicate<'a>(blocks: impl Iterator<Item = &'a CredBlock>) -> Optio
     let mut seen = std::collections::HashSet::new();
     for block in blocks {
         if !seen.insert(block.label.clone()) {
-            return Some(match &block.label {
-                Some(label) => Want::Registry(label.clone()),
-                None => Want::Default,
-            });
+            return Some(block.want());
         }
     }
     None
