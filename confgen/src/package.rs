@@ -267,7 +267,6 @@ fn collect(
     files: &mut BTreeMap<String, (PathBuf, bool)>,
     depth: usize,
 ) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
     if depth > MAX_DEPTH {
         return Err(Error::Package(format!(
             "{} nests more than {MAX_DEPTH} directories deep (a symlink loop?)",
@@ -326,11 +325,26 @@ fn collect(
                 depth + 1,
             )?;
         } else if meta.is_file() {
-            files.insert(rel, (target, meta.permissions().mode() & 0o111 != 0));
+            files.insert(rel, (target, executable(&meta)));
         }
         // Sockets, FIFOs and devices have no place in a module: left out.
     }
     Ok(())
+}
+
+/// Whether a file is packed with the executable bits. Windows has no such
+/// bits: nothing packed there is marked executable.
+fn executable(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        false
+    }
 }
 
 /// `main.tf`, `x.tofu`, `x.tf.json`, `x.tofu.json`: files OpenTofu reads as configuration.
