@@ -20,6 +20,7 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+bash tests/cross.sh
 echo "==> cargo test"
 cargo test --workspace --no-fail-fast
 # Each fuzz target briefly, from the committed corpora; a crash fails the run
