@@ -91,6 +91,9 @@ trap cleanup EXIT
 mkdir -p "$work/home" "$work/tmp" "$work/io"
 
 echo "==> wine: a fresh prefix ($(wine --version 2>/dev/null))" >&2
+# One wineserver for the whole run (it stays 30 s after its last client).
+mkdir -p "$WINEPREFIX"
+wineserver -p30
 if ! wineboot -i >"$work/wineboot.log" 2>&1; then
     bad "wineboot -i makes a fresh prefix" "$(tail -5 "$work/wineboot.log")"
     finish
@@ -103,9 +106,6 @@ else
     bad "shim: bcryptprimitives.dll builds" "$(cat "$work/shim.log")"
     finish
 fi
-# One wineserver for the whole run (it stays 30 s after its last client).
-wineserver -p30
-
 # ---- build -----------------------------------------------------------------------
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
