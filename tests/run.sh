@@ -23,6 +23,8 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 bash tests/cross.sh
 echo "==> cargo test"
 cargo test --workspace --no-fail-fast
+bash tests/wine.sh    # the Windows build: its tests and the Credential Manager end to end, under Wine
+bash tests/static.sh  # static musl binaries, x86_64 (real peers) and aarch64 (qemu-user)
 # Each fuzz target briefly, from the committed corpora; a crash fails the run
 # (fuzz/README.md). The long runs are done by hand: fuzz/run.sh all 600.
 echo "==> fuzz"

@@ -44,19 +44,21 @@ impl Flavor {
         }
     }
 
-    /// The file this flavour's tools write.
+    /// The file this flavour's tools write. Paths are joined a component at
+    /// a time, so they read with the platform's separator
+    /// (`C:\users\me\.docker\config.json` in `status` on Windows).
     pub fn write_path(self, env: &Env) -> Result<PathBuf> {
         match self {
             Flavor::Docker => match &env.docker_config {
                 Some(dir) => Ok(dir.join("config.json")),
-                None => Ok(env.home()?.join(".docker/config.json")),
+                None => Ok(env.home()?.join(".docker").join("config.json")),
             },
             Flavor::Containers => {
                 if let Some(file) = &env.registry_auth_file {
                     return Ok(file.clone());
                 }
                 if let Some(run) = &env.xdg_runtime_dir {
-                    return Ok(run.join("containers/auth.json"));
+                    return Ok(run.join("containers").join("auth.json"));
                 }
                 Ok(containers_config_dir(env)?.join("auth.json"))
             }
@@ -72,13 +74,13 @@ impl Flavor {
         }
         if self == Flavor::Containers {
             if let Some(run) = &env.xdg_runtime_dir {
-                paths.push(run.join("containers/auth.json"));
+                paths.push(run.join("containers").join("auth.json"));
             }
             if let Ok(dir) = containers_config_dir(env) {
                 paths.push(dir.join("auth.json"));
             }
             if let Ok(home) = env.home() {
-                paths.push(home.join(".config/containers/auth.json"));
+                paths.push(home.join(".config").join("containers").join("auth.json"));
             }
         }
         let mut seen = Vec::new();
@@ -104,7 +106,7 @@ impl Flavor {
 fn containers_config_dir(env: &Env) -> Result<PathBuf> {
     match &env.xdg_config_home {
         Some(xdg) => Ok(xdg.join("containers")),
-        None => Ok(env.home()?.join(".config/containers")),
+        None => Ok(env.home()?.join(".config").join("containers")),
     }
 }
 

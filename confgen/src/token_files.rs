@@ -26,8 +26,8 @@ impl TokenFile {
     pub fn path(self, env: &Env) -> Option<PathBuf> {
         let home = env.home().ok()?;
         Some(match self {
-            TokenFile::ScalrCli => home.join(".scalr/scalr.conf"),
-            TokenFile::TofuCredentials => home.join(".terraform.d/credentials.tfrc.json"),
+            TokenFile::ScalrCli => home.join(".scalr").join("scalr.conf"),
+            TokenFile::TofuCredentials => home.join(".terraform.d").join("credentials.tfrc.json"),
         })
     }
 }

@@ -234,7 +234,7 @@ pub fn path_with(dir: &Path) -> OsString {
 /// deadlock.
 ///
 /// `$SCALR_OCI_HELPER_BIN`, when set, is used as is instead (e.g. to test an
-/// installed release).
+/// installed release), or the one in `$SCALR_OCI_BIN_DIR` ([`our_bin`]).
 pub fn helper_bin() -> &'static Path {
     static HELPER: OnceLock<PathBuf> = OnceLock::new();
     HELPER.get_or_init(|| {
@@ -246,14 +246,34 @@ pub fn helper_bin() -> &'static Path {
     })
 }
 
+/// Where the product's binaries are taken from instead of a cargo build
+/// when set: a directory holding `docker-credential-scalr`,
+/// `terraform-credentials-scalr` and `scalr-oci` (tests/static.sh points it
+/// at the static musl release builds). This crate's own helper binaries
+/// (`confined`, ...) are still built.
+pub const BIN_DIR_VAR: &str = "SCALR_OCI_BIN_DIR";
+
 /// One of our binaries: the path in `$override_var` when that is set (it
-/// must be an executable), else [`cargo_build_bin`]. Callers cache it.
+/// must be an executable), else `$SCALR_OCI_BIN_DIR/bin` for the product's
+/// binaries when that is set ([`BIN_DIR_VAR`]), else [`cargo_build_bin`].
+/// Callers cache it.
 pub fn our_bin(override_var: &str, package: &str, bin: &str) -> PathBuf {
     if let Some(path) = std::env::var_os(override_var).filter(|p| !p.is_empty()) {
         let path = PathBuf::from(path);
         assert!(
             is_executable(&path),
             "{override_var}={} is not an executable file",
+            path.display()
+        );
+        return path;
+    }
+    if package != env!("CARGO_PKG_NAME")
+        && let Some(dir) = std::env::var_os(BIN_DIR_VAR).filter(|d| !d.is_empty())
+    {
+        let path = PathBuf::from(dir).join(bin);
+        assert!(
+            is_executable(&path),
+            "{BIN_DIR_VAR} is set, but {} is not an executable file",
             path.display()
         );
         return path;

@@ -22,7 +22,7 @@ use scalr_oci_e2e::secrets::{
 
 fn scalr_oci() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| peers::cargo_build_bin("scalr-oci", "scalr-oci"))
+    BIN.get_or_init(|| peers::our_bin("SCALR_OCI_BIN", "scalr-oci", "scalr-oci"))
 }
 
 /// A workstation: a keyring session, and the fake's CA trusted.
