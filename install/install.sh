@@ -40,6 +40,18 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+# Absolute paths from here on: the plugin link must name the binary wherever
+# OpenTofu runs from, and a relative one would dangle from the plugin directory.
+absolute() {
+    case $1 in
+        /*) printf '%s\n' "$1" ;;
+        *) printf '%s/%s\n' "$(pwd -P)" "$1" ;;
+    esac
+}
+[ -n "$prefix" ] || die "--prefix needs a directory"
+prefix=$(absolute "$prefix")
+[ -z "$from" ] || from=$(absolute "$from")
+
 run() {
     if [ "$dry_run" = 1 ]; then say "would run: $*"; else "$@"; fi
 }
@@ -64,6 +76,34 @@ link="$plugins/$host_helper"
 # The plugin link is ours when it points at the helper in $prefix: only then
 # is it up to date on install, and removed on uninstall.
 link_is_ours() { [ -L "$link" ] && [ "$(readlink -- "$link")" = "$prefix/$host_helper" ]; }
+
+# One install or uninstall at a time per prefix: a directory made with mkdir
+# (atomic everywhere, unlike flock(1), which macOS lacks), removed on exit.
+# Each step below is also atomic on its own (a temporary name of this
+# process's, then a rename), so installs into other prefixes never see half a file.
+lock="$prefix/.scalr-oci-install.lock"
+locked=0
+unlock() { [ "$locked" = 0 ] || rmdir -- "$lock" 2>/dev/null || true; }
+take_lock() {
+    [ "$dry_run" = 0 ] || return 0
+    [ "$uninstall" = 0 ] || [ -d "$prefix" ] || return 0
+    mkdir -p "$prefix" || die "cannot create $prefix"
+    waited=0
+    until mkdir -- "$lock" 2>/dev/null; do
+        [ -d "$lock" ] || die "cannot create the lock $lock"
+        if [ "$waited" -ge "${SCALR_OCI_INSTALL_LOCK_WAIT:-300}" ]; then
+            die "another install into $prefix has held $lock for ${waited}s; if none is running, remove that directory"
+        fi
+        [ "$waited" -gt 0 ] || say "waiting for another install into $prefix to finish"
+        sleep 1
+        waited=$((waited + 1))
+    done
+    locked=1
+}
+trap 'unlock' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+take_lock
 
 if [ "$uninstall" = 1 ]; then
     for bin in $binaries; do
@@ -90,8 +130,8 @@ fi
 
 repo=$(CDPATH='' cd -- "$(dirname -- "$0")/.." && pwd)
 staging=""
-cleanup() { [ -z "$staging" ] || rm -rf "$staging"; }
-trap cleanup EXIT INT TERM
+cleanup() { [ -z "$staging" ] || rm -rf "$staging"; unlock; }
+trap cleanup EXIT
 
 if [ -z "$from" ]; then
     command -v cargo >/dev/null 2>&1 || die "cargo is not installed; build elsewhere and pass --from DIR"
@@ -118,10 +158,11 @@ for bin in $binaries; do
     if [ -n "$from" ] && [ -e "$prefix/$bin" ] && cmp -s "$from/$bin" "$prefix/$bin"; then
         say "$prefix/$bin is up to date"
     elif [ -n "$from" ]; then
-        # Copy next to the target and rename: a running `get` never sees half a binary.
-        run cp "$from/$bin" "$prefix/.$bin.new"
-        run chmod 0755 "$prefix/.$bin.new"
-        run mv -f "$prefix/.$bin.new" "$prefix/$bin"
+        # Copy next to the target under a name of this process's, then rename:
+        # a running `get` never sees half a binary.
+        run cp "$from/$bin" "$prefix/.$bin.new.$$"
+        run chmod 0755 "$prefix/.$bin.new.$$"
+        run mv -f "$prefix/.$bin.new.$$" "$prefix/$bin"
         did "installed $prefix/$bin"
     else
         say "would install $prefix/$bin"
@@ -133,11 +174,14 @@ done
 # plugin follows, and `--uninstall` can tell the link is ours.
 if link_is_ours; then
     say "$link is up to date"
-elif [ -e "$link" ] && [ ! -L "$link" ]; then
+elif [ -d "$link" ] || { [ -e "$link" ] && [ ! -L "$link" ]; }; then
     say "warning: $link exists and is not our link; left as it is"
 else
     run mkdir -p "$plugins"
-    run ln -sfn "$prefix/$host_helper" "$link"
+    # A new link under a name of our own, renamed over the old one: `ln -sf`
+    # unlinks first, so two runs at once could both fail on "File exists".
+    run ln -s "$prefix/$host_helper" "$link.new.$$"
+    run mv -f "$link.new.$$" "$link"
     did "linked $link -> $prefix/$host_helper"
 fi
 
