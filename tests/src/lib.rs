@@ -10,6 +10,7 @@ pub mod oci;
 pub mod peers;
 pub mod pty;
 pub mod registry;
+pub mod release_host;
 pub mod scalr_run;
 pub mod secrets;
 pub mod session_keyring;
