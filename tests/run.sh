@@ -25,6 +25,16 @@ echo "==> cargo test"
 cargo test --workspace --no-fail-fast
 bash tests/wine.sh    # the Windows build: its tests and the Credential Manager end to end, under Wine
 bash tests/static.sh  # static musl binaries, x86_64 (real peers) and aarch64 (qemu-user)
+# The release (release/build.sh): the archives installed by install.sh and
+# the Scalr pre-init hook from a local HTTPS release host, the .deb installed
+# and removed with dpkg, and two builds in different directories compared
+# byte for byte (release/reproducible.sh, one target: two release builds).
+echo "==> release"
+dist=$(sh release/build.sh | tail -n 1)
+SCALR_OCI_RELEASE_DIR=$dist cargo test -p scalr-oci-e2e --test install_release --test scalr_run_hook
+debs=("$dist"/scalr-oci_*_"$(dpkg --print-architecture)".deb)
+sh tests/deb.sh "${debs[0]}"
+sh release/reproducible.sh
 # Each fuzz target briefly, from the committed corpora; a crash fails the run
 # (fuzz/README.md). The long runs are done by hand: fuzz/run.sh all 600.
 echo "==> fuzz"

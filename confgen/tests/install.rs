@@ -82,7 +82,7 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
         !prefix.exists() && !home.file(".tofurc").exists() && !home.file(".terraform.d").exists(),
         "--dry-run changed something"
     );
-    assert_contains(&stdout(&dry), "would run: ln -sfn");
+    assert_contains(&stdout(&dry), "would run: ln -s ");
     assert_contains(&stdout(&dry), "+oci_default_credentials {");
 
     let first = sh(&home, &script("install.sh"), &args);
@@ -192,4 +192,243 @@ fn pre_init_without_scalr_oci_appends_each_block_once() {
     assert_eq!(home.read(".scalr-oci/tofurc"), TOFURC);
     assert!(std::fs::read_link(plugin_link(&home)).is_ok());
     home.assert_nowhere("pre-init-token-8e2a");
+}
+
+/// Attack: a repository ships an executable `docker-credential-scalr` (and
+/// `tofu`) at its root, and the hook sources the script from there, as its
+/// header says. When sourced, `$0` is the shell, so "this script's directory"
+/// was the current directory, and it went first on PATH: the planted binary
+/// then ran with SCALR_TOKEN in its environment.
+#[test]
+fn sourcing_pre_init_never_puts_the_current_directory_on_path() {
+    let home = Home::new();
+    let from = staged(&home);
+    let repo = home.file("repo");
+    std::fs::create_dir_all(repo.join("install")).unwrap();
+    std::fs::copy(
+        script("scalr-pre-init.sh"),
+        repo.join("install/scalr-pre-init.sh"),
+    )
+    .unwrap();
+    for planted in ["docker-credential-scalr", "tofu"] {
+        let path = repo.join(planted);
+        std::fs::write(&path, "#!/bin/sh\necho planted \"$SCALR_TOKEN\"\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    // Without SCALR_OCI_BIN_DIR and with it: neither may pick the planted one.
+    for bin_dir in [None, Some(from.as_path())] {
+        let mut cmd = Command::new("sh");
+        cmd.current_dir(&repo)
+            .args([
+                "-c",
+                ". ./install/scalr-pre-init.sh; rc=$?; printf 'PATH=%s\\n' \"$PATH\"; \
+                 printf 'HELPER=%s\\n' \"$(command -v docker-credential-scalr)\"; exit $rc",
+            ])
+            .env("HOME", home.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env_remove("TF_CLI_CONFIG_FILE")
+            .env("SCALR_HOSTNAME", "example.scalr.io")
+            .env("SCALR_TOKEN", "pre-init-token-cwd");
+        match bin_dir {
+            Some(dir) => cmd.env("SCALR_OCI_BIN_DIR", dir),
+            None => cmd.env_remove("SCALR_OCI_BIN_DIR"),
+        };
+        let out = cmd.output().unwrap();
+        let text = stdout(&out);
+        let path_line = text
+            .lines()
+            .find_map(|l| l.strip_prefix("PATH="))
+            .unwrap_or_else(|| panic!("no PATH line: {text}"));
+        let repo_abs = repo.canonicalize().unwrap();
+        for entry in path_line.split(':') {
+            assert!(
+                !entry.is_empty()
+                    && entry != "."
+                    && !entry.starts_with(repo.to_str().unwrap())
+                    && !entry.starts_with(repo_abs.to_str().unwrap()),
+                "the hook put {entry:?} on PATH ({bin_dir:?}): {text}"
+            );
+        }
+        assert!(!text.contains("planted"), "{text}");
+        match bin_dir {
+            Some(dir) => {
+                assert_success(&out);
+                assert_contains(
+                    &text,
+                    &format!("HELPER={}/docker-credential-scalr", dir.display()),
+                );
+            }
+            // No helper anywhere but the planted one: refuse.
+            None => assert!(!out.status.success(), "{text}"),
+        }
+    }
+}
+
+/// Sourcing the hook leaves the caller's shell as it was, but for the
+/// variables it documents (PATH, TF_CLI_CONFIG_FILE): no variable of its own
+/// overwrites the hook's (`here`, `dir`, `config`…), no function stays.
+#[test]
+fn sourcing_pre_init_leaves_nothing_but_path_and_tf_cli_config_file() {
+    let home = Home::new();
+    let from = staged(&home);
+    let names = [
+        "here",
+        "dir",
+        "config",
+        "existing",
+        "host_helper",
+        "bin",
+        "status",
+    ];
+    let preset: String = names.iter().map(|n| format!("{n}='mine {n}'; ")).collect();
+    let hook = format!(
+        "{preset} set > '{before}'; . '{script}'; rc=$?; set > '{after}'; \
+         for f in add_block scalr_pre_init scalr_pre_init_work; do \
+           if command -v \"$f\" >/dev/null 2>&1; then echo \"FUNCTION LEFT: $f\"; fi; done; \
+         echo \"rc=$rc\"",
+        before = home.file("before").display(),
+        after = home.file("after").display(),
+        script = script("scalr-pre-init.sh").display(),
+    );
+    let out = pre_init(&home, &from, &hook, "pre-init-token-leak");
+    let text = stdout(&out);
+    assert_contains(&text, "rc=0");
+    assert!(!text.contains("FUNCTION LEFT"), "{text}");
+    let read_set = |name: &str| -> Vec<String> {
+        home.read(name)
+            .lines()
+            .filter(|l| {
+                let name = l.split('=').next().unwrap_or("");
+                // Documented, or the shell's own bookkeeping.
+                ![
+                    "PATH",
+                    "TF_CLI_CONFIG_FILE",
+                    "_",
+                    "rc",
+                    "PIPESTATUS",
+                    "BASH_LINENO",
+                    "LINENO",
+                ]
+                .contains(&name)
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let before = read_set("before");
+    let after = read_set("after");
+    let added: Vec<_> = after.iter().filter(|l| !before.contains(l)).collect();
+    let lost: Vec<_> = before.iter().filter(|l| !after.contains(l)).collect();
+    assert!(
+        added.is_empty() && lost.is_empty(),
+        "sourcing changed the caller's variables: added {added:?}, lost {lost:?}"
+    );
+    assert_eq!(home.read(".scalr-oci/tofurc"), TOFURC);
+}
+
+/// A relative --prefix used to report success and leave a plugin link that
+/// pointed at a relative path (dangling from the plugin directory).
+#[test]
+fn install_with_a_relative_prefix_links_the_plugin_to_the_real_binary() {
+    let home = Home::new();
+    let from = staged(&home);
+    let out = Command::new("sh")
+        .arg(script("install.sh"))
+        .args([
+            "--from",
+            from.to_str().unwrap(),
+            "--prefix",
+            "rel/bin",
+            "--no-configure",
+        ])
+        .current_dir(home.path())
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("TF_CLI_CONFIG_FILE")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let link = plugin_link(&home);
+    let target = std::fs::read_link(&link).unwrap();
+    assert!(
+        target.is_absolute(),
+        "relative link target {}",
+        target.display()
+    );
+    assert!(
+        std::fs::metadata(&link).is_ok(),
+        "the plugin link {} -> {} dangles",
+        link.display(),
+        target.display()
+    );
+    assert_eq!(
+        std::fs::read(&link).unwrap(),
+        std::fs::read(from.join("terraform-credentials-scalr")).unwrap()
+    );
+}
+
+/// Thirty installs into one prefix and one home at once (a provisioning
+/// script run twice, parallel CI jobs on one machine): every one succeeds
+/// and the result is one whole install, with no temporary file left.
+#[test]
+fn concurrent_installs_all_succeed_and_leave_one_whole_install() {
+    let home = Home::new();
+    let from = staged(&home);
+    let prefix = home.file("bin");
+    let children: Vec<_> = (0..30)
+        .map(|_| {
+            let mut cmd = Command::new("sh");
+            cmd.arg(script("install.sh"))
+                .args([
+                    "--from",
+                    from.to_str().unwrap(),
+                    "--prefix",
+                    prefix.to_str().unwrap(),
+                ])
+                .env("HOME", home.path())
+                .env("PATH", "/usr/bin:/bin")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            for var in ["TF_CLI_CONFIG_FILE", "XDG_CONFIG_HOME", "DOCKER_CONFIG"] {
+                cmd.env_remove(var);
+            }
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    let failed: Vec<String> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .filter(|o| !o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 30 failed: {:?}",
+        failed.len(),
+        failed.first()
+    );
+    for bin in [
+        "scalr-oci",
+        "docker-credential-scalr",
+        "terraform-credentials-scalr",
+    ] {
+        assert_eq!(
+            std::fs::read(prefix.join(bin)).unwrap(),
+            std::fs::read(from.join(bin)).unwrap()
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&prefix)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert_eq!(
+        std::fs::read_link(plugin_link(&home)).unwrap(),
+        prefix.join("terraform-credentials-scalr")
+    );
+    assert_eq!(home.read(".tofurc"), TOFURC);
 }

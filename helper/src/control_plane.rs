@@ -166,10 +166,12 @@ impl ControlPlane {
     }
 
     pub fn credentials(&self, integration: &Integration) -> Result<IssuedCredential> {
-        let body = self.get(&format!(
-            "/integrations/docker/{}/credentials",
-            integration.id
-        ))?;
+        let body = self
+            .get(&format!(
+                "/integrations/docker/{}/credentials",
+                integration.id
+            ))
+            .map_err(name_the_permission)?;
         let doc: CredentialsDocument = self.parse(&body, "the credentials")?;
         let attributes = doc.data.attributes;
         let expires_at = match attributes.expires_at.as_deref() {
@@ -359,6 +361,36 @@ impl ControlPlane {
             host: self.access.hostname.clone(),
             failure,
         }
+    }
+}
+
+/// The permission a token needs for the credential exchange
+/// (docs/control-plane.openapi.yaml, `x-scalr-permission`). A Scalr run's
+/// token is documented with `workspaces:read`, `workspaces:lock`,
+/// `module-versions:read`, `state-versions:read` and `state-versions:create`
+/// only, so a run's role must grant this one too.
+pub const CREDENTIALS_PERMISSION: &str = "docker-integrations:read-credentials";
+
+/// A 403 or 404 from the credential exchange says which permission is missing.
+fn name_the_permission(error: Error) -> Error {
+    let (host, token_from, status) = match error {
+        Error::ControlPlane {
+            host,
+            failure: ControlPlaneFailure::Forbidden { token_from },
+        } => (host, token_from, 403),
+        Error::ControlPlane {
+            host,
+            failure: ControlPlaneFailure::NotFound { token_from },
+        } => (host, token_from, 404),
+        other => return other,
+    };
+    Error::ControlPlane {
+        host,
+        failure: ControlPlaneFailure::CredentialsRefused {
+            token_from,
+            status,
+            permission: CREDENTIALS_PERMISSION,
+        },
     }
 }
 

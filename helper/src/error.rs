@@ -119,6 +119,13 @@ pub enum ControlPlaneFailure {
     Forbidden { token_from: String },
     /// HTTP 404: unknown, or hidden from this token (Scalr's way to say no).
     NotFound { token_from: String },
+    /// HTTP 403 or 404 from the credential exchange: the token lacks
+    /// `permission` for this integration (or, on 403, its export is off).
+    CredentialsRefused {
+        token_from: String,
+        status: u16,
+        permission: &'static str,
+    },
     /// A 3xx: `SCALR_HOSTNAME` is not the account's own API host. Redirects
     /// are never followed, so the token goes to the configured host only.
     Redirected { status: u16 },
@@ -174,6 +181,20 @@ impl fmt::Display for ControlPlaneFailure {
                 f,
                 "does not know this resource or does not let the Scalr token from {token_from} see it (HTTP 404)"
             ),
+            F::CredentialsRefused {
+                token_from,
+                status,
+                permission,
+            } => {
+                write!(
+                    f,
+                    "refused this integration's credentials to the Scalr token from {token_from} (HTTP {status}); the token needs the {permission} permission on it (a Scalr run's token has only what its role grants)"
+                )?;
+                if *status == 403 {
+                    f.write_str(", or the integration's credential export is disabled")?;
+                }
+                Ok(())
+            }
             F::Redirected { status } => write!(
                 f,
                 "answered with a redirect (HTTP {}); set SCALR_HOSTNAME to the account's own host, e.g. example.scalr.io",
@@ -395,6 +416,14 @@ mod tests {
             untrusted.contains("TLS certificate this machine does not trust")
                 && untrusted.contains("SSL_CERT_FILE"),
             "{untrusted}"
+        );
+        assert_eq!(
+            at(ControlPlaneFailure::CredentialsRefused {
+                token_from: from(),
+                status: 404,
+                permission: "docker-integrations:read-credentials",
+            }),
+            "the Scalr control plane at example.scalr.io refused this integration's credentials to the Scalr token from the SCALR_TOKEN environment variable (HTTP 404); the token needs the docker-integrations:read-credentials permission on it (a Scalr run's token has only what its role grants)"
         );
         assert_eq!(
             at(ControlPlaneFailure::Timeout { limit_secs: 3 }),

@@ -43,6 +43,7 @@ readonly APT_PACKAGES=(
   docker-registry skopeo gnome-keyring dbus apache2-utils
   golang-docker-credential-helpers keyutils hyperfine libsecret-tools
   openssl ca-certificates jq zip
+  bubblewrap curl
 )
 # dbus-x11 only adds dbus-launch, a fallback for starting a session bus; the
 # tests use dbus-run-session, so a distribution without it is not an error.
@@ -62,6 +63,7 @@ readonly SYSTEM_TOOLS=(
   hyperfine:hyperfine
   secret-tool:libsecret-tools
   openssl:openssl
+  bwrap:bubblewrap
 )
 
 CACHE=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}

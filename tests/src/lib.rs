@@ -21,6 +21,7 @@ pub mod peers;
 #[cfg(unix)]
 pub mod pty;
 pub mod registry;
+pub mod release_host;
 #[cfg(unix)]
 pub mod scalr_run;
 pub mod secrets;

@@ -48,6 +48,8 @@ pub enum Peer {
     /// The Go helper we compare speed with.
     DockerCredentialSecretservice,
     Hyperfine,
+    /// bwrap: the Scalr runner's confinement (read-only root, uid 1000).
+    Bubblewrap,
 }
 
 impl Peer {
@@ -63,6 +65,7 @@ impl Peer {
             Peer::GnomeKeyringDaemon => "gnome-keyring-daemon",
             Peer::DockerCredentialSecretservice => "docker-credential-secretservice",
             Peer::Hyperfine => "hyperfine",
+            Peer::Bubblewrap => "bwrap",
         }
     }
 
@@ -80,6 +83,7 @@ impl Peer {
                 "Debian package golang-docker-credential-helpers"
             }
             Peer::Hyperfine => "Debian package hyperfine",
+            Peer::Bubblewrap => "Debian package bubblewrap",
         }
     }
 }

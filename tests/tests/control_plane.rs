@@ -215,6 +215,12 @@ fn a_token_without_permission_gets_a_clear_404() {
     run.fake.allow_only(&run.fake.token(), &[]);
     let msg = run.get("ghcr.io").failure();
     assert!(msg.contains("HTTP 404"), "{msg}");
+    // The message names the permission the token lacks (the contract's
+    // x-scalr-permission), so a run's admin knows what to grant.
+    assert!(
+        msg.contains("needs the docker-integrations:read-credentials permission"),
+        "{msg}"
+    );
     assert_eq!(run.fake.credentials_requests(&id), 1);
 }
 
