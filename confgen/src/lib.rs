@@ -37,6 +37,7 @@ pub mod module_cmd;
 pub mod oci;
 pub mod output;
 pub mod package;
+pub mod package_verify;
 pub mod redact;
 pub mod registry_cmd;
 pub mod report;

@@ -31,7 +31,7 @@ use crate::oci::{
     ZIP_MEDIA_TYPE, module_manifest,
 };
 use crate::output::say;
-use crate::package;
+use crate::{package, package_verify};
 
 /// OpenTofu asks for `latest` when a source names no tag.
 pub const DEFAULT_TAG: &str = "latest";
@@ -107,16 +107,12 @@ pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
         // the registry already accepted whole.
         repo.push_manifest(&digest, &manifest)?;
         for tag in &tags {
-            repo.push_manifest(tag, &manifest).map_err(|e| {
-                Error::Registry(format!(
-                    "{e}\nThe manifest {digest} is in the registry; tags not set: {}",
-                    tags.iter()
-                        .skip_while(|t| *t != tag)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?;
+            repo.push_manifest(tag, &manifest)
+                .map_err(|source| Error::TagsNotSet {
+                    source: Box::new(source),
+                    digest: digest.clone(),
+                    tags: tags.iter().skip_while(|t| *t != tag).cloned().collect(),
+                })?;
         }
     }
 
@@ -209,9 +205,11 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
                     problems.push(format!("the layer digest {:?} is not sha256", layer.digest));
                 } else {
                     match repo.blob(&layer.digest, layer.size) {
-                        Ok(zip) => {
-                            problems.extend(package::problems(&zip, target.subdir.as_deref()))
-                        }
+                        Ok(zip) => problems.extend(
+                            package_verify::problems(&zip, target.subdir.as_deref())
+                                .iter()
+                                .map(ToString::to_string),
+                        ),
                         Err(e) => problems.push(e.to_string()),
                     }
                 }
@@ -296,13 +294,13 @@ fn connect(target: &Reference, access: Access) -> Result<Repository> {
             target.host, target.host
         )));
     }
-    Repository::connect(
+    Ok(Repository::connect(
         client::http_client()?,
         &target.endpoint(),
         &target.repository,
         access,
         login,
-    )
+    )?)
 }
 
 /// Progress lines on stderr, only once an upload has taken a while, at

@@ -1,5 +1,5 @@
-//! The OpenTofu module package: a reproducible zip of a module directory,
-//! and the checks that a zip is a module package OpenTofu can install.
+//! The OpenTofu module package: a reproducible zip of a module directory
+//! (`package_verify` checks that a zip is a module package OpenTofu can install).
 //!
 //! Reproducible means the same tree gives the same bytes on any machine and
 //! any day: entries sorted by path (bytewise), every entry stamped with one
@@ -20,12 +20,12 @@
 //! the file or directory it points to, as `zip -r` does.
 
 use std::collections::BTreeMap;
-use std::io::{Cursor, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::io::{Cursor, Write};
+use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::error::{Error, Result};
 
@@ -354,95 +354,6 @@ pub fn is_module_file(name: &str) -> bool {
         .any(|ext| name.ends_with(ext) && name.len() > ext.len())
 }
 
-/// Why a zip is not an installable module package, one reason per problem.
-pub fn problems(bytes: &[u8], subdir: Option<&str>) -> Vec<String> {
-    let mut archive = match ZipArchive::new(Cursor::new(bytes)) {
-        Ok(a) => a,
-        Err(e) => return vec![format!("the layer is not a readable zip: {e}")],
-    };
-    let mut problems = Vec::new();
-    let mut names = Vec::new();
-    for i in 0..archive.len() {
-        let mut file = match archive.by_index(i) {
-            Ok(f) => f,
-            Err(e) => {
-                problems.push(format!("zip entry {i} cannot be read: {e}"));
-                continue;
-            }
-        };
-        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-        if let Some(why) = unsafe_entry(&name) {
-            problems.push(format!("zip entry {name:?} {why}"));
-            continue;
-        }
-        if file.is_symlink() {
-            // A link's target is its content; OpenTofu refuses links that leave the package.
-            let mut target = String::new();
-            let _ = file.read_to_string(&mut target);
-            let joined = Path::new(&name)
-                .parent()
-                .unwrap_or(Path::new(""))
-                .join(&target);
-            if target.starts_with('/') || escapes(&joined) {
-                problems.push(format!(
-                    "zip entry {name:?} is a symlink out of the package (to {target:?})"
-                ));
-            }
-        } else if let Err(e) = std::io::copy(&mut file, &mut std::io::sink()) {
-            // Reading to the end checks the CRC.
-            problems.push(format!("zip entry {name:?} is corrupt: {e}"));
-        }
-        names.push(name);
-    }
-    let dir = subdir
-        .map(|s| s.trim_matches('/'))
-        .filter(|s| !s.is_empty());
-    let holds_module = names.iter().any(|n| {
-        let in_dir = match dir {
-            Some(d) => n.strip_prefix(d).and_then(|r| r.strip_prefix('/')),
-            None => Some(n.as_str()),
-        };
-        in_dir.is_some_and(|rest| !rest.contains('/') && is_module_file(rest))
-    });
-    if !holds_module {
-        problems.push(match dir {
-            Some(d) => {
-                format!("the package has no .tf or .tofu file in {d}/ (the //{d} subdirectory)")
-            }
-            None => "the package has no .tf or .tofu file at its root".to_string(),
-        });
-    }
-    problems
-}
-
-/// Why an entry name is unsafe to extract, if it is.
-fn unsafe_entry(name: &str) -> Option<&'static str> {
-    if name.starts_with('/') || name.starts_with('\\') || name.get(1..2) == Some(":") {
-        return Some("has an absolute path");
-    }
-    if name.split(['/', '\\']).any(|part| part == "..") {
-        return Some("contains `..` (it would be written outside the module)");
-    }
-    None
-}
-
-/// Whether a relative path climbs above its start.
-fn escapes(path: &Path) -> bool {
-    let mut depth: i64 = 0;
-    for component in path.components() {
-        match component {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
-            Component::RootDir | Component::Prefix(_) => return true,
-            Component::CurDir => {}
-        }
-        if depth < 0 {
-            return true;
-        }
-    }
-    false
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,7 +425,7 @@ mod tests {
         assert_eq!(a, b);
         let c = build(two.path(), &[], Some("1700000000")).unwrap().bytes;
         assert_ne!(a, c, "SOURCE_DATE_EPOCH sets the entry time");
-        assert!(problems(&a, None).is_empty());
+        assert!(crate::package_verify::problems(&a, None).is_empty());
     }
 
     #[test]
@@ -564,30 +475,5 @@ mod tests {
         assert!(refuse_output_inside(dir.path(), &dir.path().join("m.zip")).is_err());
         let other = tempfile::tempdir().unwrap();
         refuse_output_inside(dir.path(), &other.path().join("m.zip")).unwrap();
-    }
-
-    fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
-        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-        for (name, text) in entries {
-            zip.start_file(*name, SimpleFileOptions::default()).unwrap();
-            zip.write_all(text.as_bytes()).unwrap();
-        }
-        zip.finish().unwrap().into_inner()
-    }
-
-    #[test]
-    fn names_every_problem_of_a_zip() {
-        let bad = zip_of(&[("main.tf", "x"), ("../evil.tf", "y"), ("/etc/x", "z")]);
-        let p = problems(&bad, None);
-        assert!(p.iter().any(|m| m.contains("`..`")), "{p:?}");
-        assert!(p.iter().any(|m| m.contains("absolute")), "{p:?}");
-        let sub = zip_of(&[("README.md", "x"), ("modules/vpc/main.tf", "y")]);
-        assert!(problems(&sub, Some("modules/vpc")).is_empty());
-        assert!(
-            problems(&sub, None)[0].contains("at its root"),
-            "{:?}",
-            problems(&sub, None)
-        );
-        assert!(problems(b"not a zip", None)[0].contains("not a readable zip"));
     }
 }

@@ -4,8 +4,10 @@
 pub mod bench_env;
 pub mod client_stage;
 pub mod fake_control_plane;
+pub mod hostile_registry;
 pub mod https_server;
 pub mod keyring_session;
+pub mod measured;
 pub mod oci;
 pub mod peers;
 pub mod pty;

@@ -1,22 +1,31 @@
-//! Authentication against a registry: the `WWW-Authenticate` challenge of
-//! `GET /v2/`, then Basic or the Bearer-token flow (distribution's token
-//! spec, as ghcr.io, Docker Hub and GitLab run it).
+//! Authentication against a registry: the `WWW-Authenticate` challenges of
+//! a 401, then Basic or the Bearer-token flow (distribution's token spec,
+//! as ghcr.io, Docker Hub and GitLab run it).
 //!
 //! Decisions:
-//! - Credentials go only to HTTPS: a Bearer realm that is not `https://` is
-//!   refused before anything is sent to it, since the Basic header would
-//!   cross the network in clear text. The client is HTTPS-only as well.
+//! - Every `WWW-Authenticate` header is read, and one header may hold
+//!   several challenges (`Basic realm="a", Bearer realm="b"`); Bearer is
+//!   preferred over Basic (go-containerregistry and oras-go do the same).
+//! - Only a challenge from the registry's own origin is answered (the
+//!   client checks the origin before calling in here); its realm may be on
+//!   another host (Docker Hub's `auth.docker.io`), but must be HTTPS, or
+//!   nothing is sent to it.
 //! - Tokens are fetched with `GET realm?service=…&scope=…` and the Basic
 //!   header (what oras-go and the Docker CLI do for a username/password),
-//!   anonymously when there are no credentials.
+//!   anonymously when there are no credentials. The answer is read within
+//!   [`MAX_TOKEN_BODY`] and the command's budget; no redirect is followed.
 //! - Tokens and passwords live in `SecretString`s and reach reqwest only as
 //!   headers it marks sensitive.
 
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{Error, Result};
+use crate::oci::error::{Error, Result, request};
+use crate::oci::limits::{Budget, MAX_TOKEN_BODY, read_bounded};
 
-/// A parsed `WWW-Authenticate` header.
+/// A parsed challenge of a `WWW-Authenticate` header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Challenge {
     /// Lower-case: `basic`, `bearer`.
@@ -26,51 +35,109 @@ pub struct Challenge {
 }
 
 impl Challenge {
-    /// `Bearer realm="…",service="…",scope="…"`; quoted values may hold
-    /// commas and `\"` escapes (RFC 9110 quoted-string).
+    /// The first challenge of `header` (see [`Challenge::parse_all`]).
     pub fn parse(header: &str) -> Challenge {
-        let header = header.trim();
-        let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
-        let mut params = Vec::new();
-        let mut chars = rest.chars().peekable();
+        Challenge::parse_all(header)
+            .into_iter()
+            .next()
+            .unwrap_or(Challenge {
+                scheme: String::new(),
+                params: Vec::new(),
+            })
+    }
+
+    /// Every challenge of one header value (RFC 9110 §11.6.1): `scheme`
+    /// then `key=value` or `key="quoted, with \" escapes"` parameters,
+    /// separated by commas; a token not followed by `=` starts the next
+    /// challenge. A token68 (`Negotiate abc==`) is kept as a parameter
+    /// without value.
+    pub fn parse_all(header: &str) -> Vec<Challenge> {
+        let bytes = header.as_bytes();
+        let mut at = 0;
+        let mut out: Vec<Challenge> = Vec::new();
+        let is_space = |b: u8| b == b' ' || b == b'\t';
         loop {
-            while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-                chars.next();
+            while at < bytes.len() && (is_space(bytes[at]) || bytes[at] == b',') {
+                at += 1;
             }
-            let key: String = chars
-                .by_ref()
-                .take_while(|c| *c != '=')
-                .collect::<String>()
-                .trim()
-                .to_ascii_lowercase();
-            if key.is_empty() {
-                break;
+            if at >= bytes.len() {
+                return out;
             }
-            while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                chars.next();
+            let start = at;
+            while at < bytes.len() && !matches!(bytes[at], b' ' | b'\t' | b',' | b'=' | b'"') {
+                at += 1;
+            }
+            let token = &header[start..at];
+            let mut look = at;
+            while look < bytes.len() && is_space(bytes[look]) {
+                look += 1;
+            }
+            let is_param = look < bytes.len() && bytes[look] == b'=' && !out.is_empty();
+            if token.is_empty() {
+                // A stray `=` or `"`: skip it.
+                at += 1;
+                continue;
+            }
+            if !is_param {
+                out.push(Challenge {
+                    scheme: token.to_ascii_lowercase(),
+                    params: Vec::new(),
+                });
+                continue;
+            }
+            at = look + 1;
+            while at < bytes.len() && is_space(bytes[at]) {
+                at += 1;
             }
             let mut value = String::new();
-            if chars.peek() == Some(&'"') {
-                chars.next();
-                while let Some(c) = chars.next() {
+            if at < bytes.len() && bytes[at] == b'"' {
+                at += 1;
+                let mut chars = header[at..].char_indices();
+                let mut end = header.len() - at;
+                while let Some((i, c)) = chars.next() {
                     match c {
-                        '\\' => value.extend(chars.next()),
-                        '"' => break,
+                        '\\' => {
+                            if let Some((_, c)) = chars.next() {
+                                value.push(c);
+                            }
+                        }
+                        '"' => {
+                            end = i + 1;
+                            break;
+                        }
                         c => value.push(c),
                     }
                 }
+                at += end;
             } else {
-                while let Some(c) = chars.next_if(|c| *c != ',') {
-                    value.push(c);
+                let start = at;
+                while at < bytes.len() && bytes[at] != b',' && !is_space(bytes[at]) {
+                    at += 1;
                 }
-                value = value.trim().to_string();
+                value.push_str(&header[start..at]);
             }
-            params.push((key, value));
+            if let Some(last) = out.last_mut() {
+                last.params.push((token.to_ascii_lowercase(), value));
+            }
         }
-        Challenge {
-            scheme: scheme.to_ascii_lowercase(),
-            params,
-        }
+    }
+
+    /// Every challenge of every `WWW-Authenticate` header.
+    pub fn from_headers(headers: &HeaderMap) -> Vec<Challenge> {
+        headers
+            .get_all(WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(Challenge::parse_all)
+            .collect()
+    }
+
+    /// The challenge to answer: Bearer over Basic; `None` when neither is offered.
+    pub fn pick(challenges: &[Challenge]) -> Option<&Challenge> {
+        challenges
+            .iter()
+            .find(|c| c.scheme == "bearer")
+            .or_else(|| challenges.iter().find(|c| c.scheme == "basic"))
     }
 
     pub fn param(&self, key: &str) -> Option<&str> {
@@ -125,16 +192,13 @@ pub struct Login {
 /// The token URL for a Bearer challenge: the realm, which must be HTTPS,
 /// with `service` and `scope` (ours, when the challenge names none).
 pub fn token_url(challenge: &Challenge, scope: &str) -> Result<reqwest::Url> {
-    let realm = challenge.param("realm").ok_or_else(|| {
-        Error::Registry("the registry's Bearer challenge names no token realm".into())
-    })?;
-    let mut url = reqwest::Url::parse(realm).map_err(|_| {
-        Error::Registry(format!("the registry's token realm {realm:?} is not a URL"))
-    })?;
+    let realm = challenge.param("realm").ok_or(Error::RealmMissing)?;
+    let mut url = reqwest::Url::parse(realm).map_err(|_| Error::RealmNotUrl)?;
     if url.scheme() != "https" {
-        return Err(Error::Registry(format!(
-            "refusing to send credentials to the token realm {realm}: it is not HTTPS, so they would cross the network in clear text"
-        )));
+        url.set_query(None);
+        return Err(Error::RealmNotHttps {
+            realm: url.to_string(),
+        });
     }
     {
         let mut query = url.query_pairs_mut();
@@ -152,53 +216,58 @@ pub fn token_url(challenge: &Challenge, scope: &str) -> Result<reqwest::Url> {
     Ok(url)
 }
 
-/// `GET realm?…` with Basic credentials (or none): the token.
+/// `GET realm?…` with Basic credentials (or none): the token. The caller
+/// has checked that `challenge` came from the registry's own origin.
 pub fn fetch_token(
     http: &reqwest::blocking::Client,
     challenge: &Challenge,
     scope: &str,
     login: Option<&Login>,
+    budget: &Budget,
+    timeout: Duration,
 ) -> Result<SecretString> {
     let url = token_url(challenge, scope)?;
-    let shown = format!("{}://{}{}", url.scheme(), url.authority(), url.path());
-    let mut request = http.get(url);
+    let shown = request("GET", &url);
+    let realm = shown.trim_start_matches("GET ").to_string();
+    let mut get = http.get(url).timeout(timeout);
     if let Some(login) = login {
-        request = request.basic_auth(&login.username, Some(login.secret.expose_secret()));
+        get = get.basic_auth(&login.username, Some(login.secret.expose_secret()));
     }
-    let response = request
-        .send()
-        .map_err(|e| Error::Registry(format!("the token service {shown}: {}", chain(&e))))?;
+    let response = get.send().map_err(|e| Error::Transport {
+        request: shown.clone(),
+        detail: chain(&e),
+    })?;
     let status = response.status();
     if !status.is_success() {
-        let who = login.map_or("anonymous access".to_string(), |l| {
-            format!("the credentials of {}", l.username)
+        return Err(Error::TokenRefused {
+            realm,
+            who: login.map_or("anonymous access".to_string(), |l| {
+                format!("the credentials of {} for {scope}", l.username)
+            }),
+            status: status.as_u16(),
         });
-        return Err(Error::Registry(format!(
-            "the token service {shown} refused {who} for {scope} ({status})"
-        )));
     }
-    let body = zeroize::Zeroizing::new(
-        response
-            .bytes()
-            .map_err(|e| Error::Registry(format!("the token service {shown}: {}", chain(&e))))?
-            .to_vec(),
-    );
+    let body = read_bounded(
+        response,
+        MAX_TOKEN_BODY,
+        "the token service's answer",
+        &shown,
+        budget,
+    )?;
     #[derive(serde::Deserialize)]
     struct TokenResponse {
         token: Option<SecretString>,
         access_token: Option<SecretString>,
     }
-    let parsed: TokenResponse = serde_json::from_slice(&body)
-        .map_err(|_| Error::Registry(format!("the token service {shown} answered without JSON")))?;
+    let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|_| Error::NotJson {
+        request: shown.clone(),
+        what: "the token service's answer",
+    })?;
     parsed
         .token
         .or(parsed.access_token)
         .filter(|t| !t.expose_secret().is_empty())
-        .ok_or_else(|| {
-            Error::Registry(format!(
-                "the token service {shown} answered without a token"
-            ))
-        })
+        .ok_or(Error::NoToken { realm })
 }
 
 /// An error and its causes on one line (the helper's `error::chain`:
@@ -235,6 +304,44 @@ mod tests {
         let c = Challenge::parse("Bearer realm=https://x/token, service=x");
         assert_eq!(c.param("realm"), Some("https://x/token"));
         assert_eq!(c.param("service"), Some("x"));
+    }
+
+    #[test]
+    fn several_challenges_in_one_header_are_several() {
+        let all = Challenge::parse_all(
+            r#"Basic realm="a, b", Bearer realm="https://t/token",service="s", Negotiate abc=="#,
+        );
+        let schemes: Vec<&str> = all.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["basic", "bearer", "negotiate"], "{all:?}");
+        assert_eq!(all[0].params, [("realm".to_string(), "a, b".to_string())]);
+        assert_eq!(all[1].param("realm"), Some("https://t/token"));
+        assert_eq!(all[1].param("service"), Some("s"));
+        let picked = Challenge::pick(&all).unwrap();
+        assert_eq!(picked.scheme, "bearer");
+        assert!(Challenge::pick(&Challenge::parse_all("Negotiate x")).is_none());
+        assert!(Challenge::parse_all("").is_empty());
+        // Unbalanced quotes and stray signs end the parse, never panic.
+        for odd in [
+            "Bearer realm=\"",
+            "=",
+            "\"",
+            "Bearer ,,= \"x",
+            "Basic realm=\"é\\",
+        ] {
+            let _ = Challenge::parse_all(odd);
+        }
+    }
+
+    #[test]
+    fn every_header_is_read() {
+        let mut headers = HeaderMap::new();
+        headers.append(WWW_AUTHENTICATE, "Basic realm=\"r\"".parse().unwrap());
+        headers.append(
+            WWW_AUTHENTICATE,
+            "Bearer realm=\"https://t/token\"".parse().unwrap(),
+        );
+        let all = Challenge::from_headers(&headers);
+        assert_eq!(Challenge::pick(&all).unwrap().scheme, "bearer");
     }
 
     #[test]

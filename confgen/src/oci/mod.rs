@@ -12,6 +12,8 @@
 
 pub mod auth;
 pub mod client;
+pub mod error;
+pub mod limits;
 pub mod reference;
 
 use sha2::{Digest as _, Sha256};
@@ -29,9 +31,14 @@ pub const EMPTY_CONFIG: &[u8] = b"{}";
 
 /// `sha256:<64 hex>` of `bytes`.
 pub fn digest_of(bytes: &[u8]) -> String {
+    hex_digest(Sha256::digest(bytes).as_slice())
+}
+
+/// `sha256:<64 hex>` of a finished sha256.
+pub fn hex_digest(hash: &[u8]) -> String {
     let mut text = String::with_capacity(71);
     text.push_str("sha256:");
-    for b in Sha256::digest(bytes) {
+    for b in hash {
         text.push_str(&format!("{b:02x}"));
     }
     text
