@@ -16,6 +16,7 @@ pub mod scalr_run;
 pub mod secrets;
 pub mod session_keyring;
 pub mod stage;
+pub mod storage_front;
 pub mod tls;
 pub mod tofu;
 pub mod token_server;

@@ -44,10 +44,14 @@ fn module_zip() -> Vec<u8> {
 }
 
 fn scene(auth: Auth, attack: Attack) -> Scene {
+    scene_serving(auth, attack, module_zip())
+}
+
+fn scene_serving(auth: Auth, attack: Attack, zip: Vec<u8>) -> Scene {
     let fake = FakeControlPlane::start();
     let cert = std::fs::read_to_string(fake.dir().join("server.pem")).unwrap();
     let key = std::fs::read_to_string(fake.dir().join("server-key.pem")).unwrap();
-    let registry = HostileRegistry::start(&cert, &key, auth, attack, module_zip());
+    let registry = HostileRegistry::start(&cert, &key, auth, attack, zip);
     fake.add_integration(scalr_oi_spec(&format!("https://{}", registry.authority())));
     let module = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -287,4 +291,79 @@ fn a_registry_echoing_the_password_in_its_error_is_not_repeated() {
     assert_no_credential_printed(&m);
     let text = format!("{}{}", m.output.stdout_lossy(), m.output.stderr_lossy());
     assert!(text.contains("DENIED"), "{}", show(&m));
+}
+
+/// A zip of `main.tf` plus symlinks `(name, target)`.
+fn zip_with_links(links: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write as _;
+    let options = zip::write::SimpleFileOptions::default();
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("main.tf", options).unwrap();
+    zip.write_all(b"output \"x\" { value = 1 }\n").unwrap();
+    for (name, target) in links {
+        zip.add_symlink(*name, *target, options).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// 8 MiB of zeros deflated once, named by `copies` central-directory
+/// entries that all point at the same local header: each inflates it again
+/// (16 GB from 2000 copies of a ~150 KB zip).
+fn overlapping_bomb(copies: usize) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    zip.start_file("main.tf", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    zip.write_all(&vec![0u8; 8 << 20]).unwrap();
+    let single = zip.finish().unwrap().into_inner();
+    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
+    let u32_at = |b: &[u8], i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap()) as usize;
+    let eocd = single.len() - 22;
+    let (cd_size, cd_start) = (u32_at(&single, eocd + 12), u32_at(&single, eocd + 16));
+    let entry = &single[cd_start..cd_start + cd_size];
+    let name_len = u16_at(entry, 28);
+    let mut out = single[..cd_start].to_vec();
+    let new_cd = out.len();
+    for i in 0..copies {
+        let mut e = entry.to_vec();
+        let name = format!("{i:0name_len$}");
+        e[46..46 + name_len].copy_from_slice(&name.as_bytes()[..name_len]);
+        out.extend_from_slice(&e);
+    }
+    let cd_len = out.len() - new_cd;
+    let mut end = single[eocd..].to_vec();
+    end[8..10].copy_from_slice(&(copies as u16).to_le_bytes());
+    end[10..12].copy_from_slice(&(copies as u16).to_le_bytes());
+    end[12..16].copy_from_slice(&(cd_len as u32).to_le_bytes());
+    end[16..20].copy_from_slice(&(new_cd as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+#[test]
+fn a_zip_of_overlapping_entries_is_refused_without_inflating_it() {
+    let s = scene_serving(Auth::Basic, Attack::None, overlapping_bomb(2000));
+    let m = s.verify();
+    assert_bounded(&m, "overlap");
+}
+
+#[test]
+fn a_zip_with_a_huge_symlink_target_is_refused_unread() {
+    let target = "a/".repeat(1 << 20);
+    let s = scene_serving(Auth::Basic, Attack::None, zip_with_links(&[("l", &target)]));
+    let m = s.verify();
+    assert_bounded(&m, "limit of 4096");
+}
+
+/// `b -> .` and `a -> b/..`: `b/..` looks like `.`, but once extracted `b`
+/// is the module root, so `a` is its parent.
+#[test]
+fn a_symlink_chain_out_of_the_module_is_refused() {
+    let s = scene_serving(
+        Auth::Basic,
+        Attack::None,
+        zip_with_links(&[("b", "."), ("a", "b/..")]),
+    );
+    let m = s.verify();
+    assert_bounded(&m, "symlink out of the package");
 }

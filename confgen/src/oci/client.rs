@@ -329,7 +329,9 @@ impl Repository {
         let url = self.url(&format!("blobs/{digest}"))?;
         let response = self.send(Req::new(Method::HEAD, url.clone()))?;
         match response.status() {
-            s if s.is_success() => Ok(true),
+            // A registry that keeps blobs in storage elsewhere redirects
+            // HEADs as well: it has the blob.
+            s if s.is_success() || s.is_redirection() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
             _ => Err(self.refused(&request("HEAD", &url), response)),
         }
