@@ -109,9 +109,9 @@ pub enum Error {
     HttpClient(#[source] reqwest::Error),
 
     /// `module publish` cannot package the directory as asked (the message
-    /// names the file or pattern and what to change).
-    #[error("{0}")]
-    Package(String),
+    /// names the file, line and column, and what to change).
+    #[error(transparent)]
+    Package(#[from] crate::package::PackageError),
 
     /// A registry, token-service or storage request failed: the message
     /// names the request, the status and the registry's OCI error codes,

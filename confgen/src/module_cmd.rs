@@ -74,7 +74,7 @@ pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
     let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
     let package = package::build(&args.dir, &args.excludes, epoch.as_deref())?;
     if let Some(output) = &args.output {
-        std::fs::write(output, &package.bytes).map_err(Error::io(output, "write"))?;
+        write_package(output, &package.bytes)?;
     }
     let layer = Descriptor::of(ZIP_MEDIA_TYPE, &package.bytes);
     let created = epoch.as_deref().map(package::rfc3339).transpose()?;
@@ -271,6 +271,21 @@ pub fn tags(target: &str, page_size: Option<usize>, json: bool, out: &mut dyn Wr
     for tag in tags {
         say!(out, "{tag}")?;
     }
+    Ok(())
+}
+
+/// Writes the package to a new file beside `output`, then renames it over
+/// `output`: a symlink placed there is replaced, never written through.
+fn write_package(output: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir, "create a file in"))?;
+    file.write_all(bytes).map_err(Error::io(output, "write"))?;
+    file.persist(output)
+        .map_err(|e| Error::io(output, "write")(e.error))?;
     Ok(())
 }
 
