@@ -65,6 +65,11 @@ pub enum Attack {
     HugeErrorBody,
     /// The token realm answers 200 with a 5 GB body.
     HugeTokenBody,
+    /// The first two manifest GETs answer 503, then 429 with
+    /// `Retry-After: 1`; the fourth succeeds.
+    Flaky,
+    /// Every manifest GET answers 503.
+    Down,
     /// Manifest GETs answer 403 with an error body that echoes the
     /// request's `Authorization`, decoded and raw.
     EchoCredentials,
@@ -88,6 +93,8 @@ struct Shared {
     b: String,
     attack: Attack,
     auth: Option<Auth>,
+    /// Manifest GETs answered so far.
+    manifest_gets: usize,
     /// The module package A serves, and its manifest.
     zip: Vec<u8>,
     manifest: Vec<u8>,
@@ -163,6 +170,14 @@ impl HostileRegistry {
 
     pub fn seen(&self) -> Vec<Seen> {
         self.shared.lock().expect("state").seen.clone()
+    }
+
+    /// Requests A saw for paths containing `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.seen()
+            .iter()
+            .filter(|s| !s.other && s.uri.contains(needle))
+            .count()
     }
 
     pub fn seen_by_other(&self) -> Vec<Seen> {
@@ -376,6 +391,19 @@ fn answer(
             )
         }
         (&Method::GET, r) if r.starts_with("manifests/") => match attack {
+            Attack::Flaky | Attack::Down if attack == Attack::Down || s.manifest_gets < 3 => {
+                s.manifest_gets += 1;
+                let (status, after) = if attack == Attack::Flaky && s.manifest_gets == 3 {
+                    (StatusCode::TOO_MANY_REQUESTS, "1")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "0")
+                };
+                reply(
+                    status,
+                    &[(header::RETRY_AFTER, after.to_string())],
+                    Body::empty(),
+                )
+            }
             Attack::HugeErrorBody => reply(
                 StatusCode::BAD_REQUEST,
                 &[(header::CONTENT_TYPE, "application/json".into())],

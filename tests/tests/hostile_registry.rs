@@ -367,3 +367,35 @@ fn a_symlink_chain_out_of_the_module_is_refused() {
     let m = s.verify();
     assert_bounded(&m, "symlink out of the package");
 }
+
+/// 503, 503, then 429 with `Retry-After: 1`: retried with the control
+/// plane's policy, and the fourth answer is used.
+#[test]
+fn unavailable_and_rate_limited_answers_are_retried() {
+    let s = scene(Auth::Basic, Attack::Flaky);
+    let m = s.verify();
+    assert_eq!(m.output.code(), Some(0), "{}", show(&m));
+    assert_eq!(s.registry.count("/manifests/"), 4);
+    assert!(
+        m.elapsed >= Duration::from_secs(1),
+        "Retry-After ignored: {:?}",
+        m.elapsed
+    );
+}
+
+/// A registry that stays down: a clear error after the last attempt, well
+/// within the command's deadline.
+#[test]
+fn a_registry_that_stays_down_is_given_up_on() {
+    let s = scene(Auth::Basic, Attack::Down);
+    let m = s.verify();
+    assert_eq!(m.output.code(), Some(2), "{}", show(&m));
+    let err = m.output.stderr_lossy();
+    assert!(
+        err.contains("503") && err.contains("gave up"),
+        "{}",
+        show(&m)
+    );
+    assert_eq!(s.registry.count("/manifests/"), 5, "{}", show(&m));
+    assert!(m.elapsed < Duration::from_secs(15), "{}", show(&m));
+}
