@@ -202,13 +202,27 @@ fn a_blob_redirected_to_another_origin_is_fetched_without_credentials() {
 /// the registry's token.
 #[test]
 fn a_401_from_another_origin_is_never_answered_with_credentials() {
-    for auth in AUTHS {
+    // Bearer first: the old client answered B's 401 by sending the user's
+    // password to B's realm.
+    for auth in [Auth::Bearer, Auth::Basic] {
         let s = scene(auth, Attack::OtherChallenges);
         for (what, m) in [
             ("publish", s.publish()),
             ("tags", s.tags()),
             ("verify", s.verify()),
         ] {
+            // The realm B names: asked at all, it got the password (Basic).
+            let fished: Vec<_> = s
+                .registry
+                .seen_by_other()
+                .into_iter()
+                .filter(|r| r.uri.starts_with("/token"))
+                .map(|r| r.authorization.map(|_| "[Authorization]"))
+                .collect();
+            assert!(
+                fished.is_empty(),
+                "{auth:?} {what}: the other origin's realm was asked for a token: {fished:?}"
+            );
             s.registry.assert_nothing_reached_other();
             assert_ne!(m.output.code(), Some(0), "{auth:?} {what}: {}", show(&m));
             assert!(
@@ -218,16 +232,6 @@ fn a_401_from_another_origin_is_never_answered_with_credentials() {
             );
             assert_no_credential_printed(&m);
         }
-        let fished = s
-            .registry
-            .seen_by_other()
-            .into_iter()
-            .filter(|r| r.uri.starts_with("/token"))
-            .count();
-        assert_eq!(
-            fished, 0,
-            "{auth:?}: the other origin's realm was asked for a token"
-        );
     }
 }
 
