@@ -11,6 +11,23 @@ use std::fmt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// A module address that is not one (`oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]`).
+    #[error(
+        "{input:?} is not a module address: {why} (expected oci://HOST/REPO[?tag=T|?digest=sha256:…][//SUBDIR])"
+    )]
+    BadReference { input: String, why: String },
+
+    /// The host of an address, refused by the helper's one host parser.
+    #[error(transparent)]
+    BadHost(Box<docker_credential_scalr::Error>),
+
+    /// The trust roots (`SSL_CERT_FILE`, the system bundle) cannot be used.
+    #[error("cannot set up an HTTPS client: {0}")]
+    TrustRoots(Box<docker_credential_scalr::https::TrustRootsError>),
+
+    #[error("cannot set up an HTTPS client: {detail}")]
+    HttpClient { detail: String },
+
     /// The request did not get an answer (DNS, TCP, TLS, timeout).
     #[error("{request}: {detail}")]
     Transport { request: String, detail: String },

@@ -22,8 +22,8 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::oci::error::{Error, Result, request};
-use crate::oci::limits::{Budget, MAX_TOKEN_BODY, read_bounded};
+use crate::error::{Error, Result, request};
+use crate::limits::{Budget, MAX_TOKEN_BODY, read_bounded};
 
 /// A parsed challenge of a `WWW-Authenticate` header.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::io::Read;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::oci::error::{Error, Result};
+use crate::error::{Error, Result};
 
 /// An error body: only its OCI codes are kept.
 pub const MAX_ERROR_BODY: u64 = 64 * 1024;

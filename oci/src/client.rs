@@ -40,10 +40,10 @@ use reqwest::header::{
 };
 use reqwest::{Method, StatusCode, Url};
 
-use crate::oci::MANIFEST_MEDIA_TYPE;
-use crate::oci::auth::{self, Authorization, Challenge, Login, chain};
-use crate::oci::error::{Advice, Error, Result, is_code, request};
-use crate::oci::limits::{
+use crate::MANIFEST_MEDIA_TYPE;
+use crate::auth::{self, Authorization, Challenge, Login, chain};
+use crate::error::{Advice, Error, Result, is_code, request};
+use crate::limits::{
     self, Budget, MAX_ERROR_BODY, MAX_MANIFEST, MAX_TAGS_PAGE, MAX_TAGS_TOTAL, read_bounded,
 };
 
@@ -76,14 +76,15 @@ impl Access {
 /// Builds the HTTPS client every command shares: the helper's TLS setup
 /// (its provider and trust roots, `SSL_CERT_FILE` honoured), HTTPS only, no
 /// redirects of its own (followed here, per origin), proxies honoured.
-pub fn http_client() -> std::result::Result<Client, crate::error::Error> {
-    docker_credential_scalr::https::builder()?
+pub fn http_client() -> Result<Client> {
+    docker_credential_scalr::https::builder()
+        .map_err(|e| Error::TrustRoots(Box::new(e)))?
         .https_only(true)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(15))
         .user_agent(concat!("scalr-oci/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(crate::error::Error::HttpClient)
+        .map_err(|e| Error::HttpClient { detail: chain(&e) })
 }
 
 /// One request, as often as it must be sent.
