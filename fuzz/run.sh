@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-readonly TARGETS=(registry_host store_json settings token_files config_edits)
+readonly TARGETS=(registry_host store_json settings token_files config_edits oci_challenge oci_link oci_reference module_zip)
 
 usage() {
   echo "usage: $0 TARGET|all SECONDS [libFuzzer flags...]; targets: ${TARGETS[*]}" >&2

@@ -25,8 +25,15 @@ use crate::address::written_authority;
 use crate::environment::{Env, HELPER_BINARY, find_on_path};
 use crate::error::{Error, Result};
 use crate::inventory::{Claims, ControlPlaneView, Inventory, Reach};
-use crate::oci::auth::{Challenge, token_url};
+use crate::oci::auth::{Challenge, Login, fetch_token};
+use crate::oci::error::Error as OciError;
+use crate::oci::limits::{Budget, read_bounded};
 use crate::output::say;
+
+/// doctor's token request, as the client would make it.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(20);
+/// A service-discovery document.
+const MAX_DOCUMENT: u64 = 64 * 1024;
 
 pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> {
     let endpoints: Vec<String> = registries
@@ -227,59 +234,54 @@ fn check(
     let Some(challenge) = challenge else {
         return Ok(());
     };
-    // One parser and one realm policy for every registry client of ours.
-    let challenge = Challenge::parse(&challenge);
+    // One parser, one realm policy and one bounded token fetch for every
+    // registry client of ours: every challenge of every header, Bearer
+    // preferred.
+    let challenges = Challenge::from_headers(ping.headers());
+    let Some(challenge) = Challenge::pick(&challenges) else {
+        return report.warn(&format!(
+            "unknown challenge scheme {:?}; cannot check the credentials",
+            challenge.split_whitespace().next().unwrap_or("?")
+        ));
+    };
     let scheme = challenge.scheme.clone();
     let authorised = match scheme.as_str() {
         "basic" => client
             .get(format!("{base}/v2/"))
             .basic_auth(&username, Some(secret.expose_secret()))
             .send(),
-        "bearer" => {
+        _ => {
             // Refused, not just warned about, when the realm is not HTTPS:
             // the Basic header would cross the network in clear text
             // (module_publish.rs attack test). GET /v2/'s challenge names no
-            // scope; none is asked for.
-            let (token_url, realm) = match token_url(&challenge, "") {
-                Ok(url) => {
-                    let realm = format!("{}://{}{}", url.scheme(), url.authority(), url.path());
-                    (url, realm)
-                }
-                Err(e) => return report.fail(&e.to_string()),
+            // scope; none is asked for. The answer is read within the
+            // client's limit for token answers.
+            let login = Login {
+                username: username.clone(),
+                secret: secret.clone(),
             };
-            let token = match client
-                .get(token_url)
-                .basic_auth(&username, Some(secret.expose_secret()))
-                .send()
-            {
-                Ok(r) if r.status().is_success() => r,
-                Ok(r) => {
+            let bearer = match fetch_token(
+                client,
+                challenge,
+                "",
+                Some(&login),
+                &Budget::default(),
+                TOKEN_TIMEOUT,
+            ) {
+                Ok(token) => token,
+                Err(OciError::TokenRefused { status, .. }) => {
                     return report.fail(&explain_denied(
-                        r.status(),
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED),
                         "the token service",
                         &username,
                     ));
                 }
-                Err(e) => return report.fail(&explain_transport(&realm, &e)),
+                Err(e) => return report.fail(&e.to_string()),
             };
-            let body: Value = token.json_value();
-            let Some(bearer) = body
-                .get("token")
-                .or_else(|| body.get("access_token"))
-                .and_then(Value::as_str)
-            else {
-                return report.fail("the token service answered without a token");
-            };
-            let bearer = SecretString::from(bearer);
             client
                 .get(format!("{base}/v2/"))
                 .bearer_auth(bearer.expose_secret())
                 .send()
-        }
-        other => {
-            return report.warn(&format!(
-                "unknown challenge scheme {other:?}; cannot check the credentials"
-            ));
         }
     };
     match authorised {
@@ -373,17 +375,6 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-trait JsonValue {
-    fn json_value(self) -> Value;
-}
-
-impl JsonValue for Response {
-    fn json_value(self) -> Value {
-        let bytes = zeroize::Zeroizing::new(self.bytes().map(|b| b.to_vec()).unwrap_or_default());
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-    }
-}
-
 /// What a 401 or 403 most likely means, in the words of the troubleshooting
 /// guides this product was specified from.
 pub fn explain_denied(status: StatusCode, who: &str, username: &str) -> String {
@@ -432,10 +423,21 @@ fn check_scalr_host(client: &Client, env: &Env, host: &str, report: &mut Report)
     use crate::credentials_helper as ch;
     let discovery = format!("https://{host}/.well-known/terraform.json");
     let services: Value = match client.get(&discovery).send() {
-        Ok(r) if r.status() == StatusCode::OK => match r.text().map(|t| serde_json::from_str(&t)) {
-            Ok(Ok(v)) => v,
-            _ => return report.fail(&format!("{discovery} is not JSON")),
-        },
+        Ok(r) if r.status() == StatusCode::OK => {
+            match read_bounded(
+                r,
+                MAX_DOCUMENT,
+                "the discovery document",
+                &discovery,
+                &Budget::default(),
+            )
+            .map(|bytes| serde_json::from_slice(&bytes))
+            {
+                Ok(Ok(v)) => v,
+                Ok(Err(_)) => return report.fail(&format!("{discovery} is not JSON")),
+                Err(e) => return report.fail(&e.to_string()),
+            }
+        }
         Ok(r) => return report.fail(&format!("{discovery} answered {}", r.status())),
         Err(e) => return report.fail(&explain_transport(&discovery, &e)),
     };

@@ -109,14 +109,23 @@ pub enum Error {
     HttpClient(#[source] reqwest::Error),
 
     /// `module publish` cannot package the directory as asked (the message
-    /// names the file or pattern and what to change).
-    #[error("{0}")]
-    Package(String),
+    /// names the file, line and column, and what to change).
+    #[error(transparent)]
+    Package(#[from] crate::package::PackageError),
 
-    /// A registry or token-service request failed: the message names the
-    /// request, the status and the registry's own error, never a secret.
-    #[error("{0}")]
-    Registry(String),
+    /// A registry, token-service or storage request failed: the message
+    /// names the request, the status and the registry's OCI error codes,
+    /// never the registry's own words, never a secret.
+    #[error(transparent)]
+    Registry(Box<crate::oci::error::Error>),
+
+    /// `module publish` pushed the manifest, then failed to set a tag.
+    #[error("{source}\nThe manifest {digest} is in the registry; tags not set: {}", tags.join(", "))]
+    TagsNotSet {
+        source: Box<crate::oci::error::Error>,
+        digest: String,
+        tags: Vec<String>,
+    },
 
     /// `module verify` found problems (each was named above).
     #[error("{reference} is not a valid OpenTofu module package: {problems} problem(s)")]
@@ -128,6 +137,12 @@ pub enum Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl From<crate::oci::error::Error> for Error {
+    fn from(e: crate::oci::error::Error) -> Error {
+        Error::Registry(Box::new(e))
+    }
+}
 
 impl Error {
     /// Wraps an I/O error with the path and the action that failed.

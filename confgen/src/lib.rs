@@ -34,9 +34,11 @@ pub mod json_format;
 pub mod login;
 pub mod migrate;
 pub mod module_cmd;
-pub mod oci;
+/// The OCI distribution client, a crate of its own (`oci/`).
+pub use scalr_oci_registry as oci;
 pub mod output;
 pub mod package;
+pub mod package_verify;
 pub mod redact;
 pub mod registry_cmd;
 pub mod report;

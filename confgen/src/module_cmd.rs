@@ -31,7 +31,7 @@ use crate::oci::{
     ZIP_MEDIA_TYPE, module_manifest,
 };
 use crate::output::say;
-use crate::package;
+use crate::{package, package_verify};
 
 /// OpenTofu asks for `latest` when a source names no tag.
 pub const DEFAULT_TAG: &str = "latest";
@@ -74,7 +74,7 @@ pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
     let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
     let package = package::build(&args.dir, &args.excludes, epoch.as_deref())?;
     if let Some(output) = &args.output {
-        std::fs::write(output, &package.bytes).map_err(Error::io(output, "write"))?;
+        write_package(output, &package.bytes)?;
     }
     let layer = Descriptor::of(ZIP_MEDIA_TYPE, &package.bytes);
     let created = epoch.as_deref().map(package::rfc3339).transpose()?;
@@ -107,16 +107,12 @@ pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
         // the registry already accepted whole.
         repo.push_manifest(&digest, &manifest)?;
         for tag in &tags {
-            repo.push_manifest(tag, &manifest).map_err(|e| {
-                Error::Registry(format!(
-                    "{e}\nThe manifest {digest} is in the registry; tags not set: {}",
-                    tags.iter()
-                        .skip_while(|t| *t != tag)
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?;
+            repo.push_manifest(tag, &manifest)
+                .map_err(|source| Error::TagsNotSet {
+                    source: Box::new(source),
+                    digest: digest.clone(),
+                    tags: tags.iter().skip_while(|t| *t != tag).cloned().collect(),
+                })?;
         }
     }
 
@@ -209,9 +205,11 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
                     problems.push(format!("the layer digest {:?} is not sha256", layer.digest));
                 } else {
                     match repo.blob(&layer.digest, layer.size) {
-                        Ok(zip) => {
-                            problems.extend(package::problems(&zip, target.subdir.as_deref()))
-                        }
+                        Ok(zip) => problems.extend(
+                            package_verify::problems(&zip, target.subdir.as_deref())
+                                .iter()
+                                .map(ToString::to_string),
+                        ),
                         Err(e) => problems.push(e.to_string()),
                     }
                 }
@@ -276,6 +274,21 @@ pub fn tags(target: &str, page_size: Option<usize>, json: bool, out: &mut dyn Wr
     Ok(())
 }
 
+/// Writes the package to a new file beside `output`, then renames it over
+/// `output`: a symlink placed there is replaced, never written through.
+fn write_package(output: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut file =
+        tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir, "create a file in"))?;
+    file.write_all(bytes).map_err(Error::io(output, "write"))?;
+    file.persist(output)
+        .map_err(|e| Error::io(output, "write")(e.error))?;
+    Ok(())
+}
+
 /// Credentials for the target's host from the helper's chain, then a
 /// connection authenticated for `access`.
 fn connect(target: &Reference, access: Access) -> Result<Repository> {
@@ -296,13 +309,13 @@ fn connect(target: &Reference, access: Access) -> Result<Repository> {
             target.host, target.host
         )));
     }
-    Repository::connect(
+    Ok(Repository::connect(
         client::http_client()?,
         &target.endpoint(),
         &target.repository,
         access,
         login,
-    )
+    )?)
 }
 
 /// Progress lines on stderr, only once an upload has taken a while, at

@@ -1,5 +1,5 @@
-//! The OpenTofu module package: a reproducible zip of a module directory,
-//! and the checks that a zip is a module package OpenTofu can install.
+//! The OpenTofu module package: a reproducible zip of a module directory
+//! (`package_verify` checks that a zip is a module package OpenTofu can install).
 //!
 //! Reproducible means the same tree gives the same bytes on any machine and
 //! any day: entries sorted by path (bytewise), every entry stamped with one
@@ -21,11 +21,11 @@
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use zip::write::SimpleFileOptions;
-use zip::{CompressionMethod, DateTime, ZipArchive, ZipWriter};
+use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::error::{Error, Result};
 
@@ -42,34 +42,144 @@ pub struct Package {
     pub entries: Vec<String>,
 }
 
-/// What to leave out, compiled: `(pattern set, negated?)` per rule, in order.
+/// How packaging a module directory can fail. No variant quotes a file's
+/// content: a pattern is named by its file, line and column.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("{} is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+
+    #[error(
+        "{} holds no .tf or .tofu file at its root (after exclusions): it is not an OpenTofu module",
+        path.display()
+    )]
+    NotAModule { path: PathBuf },
+
+    #[error("{}: the name is not UTF-8; OpenTofu module paths must be", path.display())]
+    NameNotUtf8 { path: PathBuf },
+
+    #[error("{}: the symlink points nowhere; fix or remove it", path.display())]
+    DanglingLink { path: PathBuf },
+
+    #[error(
+        "{}: the symlink leaves the module directory (to {}); the package would not hold what it points to",
+        path.display(),
+        target.display()
+    )]
+    LinkLeaves { path: PathBuf, target: PathBuf },
+
+    #[error("{}: the symlink points at a directory that contains it (a loop)", path.display())]
+    LinkLoop { path: PathBuf },
+
+    #[error("{} nests more than {MAX_DEPTH} directories deep (a symlink loop?)", path.display())]
+    TooDeep { path: PathBuf },
+
+    #[error(
+        "the package {} would land inside the module directory {}: the next package would contain it; write it elsewhere",
+        output.display(),
+        dir.display()
+    )]
+    OutputInside { output: PathBuf, dir: PathBuf },
+
+    #[error("{origin}:{line}:{column}: the exclude pattern matches nothing")]
+    EmptyPattern {
+        origin: String,
+        line: usize,
+        column: usize,
+    },
+
+    #[error("{origin}:{line}:{column}: not a valid exclude pattern ({why})")]
+    BadPattern {
+        origin: String,
+        line: usize,
+        column: usize,
+        why: &'static str,
+    },
+
+    #[error("{}: {why}; refused without reading it", path.display())]
+    IgnoreFileRefused { path: PathBuf, why: &'static str },
+
+    #[error("{} is larger than the limit of {limit} bytes; refused", path.display())]
+    IgnoreFileTooLarge { path: PathBuf, limit: u64 },
+
+    #[error("{}: not UTF-8 text", path.display())]
+    IgnoreFileNotUtf8 { path: PathBuf },
+
+    #[error("{}: no longer a regular file (it changed while being packed); run again", path.display())]
+    NotRegular { path: PathBuf },
+
+    #[error("SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970")]
+    BadEpoch { text: String },
+
+    #[error("SOURCE_DATE_EPOCH={text} is outside what a zip can store (1980 to 2107)")]
+    EpochOutOfRange { text: String },
+
+    #[error("cannot write the package ({entry}): {detail}")]
+    Zip { entry: String, detail: String },
+}
+
+/// `.terraformignore` larger than this is refused (a real one is a few lines).
+pub const MAX_IGNORE_FILE: u64 = 64 * 1024;
+
+/// One rule: its globs, whether it re-includes (`!`), where it came from.
+struct Rule {
+    set: GlobSet,
+    negated: bool,
+}
+
+/// What to leave out, compiled: the built-in excludes, which nothing can
+/// re-include, then `.terraformignore` and `--exclude` rules in order.
 struct Excludes {
-    rules: Vec<(GlobSet, bool)>,
+    defaults: Vec<Rule>,
+    rules: Vec<Rule>,
+}
+
+/// A pattern and where it was written: origin, line, column (1-based).
+struct Line<'a> {
+    text: &'a str,
+    origin: &'a str,
+    line: usize,
+    column: usize,
 }
 
 impl Excludes {
-    fn new(dir: &Path, extra: &[String]) -> Result<Excludes> {
-        let mut lines: Vec<(String, String)> = DEFAULT_EXCLUDES
+    fn new(root: &Path, extra: &[String]) -> Result<Excludes> {
+        let defaults = DEFAULT_EXCLUDES
             .iter()
-            .map(|p| ((*p).to_string(), "the defaults".to_string()))
-            .collect();
-        let ignore = dir.join(IGNORE_FILE);
-        match std::fs::read_to_string(&ignore) {
-            Ok(text) => lines.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(|l| (l.to_string(), ignore.display().to_string())),
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&ignore, "read")(e)),
-        }
-        lines.extend(extra.iter().map(|p| (p.clone(), "--exclude".to_string())));
-        let rules = lines
-            .iter()
-            .map(|(line, origin)| compile(line, origin))
+            .enumerate()
+            .map(|(i, p)| {
+                compile(&Line {
+                    text: p,
+                    origin: "the built-in excludes",
+                    line: i + 1,
+                    column: 1,
+                })
+            })
             .collect::<Result<_>>()?;
-        Ok(Excludes { rules })
+        let ignore = root.join(IGNORE_FILE);
+        let text = read_ignore_file(&ignore)?.unwrap_or_default();
+        let origin = ignore.display().to_string();
+        let mut lines: Vec<Line<'_>> = text
+            .lines()
+            .enumerate()
+            .filter_map(|(i, raw)| {
+                let trimmed = raw.trim();
+                (!trimmed.is_empty() && !trimmed.starts_with('#')).then(|| Line {
+                    text: trimmed,
+                    origin: &origin,
+                    line: i + 1,
+                    column: raw.len() - raw.trim_start().len() + 1,
+                })
+            })
+            .collect();
+        lines.extend(extra.iter().enumerate().map(|(i, p)| Line {
+            text: p.trim(),
+            origin: "--exclude",
+            line: i + 1,
+            column: 1,
+        }));
+        let rules = lines.iter().map(compile).collect::<Result<_>>()?;
+        Ok(Excludes { defaults, rules })
     }
 
     /// `rel` uses `/` and has no trailing slash; `is_dir` says whether it names a directory.
@@ -79,30 +189,98 @@ impl Excludes {
         } else {
             rel.to_string()
         };
+        let hit = |rule: &Rule| rule.set.is_match(rel) || rule.set.is_match(&probe);
+        if self.defaults.iter().any(hit) {
+            return true;
+        }
         let mut excluded = false;
-        for (set, negated) in &self.rules {
-            if set.is_match(rel) || set.is_match(&probe) {
-                excluded = !negated;
+        for rule in &self.rules {
+            if hit(rule) {
+                excluded = !rule.negated;
             }
         }
         excluded
     }
 }
 
+/// `.terraformignore`'s text, if there is one: only a regular file in the
+/// module itself (never through a symlink, never a FIFO or a device), at
+/// most [`MAX_IGNORE_FILE`] bytes.
+fn read_ignore_file(path: &Path) -> Result<Option<String>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, "inspect")(e)),
+    };
+    let refused = |why| PackageError::IgnoreFileRefused {
+        path: path.to_path_buf(),
+        why,
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refused("it is a symlink, which could point outside the module").into());
+    }
+    if !meta.is_file() {
+        return Err(refused("it is not a regular file").into());
+    }
+    let file = open_regular(path)?;
+    let too_large = || PackageError::IgnoreFileTooLarge {
+        path: path.to_path_buf(),
+        limit: MAX_IGNORE_FILE,
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_IGNORE_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Error::io(path, "read"))?;
+    if bytes.len() as u64 > MAX_IGNORE_FILE {
+        return Err(too_large().into());
+    }
+    String::from_utf8(bytes).map(Some).map_err(|_| {
+        PackageError::IgnoreFileNotUtf8 {
+            path: path.to_path_buf(),
+        }
+        .into()
+    })
+}
+
+/// Opens `path` for reading only if it is a regular file: a FIFO or a
+/// device is never waited on (`O_NONBLOCK`), a symlink never followed
+/// (`O_NOFOLLOW`), and the type is checked on the open file.
+fn open_regular(path: &Path) -> Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(Error::io(path, "open"))?;
+    let meta = file.metadata().map_err(Error::io(path, "inspect"))?;
+    if !meta.is_file() {
+        return Err(PackageError::NotRegular {
+            path: path.to_path_buf(),
+        }
+        .into());
+    }
+    Ok(file)
+}
+
 /// One gitignore-like line into the globs that implement it.
-fn compile(line: &str, origin: &str) -> Result<(GlobSet, bool)> {
-    let (negated, pattern) = match line.strip_prefix('!') {
+fn compile(line: &Line<'_>) -> Result<Rule> {
+    let (negated, pattern) = match line.text.strip_prefix('!') {
         Some(rest) => (true, rest),
-        None => (false, line),
+        None => (false, line.text),
     };
     let dir_only = pattern.ends_with('/');
     let trimmed = pattern.trim_end_matches('/');
     let anchored = trimmed.starts_with('/') || trimmed.contains('/');
     let base = trimmed.trim_start_matches('/');
     if base.is_empty() {
-        return Err(Error::Package(format!(
-            "exclude pattern {line:?} (from {origin}) matches nothing"
-        )));
+        return Err(PackageError::EmptyPattern {
+            origin: line.origin.to_string(),
+            line: line.line,
+            column: line.column,
+        }
+        .into());
     }
     let base = if anchored {
         base.to_string()
@@ -113,22 +291,35 @@ fn compile(line: &str, origin: &str) -> Result<(GlobSet, bool)> {
     // that names a directory does too, as in .gitignore.
     let mut globs = vec![format!("{base}/**")];
     globs.push(if dir_only { format!("{base}/") } else { base });
+    let bad = |why| PackageError::BadPattern {
+        origin: line.origin.to_string(),
+        line: line.line,
+        column: line.column,
+        why,
+    };
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
         let glob = GlobBuilder::new(&glob)
             .literal_separator(true)
             .build()
-            .map_err(|e| {
-                Error::Package(format!(
-                    "exclude pattern {line:?} (from {origin}) is not a valid glob: {e}"
-                ))
-            })?;
+            .map_err(|e| bad(glob_error(e.kind())))?;
         builder.add(glob);
     }
-    let set = builder
-        .build()
-        .map_err(|e| Error::Package(format!("exclude pattern {line:?}: {e}")))?;
-    Ok((set, negated))
+    let set = builder.build().map_err(|e| bad(glob_error(e.kind())))?;
+    Ok(Rule { set, negated })
+}
+
+/// globset's reason in our words: its own quote the pattern.
+fn glob_error(kind: &globset::ErrorKind) -> &'static str {
+    use globset::ErrorKind as K;
+    match kind {
+        K::UnclosedClass => "a `[` without `]`",
+        K::InvalidRange(..) => "a character range that runs backwards",
+        K::UnopenedAlternates => "a `}` without `{`",
+        K::UnclosedAlternates => "a `{` without `}`",
+        K::DanglingEscape => "a `\\` at the end",
+        _ => "not a glob",
+    }
 }
 
 /// The time every entry carries: `SOURCE_DATE_EPOCH` (seconds since 1970,
@@ -143,9 +334,10 @@ pub fn entry_time(source_date_epoch: Option<&str>) -> Result<DateTime> {
         .ok()
         .and_then(|y| DateTime::from_date_and_time(y, month, day, hour, minute, second).ok())
         .ok_or_else(|| {
-            Error::Package(format!(
-                "SOURCE_DATE_EPOCH={text} is outside what a zip can store (1980 to 2107)"
-            ))
+            PackageError::EpochOutOfRange {
+                text: text.to_string(),
+            }
+            .into()
         })
 }
 
@@ -159,10 +351,8 @@ pub fn rfc3339(epoch: &str) -> Result<String> {
 
 /// Seconds since 1970 (UTC) to (year, month, day, hour, minute, second).
 fn civil(text: &str) -> Result<(i64, u8, u8, u8, u8, u8)> {
-    let secs: i64 = text.trim().parse().map_err(|_| {
-        Error::Package(format!(
-            "SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970"
-        ))
+    let secs: i64 = text.trim().parse().map_err(|_| PackageError::BadEpoch {
+        text: text.to_string(),
     })?;
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
@@ -192,22 +382,33 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Refuses a package path (`--output`) inside `dir`: re-running would pack
-/// the package into itself.
+/// the package into itself. The path is resolved as a write would resolve
+/// it: its directory, and the file itself when it is a symlink (even one
+/// that points at nothing yet).
 pub fn refuse_output_inside(dir: &Path, output: &Path) -> Result<()> {
     let root = canonical(dir)?;
-    let parent = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let parent = canonical(parent)?;
-    if parent.starts_with(&root) {
-        return Err(Error::Package(format!(
-            "the package {} would land inside the module directory {}: the next package would contain it; write it elsewhere",
-            output.display(),
-            dir.display()
-        )));
+    let mut path = output.to_path_buf();
+    for _ in 0..MAX_DEPTH {
+        match std::fs::read_link(&path) {
+            Ok(target) => path = parent_of(&path).join(target),
+            Err(_) => break,
+        }
+    }
+    let resolved = canonical(parent_of(&path))?;
+    if resolved.starts_with(&root) || std::fs::read_link(&path).is_ok() {
+        return Err(PackageError::OutputInside {
+            output: output.to_path_buf(),
+            dir: dir.to_path_buf(),
+        }
+        .into());
     }
     Ok(())
+}
+
+fn parent_of(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 fn canonical(path: &Path) -> Result<PathBuf> {
@@ -218,10 +419,10 @@ fn canonical(path: &Path) -> Result<PathBuf> {
 pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -> Result<Package> {
     let root = canonical(dir)?;
     if !root.is_dir() {
-        return Err(Error::Package(format!(
-            "{} is not a directory",
-            dir.display()
-        )));
+        return Err(PackageError::NotADirectory {
+            path: dir.to_path_buf(),
+        }
+        .into());
     }
     let excludes = Excludes::new(&root, excludes)?;
     let mut files = BTreeMap::new();
@@ -230,10 +431,10 @@ pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -
         .keys()
         .any(|rel| !rel.contains('/') && is_module_file(rel));
     if !root_has_module {
-        return Err(Error::Package(format!(
-            "{} holds no .tf or .tofu file at its root (after exclusions): it is not an OpenTofu module",
-            dir.display()
-        )));
+        return Err(PackageError::NotAModule {
+            path: dir.to_path_buf(),
+        }
+        .into());
     }
     let time = entry_time(source_date_epoch)?;
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
@@ -244,16 +445,25 @@ pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -
         .large_file(false);
     let mut entries = Vec::with_capacity(files.len());
     for (rel, (path, executable)) in files {
-        let bytes = std::fs::read(&path).map_err(Error::io(&path, "read"))?;
+        let mut bytes = Vec::new();
+        open_regular(&path)?
+            .read_to_end(&mut bytes)
+            .map_err(Error::io(&path, "read"))?;
         let mode = if executable { 0o755 } else { 0o644 };
         zip.start_file(rel.as_str(), options.unix_permissions(mode))
             .and_then(|()| zip.write_all(&bytes).map_err(Into::into))
-            .map_err(|e| Error::Package(format!("cannot add {rel} to the package: {e}")))?;
+            .map_err(|e| PackageError::Zip {
+                entry: rel.clone(),
+                detail: e.to_string(),
+            })?;
         entries.push(rel);
     }
     let bytes = zip
         .finish()
-        .map_err(|e| Error::Package(format!("cannot finish the package: {e}")))?
+        .map_err(|e| PackageError::Zip {
+            entry: "the central directory".into(),
+            detail: e.to_string(),
+        })?
         .into_inner();
     Ok(Package { bytes, entries })
 }
@@ -268,10 +478,10 @@ fn collect(
     depth: usize,
 ) -> Result<()> {
     if depth > MAX_DEPTH {
-        return Err(Error::Package(format!(
-            "{} nests more than {MAX_DEPTH} directories deep (a symlink loop?)",
-            here.display()
-        )));
+        return Err(PackageError::TooDeep {
+            path: here.to_path_buf(),
+        }
+        .into());
     }
     let listing = std::fs::read_dir(here).map_err(Error::io(here, "list"))?;
     for entry in listing {
@@ -279,42 +489,38 @@ fn collect(
         let path = entry.path();
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            return Err(Error::Package(format!(
-                "{}: the name is not UTF-8; OpenTofu module paths must be",
-                path.display()
-            )));
+            return Err(PackageError::NameNotUtf8 { path }.into());
         };
         let rel = format!("{prefix}{name}");
         let kind = entry.file_type().map_err(Error::io(&path, "inspect"))?;
         // A symlink is followed, and must stay inside the module.
         let target = if kind.is_symlink() {
-            let target = std::fs::canonicalize(&path).map_err(|_| {
-                Error::Package(format!(
-                    "{}: the symlink points nowhere; fix or remove it",
-                    path.display()
-                ))
-            })?;
+            let target = std::fs::canonicalize(&path)
+                .map_err(|_| PackageError::DanglingLink { path: path.clone() })?;
             if !target.starts_with(root) {
-                return Err(Error::Package(format!(
-                    "{}: the symlink leaves the module directory (to {}); the package would not hold what it points to",
-                    path.display(),
-                    target.display()
-                )));
+                return Err(PackageError::LinkLeaves { path, target }.into());
             }
             target
         } else {
             path.clone()
         };
         let meta = std::fs::metadata(&target).map_err(Error::io(&target, "inspect"))?;
-        if excludes.excluded(&rel, meta.is_dir()) {
+        // Left out by the name it is packed under, or by what it really is
+        // (a symlink to state, or into an excluded directory).
+        let real = target
+            .strip_prefix(root)
+            .ok()
+            .and_then(Path::to_str)
+            .map(|r| r.replace('\\', "/"))
+            .unwrap_or_default();
+        if excludes.excluded(&rel, meta.is_dir())
+            || (!real.is_empty() && excludes.excluded(&real, meta.is_dir()))
+        {
             continue;
         }
         if meta.is_dir() {
             if kind.is_symlink() && here.starts_with(&target) {
-                return Err(Error::Package(format!(
-                    "{}: the symlink points at a directory that contains it (a loop)",
-                    path.display()
-                )));
+                return Err(PackageError::LinkLoop { path }.into());
             }
             collect(
                 root,
@@ -352,95 +558,6 @@ pub fn is_module_file(name: &str) -> bool {
     [".tf", ".tofu", ".tf.json", ".tofu.json"]
         .iter()
         .any(|ext| name.ends_with(ext) && name.len() > ext.len())
-}
-
-/// Why a zip is not an installable module package, one reason per problem.
-pub fn problems(bytes: &[u8], subdir: Option<&str>) -> Vec<String> {
-    let mut archive = match ZipArchive::new(Cursor::new(bytes)) {
-        Ok(a) => a,
-        Err(e) => return vec![format!("the layer is not a readable zip: {e}")],
-    };
-    let mut problems = Vec::new();
-    let mut names = Vec::new();
-    for i in 0..archive.len() {
-        let mut file = match archive.by_index(i) {
-            Ok(f) => f,
-            Err(e) => {
-                problems.push(format!("zip entry {i} cannot be read: {e}"));
-                continue;
-            }
-        };
-        let name = String::from_utf8_lossy(file.name_raw()).into_owned();
-        if let Some(why) = unsafe_entry(&name) {
-            problems.push(format!("zip entry {name:?} {why}"));
-            continue;
-        }
-        if file.is_symlink() {
-            // A link's target is its content; OpenTofu refuses links that leave the package.
-            let mut target = String::new();
-            let _ = file.read_to_string(&mut target);
-            let joined = Path::new(&name)
-                .parent()
-                .unwrap_or(Path::new(""))
-                .join(&target);
-            if target.starts_with('/') || escapes(&joined) {
-                problems.push(format!(
-                    "zip entry {name:?} is a symlink out of the package (to {target:?})"
-                ));
-            }
-        } else if let Err(e) = std::io::copy(&mut file, &mut std::io::sink()) {
-            // Reading to the end checks the CRC.
-            problems.push(format!("zip entry {name:?} is corrupt: {e}"));
-        }
-        names.push(name);
-    }
-    let dir = subdir
-        .map(|s| s.trim_matches('/'))
-        .filter(|s| !s.is_empty());
-    let holds_module = names.iter().any(|n| {
-        let in_dir = match dir {
-            Some(d) => n.strip_prefix(d).and_then(|r| r.strip_prefix('/')),
-            None => Some(n.as_str()),
-        };
-        in_dir.is_some_and(|rest| !rest.contains('/') && is_module_file(rest))
-    });
-    if !holds_module {
-        problems.push(match dir {
-            Some(d) => {
-                format!("the package has no .tf or .tofu file in {d}/ (the //{d} subdirectory)")
-            }
-            None => "the package has no .tf or .tofu file at its root".to_string(),
-        });
-    }
-    problems
-}
-
-/// Why an entry name is unsafe to extract, if it is.
-fn unsafe_entry(name: &str) -> Option<&'static str> {
-    if name.starts_with('/') || name.starts_with('\\') || name.get(1..2) == Some(":") {
-        return Some("has an absolute path");
-    }
-    if name.split(['/', '\\']).any(|part| part == "..") {
-        return Some("contains `..` (it would be written outside the module)");
-    }
-    None
-}
-
-/// Whether a relative path climbs above its start.
-fn escapes(path: &Path) -> bool {
-    let mut depth: i64 = 0;
-    for component in path.components() {
-        match component {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
-            Component::RootDir | Component::Prefix(_) => return true,
-            Component::CurDir => {}
-        }
-        if depth < 0 {
-            return true;
-        }
-    }
-    false
 }
 
 #[cfg(test)]
@@ -518,7 +635,7 @@ mod tests {
         assert_eq!(a, b);
         let c = build(two.path(), &[], Some("1700000000")).unwrap().bytes;
         assert_ne!(a, c, "SOURCE_DATE_EPOCH sets the entry time");
-        assert!(problems(&a, None).is_empty());
+        assert!(crate::package_verify::problems(&a, None).is_empty());
     }
 
     #[test]
@@ -572,28 +689,111 @@ mod tests {
         refuse_output_inside(dir.path(), &other.path().join("m.zip")).unwrap();
     }
 
-    fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
-        let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
-        for (name, text) in entries {
-            zip.start_file(*name, SimpleFileOptions::default()).unwrap();
-            zip.write_all(text.as_bytes()).unwrap();
-        }
-        zip.finish().unwrap().into_inner()
+    /// `!modules/` (or `!*`) must not bring back state, `.git/` or
+    /// `.terraform/`: the README says they are always left out.
+    #[test]
+    fn built_in_excludes_cannot_be_re_included() {
+        let dir = tree(&[
+            ("main.tf", "x"),
+            ("modules/a.tf", "a"),
+            ("modules/terraform.tfstate", "secret state"),
+            ("modules/.git/config", "token"),
+            ("modules/.terraform/x", "z"),
+            (".terraformignore", "!modules/\n!*\n!**/.git/\n!*.tfstate\n"),
+        ]);
+        assert_eq!(
+            names(dir.path(), &[]),
+            [".terraformignore", "main.tf", "modules/a.tf"]
+        );
     }
 
     #[test]
-    fn names_every_problem_of_a_zip() {
-        let bad = zip_of(&[("main.tf", "x"), ("../evil.tf", "y"), ("/etc/x", "z")]);
-        let p = problems(&bad, None);
-        assert!(p.iter().any(|m| m.contains("`..`")), "{p:?}");
-        assert!(p.iter().any(|m| m.contains("absolute")), "{p:?}");
-        let sub = zip_of(&[("README.md", "x"), ("modules/vpc/main.tf", "y")]);
-        assert!(problems(&sub, Some("modules/vpc")).is_empty());
-        assert!(
-            problems(&sub, None)[0].contains("at its root"),
-            "{:?}",
-            problems(&sub, None)
-        );
-        assert!(problems(b"not a zip", None)[0].contains("not a readable zip"));
+    fn symlinks_to_excluded_files_are_excluded() {
+        let dir = tree(&[
+            ("main.tf", "x"),
+            ("terraform.tfstate", "secret state"),
+            ("secrets/key.pem", "k"),
+            (".git/config", "token"),
+            (".terraformignore", "secrets/\n"),
+        ]);
+        let link = |target: &str, name: &str| {
+            std::os::unix::fs::symlink(dir.path().join(target), dir.path().join(name)).unwrap()
+        };
+        link("terraform.tfstate", "state.json");
+        link("secrets/key.pem", "key.txt");
+        link(".git", "git");
+        assert_eq!(names(dir.path(), &[]), [".terraformignore", "main.tf"]);
+    }
+
+    /// `.terraformignore` pointed at a file outside the module (here one
+    /// holding a token and a glob error): refused, and nothing of it quoted.
+    #[test]
+    fn terraformignore_is_never_read_through_a_symlink() {
+        let outside = tree(&[("environ", "SCALR_TOKEN=tok-Secret-[x\n")]);
+        let dir = tree(&[("main.tf", "x")]);
+        std::os::unix::fs::symlink(outside.path().join("environ"), dir.path().join(IGNORE_FILE))
+            .unwrap();
+        let e = build(dir.path(), &[], None).err().unwrap().to_string();
+        assert!(!e.contains("tok-Secret"), "{e}");
+        assert!(e.contains("symlink"), "{e}");
+        std::fs::remove_file(dir.path().join(IGNORE_FILE)).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join(IGNORE_FILE)).unwrap();
+        let e = build(dir.path(), &[], None).err().unwrap().to_string();
+        assert!(e.contains("symlink"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named_by_line_and_column_never_quoted() {
+        let dir = tree(&[("main.tf", "x"), (IGNORE_FILE, "ok/\n  tok-Secret-[x\n")]);
+        let e = build(dir.path(), &[], None).err().unwrap().to_string();
+        assert!(!e.contains("tok-Secret"), "{e}");
+        assert!(e.contains(".terraformignore:2:3"), "{e}");
+    }
+
+    #[test]
+    fn a_huge_terraformignore_is_refused_unread() {
+        let dir = tree(&[("main.tf", "x")]);
+        std::fs::write(dir.path().join(IGNORE_FILE), vec![b'#'; 2 << 20]).unwrap();
+        let e = build(dir.path(), &[], None).err().unwrap().to_string();
+        assert!(e.contains("limit"), "{e}");
+    }
+
+    /// A FIFO as `.terraformignore` must not block the build (not even
+    /// `--dry-run`) waiting for a writer; FIFOs in the tree are left out.
+    #[test]
+    fn fifos_are_never_opened() {
+        let dir = tree(&[("main.tf", "x")]);
+        for fifo in [IGNORE_FILE, "pipe.tf"] {
+            let made = std::process::Command::new("mkfifo")
+                .arg(dir.path().join(fifo))
+                .status()
+                .unwrap();
+            assert!(made.success());
+        }
+        let path = dir.path().to_path_buf();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(build(&path, &[], None).map(|p| p.entries));
+        });
+        let result = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the build hangs on a FIFO");
+        let e = result.err().unwrap().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        std::fs::remove_file(dir.path().join(IGNORE_FILE)).unwrap();
+        assert_eq!(names(dir.path(), &[]), ["main.tf"]);
+    }
+
+    /// `--output` naming a symlink into the module would write the package
+    /// inside it.
+    #[test]
+    fn an_output_through_a_symlink_into_the_module_is_refused() {
+        let dir = tree(&[("main.tf", "x")]);
+        let other = tempfile::tempdir().unwrap();
+        let link = other.path().join("m.zip");
+        std::os::unix::fs::symlink(dir.path().join("m.zip"), &link).unwrap();
+        assert!(refuse_output_inside(dir.path(), &link).is_err());
+        std::os::unix::fs::symlink(dir.path(), other.path().join("d")).unwrap();
+        assert!(refuse_output_inside(dir.path(), &other.path().join("d/m.zip")).is_err());
     }
 }

@@ -46,11 +46,12 @@ const PAGE_SIZE: u32 = 100;
 /// A list page of 100 integrations is a few tens of KiB.
 const MAX_BODY: u64 = 8 << 20;
 const MAX_PAGES: u32 = 1000;
-const MAX_ATTEMPTS: u32 = 5;
+/// Attempts of one request before giving up (scalr-oci's registry client uses the same policy).
+pub const MAX_ATTEMPTS: u32 = 5;
 const BACKOFF_BASE: Duration = Duration::from_millis(250);
 const BACKOFF_CAP: Duration = Duration::from_secs(4);
 /// A server may ask us to come back later; we wait at most this long per ask.
-const RETRY_AFTER_CAP: Duration = Duration::from_secs(10);
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(10);
 
 /// One Docker registry integration as the list endpoint describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -487,7 +488,7 @@ fn parse_rfc3339(text: &str) -> Option<SystemTime> {
 
 /// Exponential backoff with "equal jitter": between half and all of the
 /// capped exponential step, so parallel clients spread out.
-fn backoff(attempt: u32) -> Duration {
+pub fn backoff(attempt: u32) -> Duration {
     let step = BACKOFF_BASE
         .saturating_mul(1 << attempt.saturating_sub(1).min(10))
         .min(BACKOFF_CAP);

@@ -13,9 +13,11 @@ pub mod bench_env;
 #[cfg(unix)]
 pub mod client_stage;
 pub mod fake_control_plane;
+pub mod hostile_registry;
 pub mod https_server;
 #[cfg(unix)]
 pub mod keyring_session;
+pub mod measured;
 pub mod oci;
 pub mod peers;
 #[cfg(unix)]
@@ -28,6 +30,7 @@ pub mod secrets;
 pub mod session_keyring;
 #[cfg(unix)]
 pub mod stage;
+pub mod storage_front;
 pub mod tls;
 #[cfg(unix)]
 pub mod tofu;

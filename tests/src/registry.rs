@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use crate::peers::{self, Found, Output, Peer};
+use crate::storage_front::StorageFront;
 use crate::tls::TestCa;
 use crate::token_server::{self, TokenServer, User};
 
@@ -54,6 +55,37 @@ impl Registry {
         Self::launch_with(found, dir, ca, username, Auth::Htpasswd(htpasswd))
     }
 
+    /// Like [`Registry::start`], with distribution's `redirect` storage
+    /// middleware: blob GETs answer 307 to a [`StorageFront`] on an origin
+    /// of its own, which serves the registry's storage.
+    pub fn start_redirecting(
+        found: &Found,
+        username: &str,
+        password: &str,
+    ) -> (Registry, StorageFront) {
+        let dir = registry_dir();
+        let ca = TestCa::create(&dir.path().join("tls"));
+        let htpasswd = dir.path().join("htpasswd");
+        std::fs::write(&htpasswd, bcrypt_line(found, username, password))
+            .expect("write the htpasswd file");
+        let storage = dir.path().join("storage");
+        std::fs::create_dir_all(&storage).expect("create the registry storage");
+        let front = StorageFront::start(&storage, &ca.server_cert_pem, &ca.server_key_pem);
+        let middleware = format!(
+            "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: \"{}\"\n",
+            front.base_url()
+        );
+        let registry = Self::launch_full(
+            found,
+            dir,
+            ca,
+            username,
+            Auth::Htpasswd(htpasswd),
+            &middleware,
+        );
+        (registry, front)
+    }
+
     /// Starts a registry with `auth: token`: clients get Bearer tokens from
     /// a [`TokenServer`] that knows `users` (the first is [`Registry::username`]).
     pub fn start_token(found: &Found, users: Vec<User>) -> Registry {
@@ -82,6 +114,18 @@ impl Registry {
         username: &str,
         auth: Auth,
     ) -> Registry {
+        Self::launch_full(found, dir, ca, username, auth, "")
+    }
+
+    /// `extra` is more top-level YAML (e.g. `middleware:`).
+    fn launch_full(
+        found: &Found,
+        dir: TempDir,
+        ca: TestCa,
+        username: &str,
+        auth: Auth,
+        extra: &str,
+    ) -> Registry {
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).expect("create the registry storage");
         let auth_yaml = match &auth {
@@ -108,8 +152,8 @@ impl Registry {
         for _ in 0..5 {
             let port = free_port();
             let config = dir.path().join("config.yml");
-            std::fs::write(&config, config_yaml(port, &ca, &auth_yaml, &storage))
-                .expect("write the registry configuration");
+            let yaml = format!("{}{extra}", config_yaml(port, &ca, &auth_yaml, &storage));
+            std::fs::write(&config, yaml).expect("write the registry configuration");
             match launch(found, &config, port) {
                 Ok((child, log)) => {
                     return Registry {

@@ -9,7 +9,7 @@
 use docker_credential_scalr::registry::RegistryHost;
 
 use crate::error::{Error, Result};
-use crate::oci::is_digest;
+use crate::is_digest;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Version {
@@ -28,10 +28,9 @@ pub struct Reference {
 
 impl Reference {
     pub fn parse(input: &str) -> Result<Reference> {
-        let bad = |why: &str| {
-            Error::Usage(format!(
-                "{input:?} is not a module address: {why} (expected oci://HOST/REPO[?tag=T|?digest=sha256:…][//SUBDIR])"
-            ))
+        let bad = |why: &str| Error::BadReference {
+            input: input.to_string(),
+            why: why.to_string(),
         };
         let rest = input
             .trim()
@@ -59,7 +58,7 @@ impl Reference {
         if authority.contains('@') {
             return Err(bad("user information in the host is not allowed"));
         }
-        let host = RegistryHost::parse(authority)?;
+        let host = RegistryHost::parse(authority).map_err(|e| Error::BadHost(Box::new(e)))?;
         if !valid_repository(repository) {
             return Err(bad(&format!(
                 "repository {repository:?} must be lower-case path components of letters, digits and single separators (. _ __ -)"

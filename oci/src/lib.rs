@@ -1,17 +1,26 @@
-//! An OCI distribution client (spec 1.1), just what module publishing needs.
+//! `scalr-oci-registry`: an OCI distribution client (spec 1.1), just what
+//! module publishing needs, for `scalr-oci module publish | verify | tags`
+//! and `doctor`.
 //!
 //! - [`reference`]: `oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]`, the
 //!   module source addresses OpenTofu reads, parsed once;
-//! - [`auth`]: the `/v2/` challenge and the Basic and Bearer-token flows;
-//! - [`client`]: blobs (HEAD-skip, monolithic and chunked uploads), manifests
-//!   (the registry's `Docker-Content-Digest` checked against ours), tags with
-//!   pagination.
+//! - [`auth`]: the `WWW-Authenticate` challenges and the Basic and
+//!   Bearer-token flows;
+//! - [`error`]: every way a request can fail, in our words, with the
+//!   registry's OCI error codes and never its text;
+//! - [`limits`]: the bound of every read and the byte budget of a command;
+//! - [`client`]: credentials only to the registry's origin, redirects of
+//!   blob and manifest GETs, retries; blobs (HEAD-skip, monolithic and
+//!   chunked uploads), manifests (the registry's `Docker-Content-Digest`
+//!   checked against ours), tags with pagination.
 //!
 //! The client never prints: progress goes to a callback the caller passes,
 //! and every failure comes back as an error that names the step.
 
 pub mod auth;
 pub mod client;
+pub mod error;
+pub mod limits;
 pub mod reference;
 
 use sha2::{Digest as _, Sha256};
@@ -29,9 +38,14 @@ pub const EMPTY_CONFIG: &[u8] = b"{}";
 
 /// `sha256:<64 hex>` of `bytes`.
 pub fn digest_of(bytes: &[u8]) -> String {
+    hex_digest(Sha256::digest(bytes).as_slice())
+}
+
+/// `sha256:<64 hex>` of a finished sha256.
+pub fn hex_digest(hash: &[u8]) -> String {
     let mut text = String::with_capacity(71);
     text.push_str("sha256:");
-    for b in Sha256::digest(bytes) {
+    for b in hash {
         text.push_str(&format!("{b:02x}"));
     }
     text

@@ -1,0 +1,217 @@
+//! How a request to a registry, its token service or its storage can fail.
+//!
+//! Each variant is one message in our own words. The registry's own text
+//! (error messages, detail, bodies) never appears: a careless registry
+//! echoes the request, credentials included. What is kept of an error body
+//! is its OCI error codes (`UNAUTHORIZED`, `DENIED`, `NAME_UNKNOWN`…), and
+//! only codes that look like codes. URLs are shown without their query,
+//! where presigned storage URLs carry their signatures.
+
+use std::fmt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A module address that is not one (`oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]`).
+    #[error(
+        "{input:?} is not a module address: {why} (expected oci://HOST/REPO[?tag=T|?digest=sha256:…][//SUBDIR])"
+    )]
+    BadReference { input: String, why: String },
+
+    /// The host of an address, refused by the helper's one host parser.
+    #[error(transparent)]
+    BadHost(Box<docker_credential_scalr::Error>),
+
+    /// The trust roots (`SSL_CERT_FILE`, the system bundle) cannot be used.
+    #[error("cannot set up an HTTPS client: {0}")]
+    TrustRoots(Box<docker_credential_scalr::https::TrustRootsError>),
+
+    #[error("cannot set up an HTTPS client: {detail}")]
+    HttpClient { detail: String },
+
+    /// The request did not get an answer (DNS, TCP, TLS, timeout).
+    #[error("{request}: {detail}")]
+    Transport { request: String, detail: String },
+
+    /// An answer with a status the step does not accept.
+    #[error("{request} gives {status}{}.{}", Codes(codes), advice.text())]
+    Status {
+        request: String,
+        status: u16,
+        /// The registry's OCI error codes, e.g. `DENIED`.
+        codes: Vec<String>,
+        advice: Advice,
+    },
+
+    #[error("GET {url} gives 404: this is not an OCI (Docker Registry V2) endpoint")]
+    NotARegistry { url: String },
+
+    #[error("{request} gives 401 without a WWW-Authenticate challenge")]
+    NoChallenge { request: String },
+
+    #[error(
+        "{request} asks for {scheme:?} authentication, which scalr-oci does not speak (Basic and Bearer only)"
+    )]
+    UnsupportedScheme { request: String, scheme: String },
+
+    #[error(
+        "{host} wants credentials and none were found: `scalr-oci registry add {host} --username NAME`, or export a Scalr Docker registry integration for it"
+    )]
+    NoCredentials { host: String },
+
+    /// A 401 from an origin other than the registry's: answering it would
+    /// hand the registry's credentials to whoever runs that origin.
+    #[error(
+        "{request} asks for credentials, but {origin} is not the registry {registry}; credentials are sent only to the registry named, so this step cannot be done"
+    )]
+    ForeignChallenge {
+        request: String,
+        origin: String,
+        registry: String,
+    },
+
+    #[error("the registry's Bearer challenge names no token realm")]
+    RealmMissing,
+
+    #[error("the registry's token realm is not a URL")]
+    RealmNotUrl,
+
+    #[error(
+        "refusing to send credentials to the token realm {realm}: it is not HTTPS, so they would cross the network in clear text"
+    )]
+    RealmNotHttps { realm: String },
+
+    #[error("the token service {realm} refused {who} ({status})")]
+    TokenRefused {
+        realm: String,
+        who: String,
+        status: u16,
+    },
+
+    #[error("the token service {realm} answered without a token")]
+    NoToken { realm: String },
+
+    #[error("{request} redirects to a URL that is not HTTPS; not followed")]
+    RedirectNotHttps { request: String },
+
+    #[error("{request} redirects more than {hops} times; stopped")]
+    TooManyRedirects { request: String, hops: usize },
+
+    #[error("{request}: the registry answered without a Location")]
+    NoLocation { request: String },
+
+    #[error("{request}: the registry sent a URL that cannot be used")]
+    BadUrl { request: String },
+
+    #[error("{what} has digest {actual}, but {expected} was expected")]
+    DigestMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+
+    #[error("{what} is {actual} bytes, but its descriptor says {expected}")]
+    SizeMismatch {
+        what: String,
+        expected: u64,
+        actual: u64,
+    },
+
+    /// One read passed its own limit.
+    #[error("{what} is larger than the limit of {limit} bytes; not read further")]
+    TooLarge { what: String, limit: u64 },
+
+    /// The command as a whole read as much as it may.
+    #[error(
+        "the registry sent more than this command's limit of {limit} bytes in all; stopped at {what}"
+    )]
+    BudgetSpent { what: String, limit: u64 },
+
+    #[error("{what} has more than {limit} pages; stopped")]
+    TooManyPages { what: &'static str, limit: usize },
+
+    #[error("{request}: {what} is not valid JSON")]
+    NotJson { request: String, what: &'static str },
+
+    #[error("{reference} does not exist in {repository} (404)")]
+    ManifestUnknown {
+        reference: String,
+        repository: String,
+    },
+
+    #[error(
+        "the registry did not answer within this command's deadline of {secs} s (the last step: {request})"
+    )]
+    Deadline { request: String, secs: u64 },
+}
+
+/// What to tell the user about a refused request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    None,
+    /// 401 with `error="insufficient_scope"`, or 403.
+    LacksPermission,
+    /// 401.
+    Rejected,
+    /// 429 or 5xx after the last retry (or when the deadline left no time).
+    GaveUp,
+}
+
+impl Advice {
+    fn text(&self) -> String {
+        match self {
+            Advice::None => String::new(),
+            Advice::LacksPermission => " The credentials are accepted but lack the permission for this (push needs write access, e.g. write:packages on GHCR, write_registry on GitLab).".into(),
+            Advice::Rejected => " The registry rejects the credentials: they are wrong, revoked or expired.".into(),
+            Advice::GaveUp => " The registry kept failing; retried with backoff, then gave up.".into(),
+        }
+    }
+}
+
+struct Codes<'a>(&'a [String]);
+
+impl fmt::Display for Codes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        write!(f, " ({})", self.0.join(", "))
+    }
+}
+
+/// An OCI error code as the spec spells them (`NAME_UNKNOWN`): upper-case
+/// letters and `_`, at most 64; anything else is the registry's prose.
+pub fn is_code(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_uppercase() || b == b'_')
+}
+
+/// `METHOD URL` with the URL's query and fragment cut (presigned URLs carry
+/// their signature there) and no user information.
+pub fn request(method: &str, url: &url::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    format!("{method} {shown}")
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_codes_are_kept() {
+        assert!(is_code("NAME_UNKNOWN") && is_code("DENIED"));
+        assert!(!is_code("denied: pw=hunter2") && !is_code("") && !is_code(&"A".repeat(65)));
+    }
+
+    #[test]
+    fn requests_are_shown_without_their_query() {
+        let url = url::Url::parse("https://u:p@s3.example/b/k?X-Amz-Signature=abc").unwrap();
+        assert_eq!(request("GET", &url), "GET https://s3.example/b/k");
+    }
+}
