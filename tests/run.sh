@@ -20,6 +20,7 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+bash tests/cross.sh
 echo "==> cargo test"
 cargo test --workspace --no-fail-fast
 bash tests/wine.sh    # the Windows build: its tests and the Credential Manager end to end, under Wine

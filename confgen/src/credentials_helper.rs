@@ -6,15 +6,29 @@
 //! - At most one `credentials_helper` block across the merged CLI config set
 //!   (two is a fatal error), so we never add one when any file has one.
 //! - OpenTofu runs `terraform-credentials-NAME` from its global plugin
-//!   directories only (cmd/tofu/plugins.go): `~/.terraform.d/plugins[/OS_ARCH]`
-//!   and, only when `XDG_DATA_HOME` is set, `$XDG_DATA_HOME/opentofu/plugins`.
+//!   directories only (cmd/tofu/plugins.go: `plugins` and `plugins/OS_ARCH`
+//!   of each data directory). On Unix: `~/.terraform.d/plugins` and, only
+//!   when `XDG_DATA_HOME` is set, `$XDG_DATA_HOME/opentofu/plugins`.
 //!   Creating `~/.terraform.d` moves OpenTofu's config directory away from
 //!   `$XDG_CONFIG_HOME/opentofu`, so a setup living there gets the XDG data
-//!   directory instead (the same rule as install/install.sh).
-//! - The plugin is found with `os.Stat`, which follows links: we place a
-//!   symbolic link to the installed binary, so that an upgrade of the binary
-//!   needs no second copy, and so that we can tell our link from a file we
-//!   must not touch.
+//!   directory instead (the same rule as install/install.sh). On Windows:
+//!   `%APPDATA%\terraform.d\plugins` (cliconfig/config_windows.go: the data
+//!   directory is the config directory, under `SHGetFolderPath(CSIDL_APPDATA)`;
+//!   no XDG variable counts there).
+//! - Any file there named `terraform-credentials-NAME` counts, `.exe` trimmed
+//!   (internal/plugin/discovery/find.go); a dot-prefixed temporary name never
+//!   does. On Windows we place `terraform-credentials-scalr.exe`, the name
+//!   Windows runs ([`PLUGIN_FILE`]).
+//! - The plugin is found with `os.Stat`, which follows links. On Unix we
+//!   place a symbolic link to the installed binary, so that an upgrade of the
+//!   binary needs no second copy, and so that we can tell our link from a
+//!   file we must not touch. On Windows we place a copy: a symbolic link needs
+//!   SeCreateSymbolicLinkPrivilege (an administrator, or Developer Mode),
+//!   which most users do not have, and a hard link works on one volume only
+//!   and silently keeps the old binary when an upgrade replaces the file. A
+//!   copy works for everyone; we know it is ours when its bytes are the
+//!   installed binary's, and after an upgrade `status` says it differs and
+//!   `configure tofu --credentials-helper --force` copies it again.
 //!
 //! This module computes; the commands print.
 
@@ -35,6 +49,12 @@ use crate::write::{self, Mode};
 pub const NAME: &str = "scalr";
 pub const BLOCK: &str = "credentials_helper";
 pub const PLUGIN: &str = "terraform-credentials-scalr";
+/// The plugin's file name in the plugin directory: the program name, with
+/// `.exe` on Windows (see the module docs).
+#[cfg(windows)]
+pub const PLUGIN_FILE: &str = "terraform-credentials-scalr.exe";
+#[cfg(not(windows))]
+pub const PLUGIN_FILE: &str = PLUGIN;
 /// OpenTofu's block for a host token written into the CLI config by hand.
 pub const CREDENTIALS: &str = "credentials";
 
@@ -227,6 +247,7 @@ pub fn without_credentials(path: &Path, text: &str, hosts: &[String]) -> Result<
 }
 
 /// The directory OpenTofu searches that we place the plugin in.
+#[cfg(not(windows))]
 pub fn plugin_dir(env: &Env) -> Result<PathBuf> {
     let dot = env.home()?.join(".terraform.d");
     Ok(match (&env.xdg_config_home, &env.xdg_data_home) {
@@ -237,12 +258,25 @@ pub fn plugin_dir(env: &Env) -> Result<PathBuf> {
     })
 }
 
+/// The directory OpenTofu searches that we place the plugin in.
+#[cfg(windows)]
+pub fn plugin_dir(env: &Env) -> Result<PathBuf> {
+    let appdata = env.appdata.as_ref().ok_or(Error::NoHome)?;
+    Ok(appdata.join("terraform.d").join("plugins"))
+}
+
+/// Where the plugin is (or would be) placed: [`PLUGIN_FILE`] in
+/// [`plugin_dir`].
+pub fn plugin_path(env: &Env) -> Result<PathBuf> {
+    Ok(plugin_dir(env)?.join(PLUGIN_FILE))
+}
+
 /// The installed `terraform-credentials-scalr`: beside this program (as
 /// install.sh and `cargo install` put them), else on `PATH`.
 pub fn installed_plugin() -> Option<PathBuf> {
     let beside = std::env::current_exe()
         .ok()
-        .and_then(|exe| Some(exe.parent()?.join(PLUGIN)))
+        .and_then(|exe| Some(exe.parent()?.join(PLUGIN_FILE)))
         .filter(|p| p.is_file());
     beside.or_else(|| find_on_path(PLUGIN))
 }
@@ -252,42 +286,81 @@ pub fn installed_plugin() -> Option<PathBuf> {
 pub enum Placement {
     /// A link to `target` (ours when it is the installed binary).
     Link(PathBuf),
-    /// A file or something else that is not a link.
+    /// A file with the installed binary's bytes: our copy (Windows).
+    Copy,
+    /// A file or something else that is neither.
     Other,
     Missing,
 }
 
-pub fn placement(dir: &Path) -> Placement {
-    let place = dir.join(PLUGIN);
+/// What is at `dir`'s plugin place, compared with `installed`.
+pub fn placement(dir: &Path, installed: Option<&Path>) -> Placement {
+    let place = dir.join(PLUGIN_FILE);
     match std::fs::symlink_metadata(&place) {
         Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(&place) {
             Ok(target) => Placement::Link(target),
             Err(_) => Placement::Other,
         },
+        Ok(m) if m.is_file() && installed.is_some_and(|bin| same_bytes(&place, bin)) => {
+            Placement::Copy
+        }
         Ok(_) => Placement::Other,
         Err(_) => Placement::Missing,
     }
 }
 
-/// Links `dir/terraform-credentials-scalr` to `target`, replacing an older
-/// link of ours atomically (a new link beside it, then a rename).
-pub fn place(dir: &Path, target: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{PLUGIN}.new"));
-    let _ = std::fs::remove_file(&tmp);
-    link(target, &tmp)?;
-    std::fs::rename(&tmp, dir.join(PLUGIN))
+fn same_bytes(a: &Path, b: &Path) -> bool {
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    len(a).is_some() && len(a) == len(b) && {
+        matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
+    }
 }
 
+/// Places `dir`'s plugin for `target` (a link on Unix, a copy on Windows),
+/// replacing an older one of ours atomically (a new one beside it, then a
+/// rename).
+pub fn place(dir: &Path, target: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{PLUGIN_FILE}.new"));
+    let _ = std::fs::remove_file(&tmp);
+    placing::put(target, &tmp)?;
+    std::fs::rename(&tmp, dir.join(PLUGIN_FILE))
+}
+
+/// How the plugin gets to its place, and the words for it (module docs:
+/// why a link on Unix and a copy on Windows).
 #[cfg(unix)]
-fn link(target: &Path, at: &Path) -> std::io::Result<()> {
-    std::os::unix::fs::symlink(target, at)
+mod placing {
+    use std::path::Path;
+
+    pub const VERB: &str = "link";
+    pub const DONE: &str = "linked";
+    pub const NOT_OURS: &str = "is not a link of ours";
+
+    pub fn put(target: &Path, at: &Path) -> std::io::Result<()> {
+        std::os::unix::fs::symlink(target, at)
+    }
+
+    pub fn shown(place: &str, binary: &Path) -> String {
+        format!("{place} -> {}", binary.display())
+    }
 }
 
 #[cfg(not(unix))]
-fn link(target: &Path, at: &Path) -> std::io::Result<()> {
-    // Symbolic links need a privilege on Windows: a copy is what works there.
-    std::fs::copy(target, at).map(drop)
+mod placing {
+    use std::path::Path;
+
+    pub const VERB: &str = "copy";
+    pub const DONE: &str = "copied";
+    pub const NOT_OURS: &str = "is not a copy of the installed one";
+
+    pub fn put(target: &Path, at: &Path) -> std::io::Result<()> {
+        std::fs::copy(target, at).map(drop)
+    }
+
+    pub fn shown(place: &str, binary: &Path) -> String {
+        format!("{place} (a copy of {})", binary.display())
+    }
 }
 
 /// What [`ensure`] did or would do, as lines for the person who ran it.
@@ -363,33 +436,45 @@ pub fn ensure(env: &Env, file: Option<PathBuf>, mode: Mode, force: bool) -> Resu
 
     let plugin = format!("plugin {PLUGIN}");
     let dir = plugin_dir(env)?;
-    let place_shown = dir.join(PLUGIN).display().to_string();
-    match (installed_plugin(), placement(&dir)) {
+    let place_shown = dir.join(PLUGIN_FILE).display().to_string();
+    let installed = installed_plugin();
+    match (&installed, placement(&dir, installed.as_deref())) {
         (None, _) => {
             done.kept += 1;
             done.lines.push(format!(
-                "{plugin}: not linked: {PLUGIN} is neither beside scalr-oci nor on PATH; install it with install/install.sh"
+                "{plugin}: not {}: {PLUGIN} is neither beside scalr-oci nor on PATH; install it with install/install.sh",
+                placing::DONE
             ));
         }
-        (Some(binary), Placement::Link(to)) if to == binary => done.lines.push(format!(
-            "{plugin}: already linked ({place_shown} -> {})",
+        (Some(binary), Placement::Link(to)) if to == *binary => done.lines.push(format!(
+            "{plugin}: already {} ({})",
+            placing::DONE,
+            placing::shown(&place_shown, binary)
+        )),
+        (Some(binary), Placement::Copy) => done.lines.push(format!(
+            "{plugin}: already there ({place_shown}, the same bytes as {})",
             binary.display()
         )),
         (Some(_), Placement::Other) if !force => {
             done.kept += 1;
             done.lines.push(format!(
-                "{plugin}: left as it is: {place_shown} is not a link of ours; pass --force to replace it"
+                "{plugin}: left as it is: {place_shown} {}; pass --force to replace it",
+                placing::NOT_OURS
             ));
         }
         (Some(binary), _) => {
             done.changed = true;
             if applied {
-                place(&dir, &binary).map_err(Error::io(dir.join(PLUGIN), "link"))?;
+                place(&dir, binary).map_err(Error::io(dir.join(PLUGIN_FILE), placing::VERB))?;
             }
-            let verb = if applied { "linked" } else { "would link" };
+            let verb = if applied {
+                placing::DONE.to_string()
+            } else {
+                format!("would {}", placing::VERB)
+            };
             done.lines.push(format!(
-                "{plugin}: {verb} {place_shown} -> {}",
-                binary.display()
+                "{plugin}: {verb} {}",
+                placing::shown(&place_shown, binary)
             ));
         }
     }
@@ -538,5 +623,87 @@ mod tests {
             without_credentials(json, text, &["acme.scalr.io".into()]).unwrap(),
             "{}\n"
         );
+    }
+
+    /// A plugin directory and an "installed" binary in a temporary tree.
+    fn installed_binary(root: &Path, bytes: &str) -> PathBuf {
+        let bin = root.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let binary = bin.join(PLUGIN_FILE);
+        std::fs::write(&binary, bytes).unwrap();
+        binary
+    }
+
+    #[test]
+    fn a_placed_plugin_is_ours_and_placing_again_replaces_it() {
+        let root = tempfile::tempdir().unwrap();
+        let binary = installed_binary(root.path(), "helper v1");
+        let plugins = root.path().join("plugins");
+        assert_eq!(placement(&plugins, Some(&binary)), Placement::Missing);
+        place(&plugins, &binary).unwrap();
+        let ours = if cfg!(windows) {
+            Placement::Copy
+        } else {
+            Placement::Link(binary.clone())
+        };
+        assert_eq!(placement(&plugins, Some(&binary)), ours);
+        place(&plugins, &binary).unwrap();
+        assert_eq!(placement(&plugins, Some(&binary)), ours);
+        // Only the plugin is left: no temporary file beside it.
+        let names: Vec<String> = std::fs::read_dir(&plugins)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [PLUGIN_FILE]);
+    }
+
+    #[test]
+    fn a_file_that_is_not_the_installed_binary_is_not_ours() {
+        let root = tempfile::tempdir().unwrap();
+        let binary = installed_binary(root.path(), "helper v1");
+        let plugins = root.path().join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::fs::write(plugins.join(PLUGIN_FILE), "someone else's").unwrap();
+        assert_eq!(placement(&plugins, Some(&binary)), Placement::Other);
+        assert_eq!(placement(&plugins, None), Placement::Other);
+    }
+
+    /// OpenTofu on Windows: `%APPDATA%\terraform.d\plugins`, whatever the
+    /// XDG variables say, and the file is `terraform-credentials-scalr.exe`,
+    /// a copy that an upgrade of the installed binary makes stale.
+    #[cfg(windows)]
+    #[test]
+    fn on_windows_the_plugin_is_an_exe_copied_under_appdata() {
+        let root = tempfile::tempdir().unwrap();
+        let appdata = root.path().join("Roaming");
+        let env = Env {
+            home: Some(root.path().join("home")),
+            appdata: Some(appdata.clone()),
+            xdg_config_home: Some(root.path().join("xdg-config")),
+            xdg_data_home: Some(root.path().join("xdg-data")),
+            ..Env::default()
+        };
+        let expected = appdata
+            .join("terraform.d")
+            .join("plugins")
+            .join("terraform-credentials-scalr.exe");
+        assert_eq!(plugin_path(&env).unwrap(), expected);
+
+        let binary = installed_binary(root.path(), "helper v1");
+        place(&plugin_dir(&env).unwrap(), &binary).unwrap();
+        let meta = std::fs::symlink_metadata(&expected).unwrap();
+        assert!(meta.is_file() && !meta.file_type().is_symlink());
+        assert_eq!(std::fs::read(&expected).unwrap(), b"helper v1");
+
+        std::fs::write(&binary, "helper v2").unwrap();
+        assert_eq!(
+            placement(&plugin_dir(&env).unwrap(), Some(&binary)),
+            Placement::Other
+        );
+        let env = Env {
+            appdata: None,
+            ..env
+        };
+        assert!(plugin_dir(&env).is_err(), "no APPDATA, no plugin directory");
     }
 }

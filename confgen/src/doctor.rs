@@ -445,11 +445,10 @@ fn check_scalr_host(client: &Client, env: &Env, host: &str, report: &mut Report)
         ))?,
         None => report.warn("service discovery names no module registry (modules.v1)")?,
     }
-    let Ok(dir) = ch::plugin_dir(env) else {
+    let Ok(plugin) = ch::plugin_path(env) else {
         return report
             .fail("cannot find your home directory, so not OpenTofu's plugin directory either");
     };
-    let plugin = dir.join(ch::PLUGIN);
     if !plugin.exists() {
         return report.fail(&format!(
             "{} is missing: OpenTofu finds no credentials helper (`scalr-oci configure tofu --credentials-helper`)",

@@ -63,13 +63,21 @@ impl Env {
     }
 }
 
-/// The executable `name` as a shell (or OpenTofu's exec.LookPath) finds it.
+/// The executable `name` as a shell (or OpenTofu's exec.LookPath) finds it:
+/// the file itself, so `name.exe` on Windows.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
+    let file = executable_file_name(name);
     std::env::split_paths(&path).find_map(|dir| {
-        let candidate = dir.join(name);
+        let candidate = dir.join(&file);
         is_executable(&candidate).then_some(candidate)
     })
+}
+
+/// The file name of program `name`: `name.exe` on Windows, where Docker's
+/// and Go's PATH lookups add the extension, `name` elsewhere.
+pub fn executable_file_name(name: &str) -> String {
+    format!("{name}{}", std::env::consts::EXE_SUFFIX)
 }
 
 #[cfg(unix)]
@@ -81,5 +89,5 @@ fn is_executable(path: &Path) -> bool {
 
 #[cfg(not(unix))]
 fn is_executable(path: &Path) -> bool {
-    path.with_extension("exe").is_file() || path.is_file()
+    path.is_file()
 }

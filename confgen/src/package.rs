@@ -497,18 +497,22 @@ mod tests {
 
     #[test]
     fn same_tree_same_bytes_whatever_the_mtimes_and_modes() {
-        use std::os::unix::fs::PermissionsExt;
         let files = [("main.tf", "a"), ("b/c.tf", "b"), ("z.txt", "c")];
         let one = tree(&files);
         let two = tree(&files);
         let f = std::fs::File::open(two.path().join("main.tf")).unwrap();
         f.set_modified(std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(9))
             .unwrap();
-        std::fs::set_permissions(
-            two.path().join("z.txt"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
+        // Modes exist on Unix only.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                two.path().join("z.txt"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+        }
         let a = build(one.path(), &[], None).unwrap().bytes;
         let b = build(two.path(), &[], None).unwrap().bytes;
         assert_eq!(a, b);
@@ -539,6 +543,8 @@ mod tests {
         assert!(e.contains("after exclusions"), "{e}");
     }
 
+    // A symbolic link needs a privilege on Windows, so this runs on Unix.
+    #[cfg(unix)]
     #[test]
     fn refuses_symlinks_out_and_keeps_links_in() {
         let outside = tree(&[("secret.txt", "s")]);

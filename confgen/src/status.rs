@@ -3,6 +3,7 @@
 //! never shown). Everything shown comes from one [`Inventory`] scan.
 
 use std::io::Write;
+use std::path::Path;
 
 use docker_credential_scalr::registry::RegistryHost;
 use serde_json::Value;
@@ -171,10 +172,36 @@ fn describe_docker_file(file: &DockerFile, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
+/// What is at the plugin's place in `dir` (by its real file name, `.exe`
+/// on Windows), against the `installed` binary.
+fn plugin_line(dir: &Path, installed: Option<&Path>) -> String {
+    use crate::credentials_helper::{self as ch, Placement};
+    let place = dir.join(ch::PLUGIN_FILE);
+    let place = place.display();
+    match (ch::placement(dir, installed), installed) {
+        (Placement::Link(to), Some(bin)) if to == bin => {
+            format!("  plugin {place} -> {}", to.display())
+        }
+        (Placement::Link(to), _) => format!(
+            "  plugin {place} -> {} (not the installed one; `scalr-oci configure tofu --credentials-helper` relinks it)",
+            to.display()
+        ),
+        (Placement::Copy, Some(bin)) => {
+            format!("  plugin {place} (a copy of {})", bin.display())
+        }
+        (Placement::Copy | Placement::Other, _) => format!(
+            "  plugin {place} (a file, not ours or not the installed version; `scalr-oci configure tofu --credentials-helper --force` replaces it)"
+        ),
+        (Placement::Missing, _) => format!(
+            "  plugin {place} is missing; `scalr-oci configure tofu --credentials-helper` places it"
+        ),
+    }
+}
+
 /// The Scalr host token: OpenTofu's credentials_helper block, the plugin,
 /// and who answers each Scalr host.
 fn host_tokens(env: &Env, out: &mut dyn Write) -> Result<()> {
-    use crate::credentials_helper::{self as ch, Placement};
+    use crate::credentials_helper as ch;
     say!(out, "\nOpenTofu host tokens (credentials_helper):")?;
     let blocks = crate::tofurc::TofuFiles::find(env)
         .and_then(|files| ch::blocks(&files))
@@ -194,27 +221,50 @@ fn host_tokens(env: &Env, out: &mut dyn Write) -> Result<()> {
         )?;
     }
     if let Ok(dir) = ch::plugin_dir(env) {
-        let place = dir.join(ch::PLUGIN);
-        let place = place.display();
-        match (ch::placement(&dir), ch::installed_plugin()) {
-            (Placement::Link(to), Some(bin)) if to == bin => {
-                say!(out, "  plugin {place} -> {}", to.display())?
-            }
-            (Placement::Link(to), _) => say!(
-                out,
-                "  plugin {place} -> {} (not the installed one; `scalr-oci configure tofu --credentials-helper` relinks it)",
-                to.display()
-            )?,
-            (Placement::Other, _) => say!(out, "  plugin {place} (a file, not our link)")?,
-            (Placement::Missing, _) => say!(
-                out,
-                "  plugin {place} is missing; `scalr-oci configure tofu --credentials-helper` links it"
-            )?,
-        }
+        say!(
+            out,
+            "{}",
+            plugin_line(&dir, ch::installed_plugin().as_deref())
+        )?;
     }
     let ours = blocks.iter().any(|b| b.name == ch::NAME);
     for (host, who) in ch::who_answers(env, ours) {
         say!(out, "  {host}: {who}")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials_helper::{PLUGIN_FILE, place};
+
+    #[test]
+    fn the_plugin_line_names_the_file_opentofu_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let binary = bin.join(PLUGIN_FILE);
+        std::fs::write(&binary, "helper v1").unwrap();
+        let plugins = dir.path().join("plugins");
+        let shown = plugins.join(PLUGIN_FILE).display().to_string();
+
+        let line = plugin_line(&plugins, Some(&binary));
+        assert!(line.contains(&format!("{shown} is missing")), "{line}");
+
+        place(&plugins, &binary).unwrap();
+        let line = plugin_line(&plugins, Some(&binary));
+        #[cfg(windows)]
+        assert_eq!(
+            line,
+            format!("  plugin {shown} (a copy of {})", binary.display())
+        );
+        #[cfg(not(windows))]
+        assert_eq!(line, format!("  plugin {shown} -> {}", binary.display()));
+        assert_eq!(
+            shown.ends_with(".exe"),
+            cfg!(windows),
+            "the real file name: {shown}"
+        );
+    }
 }

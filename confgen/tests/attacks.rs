@@ -10,7 +10,9 @@
 
 mod common;
 
+#[cfg(unix)]
 use std::process::Stdio;
+#[cfg(unix)]
 use std::time::{Duration, Instant};
 
 use base64::Engine;

@@ -4,6 +4,12 @@
 //! `credentials_helper` in the merged set, another helper's block left alone
 //! unless --force.
 
+// The Unix layout: the plugin is a symbolic link in `~/.terraform.d/plugins`
+// and the stand-in plugin is a shell script. Windows' copy in
+// `%APPDATA%\terraform.d\plugins` is tested by the unit tests of
+// `credentials_helper` and `status`.
+#![cfg(unix)]
+
 mod common;
 
 use std::path::PathBuf;

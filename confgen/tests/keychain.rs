@@ -10,6 +10,10 @@
 //! remove` and `login|logout` with the secret on stdin. Every scenario ends
 //! by searching every file under its temporary home for every secret.
 
+// Each test runs a gnome-keyring Secret Service over a private D-Bus
+// (`common::KeyringSession`): Unix only.
+#![cfg(unix)]
+
 mod common;
 
 use base64::Engine;

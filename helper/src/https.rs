@@ -237,21 +237,33 @@ fn certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
         .collect()
 }
 
-/// Files already read, by identity (device and inode) where the platform
-/// has one.
+/// Files already read, by identity: device and inode on Unix, the resolved
+/// path elsewhere (both see through the links of a hashed directory).
 #[derive(Default)]
-struct Seen(std::collections::HashSet<(u64, u64)>);
+struct Seen(std::collections::HashSet<FileId>);
+
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = std::path::PathBuf;
 
 impl Seen {
     fn first_visit(&mut self, path: &Path) -> bool {
-        #[cfg(unix)]
-        if let Ok(meta) = std::fs::metadata(path) {
-            use std::os::unix::fs::MetadataExt;
-            return self.0.insert((meta.dev(), meta.ino()));
-        }
-        let _ = path;
-        true
+        file_id(path).is_none_or(|id| self.0.insert(id))
     }
+}
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|meta| (meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path) -> Option<FileId> {
+    std::fs::canonicalize(path).ok()
 }
 
 /// How many bytes may still be read.

@@ -5,9 +5,11 @@
 //! there is a bug.
 //!
 //! The test runs itself again as a child process (with the environment of a
-//! workstation that has a plain-text scalr-cli token and no keychain), so
-//! that the child's real stderr can be captured and checked to be empty
-//! while `run` writes into a `Vec`.
+//! workstation that has a plain-text scalr-cli token), so that the child's
+//! real stderr can be captured and checked to be empty while `run` writes
+//! into a `Vec`. What the cleared environment leaves of the OS keychain and
+//! of the home directory differs by platform: see [`KEYCHAIN_SKIPPED`] and
+//! [`HOME_IS_FROM_ENV`].
 
 use std::path::Path;
 use std::process::Command;
@@ -20,6 +22,20 @@ const TOKEN: &str = "tok-diagnostics-0123456789";
 const BEGIN: &str = "----- captured stderr -----";
 const MIDDLE: &str = "----- captured stdout -----";
 const END: &str = "----- end -----";
+
+/// Linux and the BSDs reach the Secret Service over the session bus, and
+/// the child has none (`XDG_RUNTIME_DIR` is an empty directory): the
+/// keychain is skipped, and says so. The macOS Keychain and the Windows
+/// Credential Manager belong to the logged-in user whatever the environment
+/// says, so there the keychain is asked, and this test assumes it holds no
+/// Scalr token and nothing for ghcr.io (true on a CI runner; not on a
+/// workstation where `scalr-oci login` was run).
+const KEYCHAIN_SKIPPED: bool = !cfg!(any(target_os = "macos", windows));
+
+/// `dirs` takes the home directory from `HOME` on Unix; on Windows it asks
+/// the system, so a planted `~/.scalr/scalr.conf` is not found there and
+/// the token comes from `SCALR_TOKEN` instead (no plain-text line then).
+const HOME_IS_FROM_ENV: bool = cfg!(unix);
 
 #[test]
 fn run_in_process_writes_diagnostics_only_to_the_stderr_it_is_given() {
@@ -42,9 +58,19 @@ fn run_in_process_writes_diagnostics_only_to_the_stderr_it_is_given() {
     .unwrap();
     let runtime = home.path().join("run");
     std::fs::create_dir_all(&runtime).unwrap();
-    let out = Command::new(std::env::current_exe().unwrap())
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child.env_clear();
+    if !HOME_IS_FROM_ENV {
+        child
+            .env("SCALR_TOKEN", TOKEN)
+            .env("SCALR_HOSTNAME", format!("127.0.0.1:{port}"));
+    }
+    // Windows' sockets do not start without it; unset elsewhere.
+    if let Some(root) = std::env::var_os("SYSTEMROOT") {
+        child.env("SYSTEMROOT", root);
+    }
+    let out = child
         .args([TEST, "--exact", "--nocapture", "--test-threads=1"])
-        .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", home.path())
         .env("XDG_CONFIG_HOME", home.path().join(".config"))
@@ -67,20 +93,27 @@ fn run_in_process_writes_diagnostics_only_to_the_stderr_it_is_given() {
     let captured = between(&stdout, BEGIN, MIDDLE);
     let answer = between(&stdout, MIDDLE, END);
     let conf = scalr_conf.display().to_string();
-    for expected in [
-        "docker-credential-scalr: skipping the keychain: the OS keychain is not available"
-            .to_string(),
-        format!(
-            "docker-credential-scalr: using the Scalr token for 127.0.0.1:{port} from scalr-cli's {conf} (plain text on disk)"
-        ),
-        "docker-credential-scalr: GET /api/iacp/v3/integrations/docker -> transient failure"
-            .to_string(),
-    ] {
-        assert!(
-            captured.contains(&expected),
-            "{expected:?} is not in the captured stderr:\n{captured}"
-        );
-    }
+    let skipped =
+        "docker-credential-scalr: skipping the keychain: the OS keychain is not available";
+    assert_eq!(
+        captured.contains(skipped),
+        KEYCHAIN_SKIPPED,
+        "the keychain's reach is not what this platform gives (see KEYCHAIN_SKIPPED):\n{captured}"
+    );
+    let plain_text = format!(
+        "docker-credential-scalr: using the Scalr token for 127.0.0.1:{port} from scalr-cli's {conf} (plain text on disk)"
+    );
+    assert_eq!(
+        captured.contains(&plain_text),
+        HOME_IS_FROM_ENV,
+        "{plain_text:?} (see HOME_IS_FROM_ENV) in the captured stderr:\n{captured}"
+    );
+    let transient =
+        "docker-credential-scalr: GET /api/iacp/v3/integrations/docker -> transient failure";
+    assert!(
+        captured.contains(transient),
+        "{transient:?} is not in the captured stderr:\n{captured}"
+    );
     assert!(
         answer.starts_with(&format!(
             "the Scalr control plane at 127.0.0.1:{port} cannot be reached"

@@ -1,4 +1,4 @@
-//! What the bench setup binaries (`src/bin/*-bench-env.rs`) share with their
+//! What the bench setup binaries (`src/bin/*-bench-env/`) share with their
 //! bench scripts: the `ready` handshake, and sh quoting for the scripts they
 //! write.
 //!

@@ -1,19 +1,33 @@
 //! Shared support for the end-to-end tests: a test CA, real peers, the fake
 //! Scalr control plane.
+//!
+//! The stages (`stage`, `client_stage`, `tofu`, `scalr_run`) are built on
+//! gnome-keyring's Secret Service over a private D-Bus (`keyring_session`),
+//! pseudo-terminals (`pty`), Unix modes and symbolic links: they exist on Unix
+//! only, where `tests/peers/install.sh` installs the peers (Linux). The rest
+//! (the test CA, the fake control plane, the registry and token servers, the
+//! peer finder) builds everywhere. On Windows the helper's and scalr-oci's
+//! own tests cover the product instead.
 
 pub mod bench_env;
+#[cfg(unix)]
 pub mod client_stage;
 pub mod fake_control_plane;
 pub mod https_server;
+#[cfg(unix)]
 pub mod keyring_session;
 pub mod oci;
 pub mod peers;
+#[cfg(unix)]
 pub mod pty;
 pub mod registry;
+#[cfg(unix)]
 pub mod scalr_run;
 pub mod secrets;
 pub mod session_keyring;
+#[cfg(unix)]
 pub mod stage;
 pub mod tls;
+#[cfg(unix)]
 pub mod tofu;
 pub mod token_server;

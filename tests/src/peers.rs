@@ -175,7 +175,8 @@ fn current_test_name() -> String {
     }
 }
 
-/// The first executable named `binary` in `$SCALR_OCI_PEERS_BIN`, then `PATH`.
+/// The first executable named `binary` (`binary.exe` on Windows) in
+/// `$SCALR_OCI_PEERS_BIN`, then `PATH`.
 pub fn find(binary: &str) -> Option<PathBuf> {
     let dirs = [
         std::env::var_os("SCALR_OCI_PEERS_BIN"),
@@ -185,14 +186,25 @@ pub fn find(binary: &str) -> Option<PathBuf> {
         .flatten()
         .flat_map(std::env::split_paths)
         .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(binary))
+        .map(|dir| dir.join(format!("{binary}{}", std::env::consts::EXE_SUFFIX)))
         .find(|candidate| is_executable(candidate))
 }
 
-/// A regular file with an execute bit.
+/// A regular file with an execute bit (on Windows, where there is none, a
+/// regular file).
 pub fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && has_execute_bit(&m))
+}
+
+#[cfg(unix)]
+fn has_execute_bit(metadata: &std::fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    metadata.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn has_execute_bit(_: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// `PATH` with `dir` first, for peers that find our helper on `PATH` (Docker

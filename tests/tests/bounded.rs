@@ -3,6 +3,10 @@
 //! controls the environment must give a clear error within the deadline, never
 //! a panic, a hang, unbounded memory, or a secret on the wire or in the text.
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;

@@ -3,6 +3,10 @@
 //! SSL_CERT_FILE. Each test has its own control plane (its own port and
 //! token), so their cache scopes never meet.
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::time::{Duration, Instant, SystemTime};
 
 use scalr_oci_e2e::fake_control_plane::{

@@ -14,6 +14,10 @@
 //! CA is not what these tests prove; `SSL_CERT_FILE` is set anyway so the
 //! setup is the one that works for a real registry.
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -447,6 +448,8 @@ fn fake_scalr_binary_serves_a_spec_until_stdin_closes() {
     assert_eq!(line, "ready\n");
 
     let env_file = run.join("env");
+    // Windows has no mode bits: the file inherits the directory's ACL.
+    #[cfg(unix)]
     assert_eq!(
         std::fs::metadata(&env_file).unwrap().permissions().mode() & 0o777,
         0o600

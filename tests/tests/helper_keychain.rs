@@ -2,6 +2,10 @@
 //! (gnome-keyring on a private session bus): the credential-helper protocol
 //! as clients drive it, for every spelling they send.
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -9,6 +9,10 @@
 //! run, only from the (fake) control plane under `env -i`. Every test ends
 //! by searching every file it touched for the password and the tokens.
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,10 @@
 //! block per exported integration, `status` explains who answers. Against the
 //! fake control plane and a real Secret Service.
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;

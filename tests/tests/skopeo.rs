@@ -3,6 +3,10 @@
 //! real registry with TLS verified against the test CA (`--cert-dir`, never
 //! `--tls-verify=false`).
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

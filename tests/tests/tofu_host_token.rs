@@ -14,6 +14,10 @@
 //! `scalr-oci login` or `tofu login`, or, as in a Scalr run, only from
 //! `SCALR_TOKEN`/`SCALR_HOSTNAME` with no keychain at all.
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -15,6 +15,10 @@
 //! from the (fake) Scalr control plane: `env -i` with exactly `PATH`, `HOME`,
 //! `SSL_CERT_FILE`, `SCALR_HOSTNAME`, `SCALR_TOKEN` and `TF_CLI_CONFIG_FILE`.
 
+// Built on the Unix-only stages (gnome-keyring's Secret Service over D-Bus,
+// Unix modes and links): see the crate docs of `scalr_oci_e2e`.
+#![cfg(unix)]
+
 use std::path::{Path, PathBuf};
 
 use scalr_oci_e2e::fake_control_plane::FakeControlPlane;

@@ -190,12 +190,15 @@ pub fn assert_refused(out: &Output, report: &str, names: &[&str], secret: &str, 
 
 /// A private Secret Service for one test: its own D-Bus session bus with a
 /// gnome-keyring daemon, unlocked with a throw-away password, in a temporary
-/// home. Ends when dropped (closing its stdin ends the session).
+/// home. Ends when dropped (closing its stdin ends the session). Unix only:
+/// gnome-keyring and D-Bus are freedesktop services.
+#[cfg(unix)]
 pub struct KeyringSession {
     child: Child,
     pub bus: String,
 }
 
+#[cfg(unix)]
 impl KeyringSession {
     /// `None` (after saying so loudly on stderr) when dbus or gnome-keyring
     /// is not installed; panics instead when `CI` is set, where a skip would
@@ -290,6 +293,7 @@ impl KeyringSession {
     }
 }
 
+#[cfg(unix)]
 impl Drop for KeyringSession {
     fn drop(&mut self) {
         drop(self.child.stdin.take());

@@ -14,8 +14,6 @@
 
 use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
-use std::os::fd::AsFd;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -156,18 +154,32 @@ fn write_env(dir: &Path, fake: &FakeControlPlane) -> Result<(), String> {
         fake.token(),
         shell_quote(&fake.ca_cert_path().to_string_lossy()),
     );
-    let mut file = std::fs::OpenOptions::new()
+    open_private(&path)
+        .and_then(|mut file| file.write_all(text.as_bytes()))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Creates or truncates `path`, readable by its owner only.
+#[cfg(unix)]
+fn open_private(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+        .open(path)?;
     // `mode` only applies to a new file; an env file left by an earlier run
     // may be wider.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| file.write_all(text.as_bytes()))
-        .map_err(|e| format!("{}: {e}", path.display()))
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
+/// Creates or truncates `path`; on Windows a new file in the user's own
+/// directories inherits their ACL, which is what there is to have.
+#[cfg(not(unix))]
+fn open_private(path: &Path) -> std::io::Result<File> {
+    File::create(path)
 }
 
 /// Quotes only when needed, so that simple readers (`env $(cat env)`) keep working.
@@ -183,15 +195,25 @@ fn shell_quote(s: &str) -> String {
 /// A background job in a script gets /dev/null as stdin, which is at EOF at
 /// once: only a pipe, socket or terminal has an end that someone can close.
 fn stdin_closing_means_stop() -> bool {
-    let stdin = std::io::stdin();
-    if stdin.is_terminal() {
-        return true;
-    }
-    let Ok(fd) = stdin.as_fd().try_clone_to_owned() else {
+    std::io::stdin().is_terminal() || stdin_is_pipe_or_socket()
+}
+
+#[cfg(unix)]
+fn stdin_is_pipe_or_socket() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else {
         return false;
     };
     File::from(fd)
         .metadata()
         .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
         .unwrap_or(false)
+}
+
+/// Windows has no portable way to tell a pipe from NUL here: outside a
+/// terminal the fake serves until killed.
+#[cfg(not(unix))]
+fn stdin_is_pipe_or_socket() -> bool {
+    false
 }

@@ -38,7 +38,7 @@ use scalr_oci_e2e::tofu::{self, Env, show};
 const USAGE: &str = "usage: module-bench-env --dir DIR [--size-mib N]";
 const USER: &str = "bench-bot";
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (dir, size_mib) = match args.as_slice() {
         [flag, dir] if flag == "--dir" => (PathBuf::from(dir), 5),

@@ -36,7 +36,7 @@ use scalr_oci_e2e::tofu::{self, Env, show};
 const USAGE: &str = "usage: tofu-bench-env --dir DIR";
 const USER: &str = "bench-bot";
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let dir = match args.as_slice() {
         [flag, dir] if flag == "--dir" => PathBuf::from(dir),
