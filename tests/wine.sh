@@ -20,8 +20,9 @@
 #    the Credential Manager (CredWriteW/CredReadW/CredEnumerateW/CredDeleteW)
 #    with the Docker Hub and `https://` spellings; terraform-credentials-
 #    scalr.exe store/get/forget; scalr-oci.exe migrate of a planted
-#    plain-text %APPDATA%\tofu.rc, configure tofu, configure docker
-#    (%USERPROFILE%\.docker\config.json), status.
+#    plain-text %APPDATA%\tofu.rc, configure tofu (also --credentials-
+#    helper: the .exe plugin copy in %APPDATA%\terraform.d\plugins),
+#    configure docker (%USERPROFILE%\.docker\config.json), status.
 # 5. Every file under the temporary directory (the whole prefix with its
 #    registry and C:\users, the Unix HOME and TMPDIR of the Windows
 #    programs) is searched for every secret used, in every encoding
@@ -357,11 +358,29 @@ else
 file now: $(cat "$docker_config" 2>&1)"
 fi
 
+# configure tofu --credentials-helper: OpenTofu runs the host-token plugin
+# from %APPDATA%\terraform.d\plugins, by its .exe name; a copy (a symbolic
+# link needs a privilege on Windows).
+win "" cmd /c 'echo %APPDATA%\terraform.d\plugins\terraform-credentials-scalr.exe'
+plugin_windows=$(tr -d '\r\n' <"$work/io/out")
+plugin=$(winepath -u "$plugin_windows")
+win "" "$scalr_oci" configure tofu --credentials-helper
+if [[ $rc == 0 ]] && cmp -s "$host_token" "$plugin" && grep -qx 'credentials_helper "scalr" {}' "$tofu_rc"; then
+    ok "scalr-oci.exe configure tofu --credentials-helper: credentials_helper block, plugin copied to $plugin_windows"
+else
+    bad "scalr-oci.exe configure tofu --credentials-helper copies the plugin to $plugin_windows" "$(shown)
+tofu.rc now: $(cat "$tofu_rc" 2>&1)"
+fi
+win "" "$plugin" get example.scalr.test
+expect "the plugin copy runs: get example.scalr.test (forgotten above) answers {}" 0 "{}
+"
+
 win "" "$scalr_oci" status
 status_ok=1
 for line in \
     "  $tofu_rc_windows" \
     "  $docker_config_windows" \
+    "  plugin $plugin_windows (a copy of" \
     "OS keychain: reachable (Windows Credential Manager" \
     "  mig.example.test: the keychain (user carol)" \
     "  reg.example.test:5000: the keychain (user bob)"; do
