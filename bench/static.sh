@@ -17,8 +17,9 @@
 #
 # The static binary comes from the one release command (tests/static.sh,
 # release/): cargo build --release --locked --target x86_64-unknown-linux-musl
-# -p docker-credential-scalr -p scalr-oci. Needs valgrind and hyperfine
-# (tests/peers/install.sh). A benchmark, never a test.
+# -p docker-credential-scalr -p scalr-oci, or is $SCALR_OCI_STATIC_HELPER.
+# Builds into $CARGO_TARGET_DIR (default target/). Needs valgrind and
+# hyperfine (tests/peers/install.sh). A benchmark, never a test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-100}
@@ -26,12 +27,24 @@ RUNS=${RUNS:-100}
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 peers_bin_first
-need_tools valgrind hyperfine jq
-fake_work
-cargo build --release --locked --quiet --target x86_64-unknown-linux-musl \
-  -p docker-credential-scalr -p scalr-oci
-GLIBC=$HELPER
-STATIC=$PWD/target/x86_64-unknown-linux-musl/release/docker-credential-scalr
+need_tools valgrind hyperfine jq file
+target=${CARGO_TARGET_DIR:-$PWD/target}
+# The glibc helper by the same command as the static one, minus --target (other
+# packages in one build would unify other dependency features into it).
+cargo build --release --locked --quiet -p docker-credential-scalr -p scalr-oci
+cargo build --release --locked --quiet -p scalr-oci-e2e --bin fake-scalr
+GLIBC=$target/release/docker-credential-scalr
+FAKE=$target/release/fake-scalr
+# $SCALR_OCI_STATIC_HELPER: an already built static helper (a release's) instead.
+STATIC=${SCALR_OCI_STATIC_HELPER:-}
+if [[ -z $STATIC ]]; then
+  cargo build --release --locked --quiet --target x86_64-unknown-linux-musl \
+    -p docker-credential-scalr -p scalr-oci
+  STATIC=$target/x86_64-unknown-linux-musl/release/docker-credential-scalr
+fi
+work=$(mktemp -d)
+trap 'kill "${fake_pid:-}" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -m 700 "$work/home" "$work/run"
 start_fake
 echo "==> $(file -b "$GLIBC" | cut -d, -f1-2,4) vs $(file -b "$STATIC" | cut -d, -f1-2,4)" >&2
 

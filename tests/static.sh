@@ -149,10 +149,12 @@ if build $arm; then
     dir=$target_dir/$arm/release
     qemu=$(command -v qemu-aarch64-static)
     check_version "$arm: docker-credential-scalr version under qemu-user" "$qemu" "$dir/docker-credential-scalr"
-    # Release, like the binaries: the tests reuse their compiled dependencies.
-    cargo_test "$arm: the helper's unit and in-process protocol tests under qemu-user" \
+    # Release and the same two packages as the binaries' build, so the tests
+    # reuse its compiled dependencies (another package selection would
+    # unify other features and rebuild a third of them).
+    cargo_test "$arm: unit tests of both crates and the helper's in-process protocol tests under qemu-user" \
         CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUNNER="$qemu" -- \
-        --release --target $arm -p docker-credential-scalr --lib --test protocol --test registry_props
+        --release --target $arm -p docker-credential-scalr -p scalr-oci --lib --test protocol --test registry_props
     # Peers (Docker, skopeo) and the tests run an executable by path; these
     # start the aarch64 binary under qemu.
     mkdir "$work/aarch64"
