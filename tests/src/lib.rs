@@ -17,12 +17,16 @@ pub mod hostile_registry;
 pub mod https_server;
 #[cfg(unix)]
 pub mod keyring_session;
+// wait4's rusage (peak memory of one child) is Unix's.
+#[cfg(unix)]
 pub mod measured;
 pub mod oci;
 pub mod peers;
 #[cfg(unix)]
 pub mod pty;
 pub mod registry;
+// Serves archives for install.sh and the Scalr-run hook, Unix shell scripts.
+#[cfg(unix)]
 pub mod release_host;
 #[cfg(unix)]
 pub mod scalr_run;

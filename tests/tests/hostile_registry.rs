@@ -9,6 +9,9 @@
 //! No peers are needed: the registry is in-process, credentials come from
 //! the fake control plane as in a Scalr run.
 
+// Unix only: the stage (`tofu`) and the peak-memory measure (wait4) are Unix's.
+#![cfg(unix)]
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;

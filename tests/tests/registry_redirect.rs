@@ -4,6 +4,9 @@
 //! and Quay redirect blob downloads to S3, Azure Blob or GCS. The download
 //! must follow the redirect and send the storage host no credential.
 
+// Unix only: built on the Unix stage (`tofu`) and the Debian registry peer.
+#![cfg(unix)]
+
 use std::time::Duration;
 
 use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
