@@ -12,6 +12,12 @@ bash tests/peers/install.sh
 
 # The peers were just installed, so a missing one is a failure, not a skip.
 export CI="${CI:-1}"
+# One set of build settings for every cargo call below (release/targets.sh:
+# SOURCE_DATE_EPOCH, the cross linkers, per-target path remapping), so the
+# release binaries are built once and every test of them shares their
+# compiled dependencies.
+# shellcheck source=release/targets.sh
+. release/targets.sh
 # Some machines export TF_CLI_CONFIG_FILE pointing at a file that does not
 # exist; every test sets its own, and none may inherit the user's.
 unset TF_CLI_CONFIG_FILE
@@ -23,13 +29,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 bash tests/cross.sh
 echo "==> cargo test"
 cargo test --workspace --no-fail-fast
-bash tests/wine.sh    # the Windows build: its tests and the Credential Manager end to end, under Wine
-bash tests/static.sh  # static musl binaries, x86_64 (real peers) and aarch64 (qemu-user)
 # The release (release/build.sh): the archives installed by install.sh and
 # the Scalr pre-init hook from a local HTTPS release host, the .deb installed
 # and removed with dpkg, and two builds in different directories compared
 # byte for byte (release/reproducible.sh, one target: two release builds).
 echo "==> release"
+# Every Linux-buildable release target, so none is skipped on a fresh machine.
+rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu
 dist=$(sh release/build.sh | tail -n 1)
 SCALR_OCI_RELEASE_DIR=$dist cargo test -p scalr-oci-e2e --test install_release --test scalr_run_hook
 debs=("$dist"/scalr-oci_*_"$(dpkg --print-architecture)".deb)
@@ -40,6 +46,11 @@ if [[ -z $(git status --porcelain --untracked-files=no) ]]; then
 else
   sh release/reproducible.sh
 fi
+# The release binaries built above, proven: the Windows build under Wine
+# (its tests and the Credential Manager end to end), the static musl
+# binaries on x86_64 with the real peers and on aarch64 under qemu-user.
+bash tests/wine.sh
+bash tests/static.sh
 # Each fuzz target briefly, from the committed corpora; a crash fails the run
 # (fuzz/README.md). The long runs are done by hand: fuzz/run.sh all 600.
 echo "==> fuzz"

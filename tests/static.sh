@@ -3,10 +3,14 @@
 # the ones install/ and releases use on Linux, built by the one release
 # command and proven:
 #
-#   cargo build --release --locked --target T -p docker-credential-scalr -p scalr-oci
+#   release/binaries.sh T   (cargo auditable build --release --locked
+#                            --target T -p docker-credential-scalr -p scalr-oci)
 #
-# (aarch64: .cargo/config.toml names Debian's gcc-aarch64-linux-gnu as its
-# linker and C compiler; rustc brings musl's crt objects and libc.)
+# with release/targets.sh's settings, which this script also uses for its
+# own `cargo test`s so they share the release build's dependencies (aarch64:
+# Debian's gcc-aarch64-linux-gnu links and compiles C; rustc brings musl's
+# crt objects and libc). After tests/run.sh's release step, the build here
+# finds everything built.
 #
 # - each binary is statically linked (`file`), and its size is shown;
 # - x86_64: the real-peer end-to-end tests of tests/ run against the static
@@ -27,6 +31,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
+# shellcheck source=release/targets.sh
+. release/targets.sh
 
 passed=0 failed=0
 ok() {
@@ -86,9 +92,9 @@ trap 'rm -rf "$work"' EXIT
 # build TARGET: the one release command; reports each binary's size and type.
 build() {
     local t=$1 dir=$target_dir/$1/release bin info
-    echo "==> static: cargo build --release --locked --target $t -p docker-credential-scalr -p scalr-oci" >&2
-    if ! cargo build --release --locked --target "$t" -p docker-credential-scalr -p scalr-oci; then
-        bad "cargo build --release --target $t"
+    echo "==> static: release/binaries.sh $t" >&2
+    if ! sh release/binaries.sh "$t" >/dev/null; then
+        bad "release/binaries.sh $t"
         return 1
     fi
     for bin in docker-credential-scalr terraform-credentials-scalr scalr-oci; do

@@ -5,8 +5,9 @@
 #    test-only bcryptprimitives.dll shim (tests/wine/bcryptprimitives.c says
 #    which Wine gap it fills; it is never shipped).
 # 2. The shipped Windows binaries, built with mingw-w64 by the one release
-#    command (`cargo build --release --locked --target x86_64-pc-windows-gnu
-#    -p docker-credential-scalr -p scalr-oci`, as release/ builds them).
+#    build (release/binaries.sh: `cargo auditable build --release --locked
+#    --target x86_64-pc-windows-gnu -p docker-credential-scalr -p scalr-oci`
+#    with release/targets.sh's settings, which the tests below share).
 # 3. Under Wine, as cargo's runner: the unit tests of both crates and the
 #    in-process integration tests that hold on Windows (helper: protocol,
 #    registry_props, diagnostics; scalr-oci: golden, corpus). Release
@@ -115,9 +116,11 @@ fi
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 bin=$target_dir/$target/release
-echo "==> wine: cargo build --release --locked --target $target -p docker-credential-scalr -p scalr-oci" >&2
-if ! cargo build --release --locked --target "$target" -p docker-credential-scalr -p scalr-oci; then
-    bad "cargo build --release --target $target"
+echo "==> wine: release/binaries.sh $target" >&2
+# shellcheck source=release/targets.sh
+. release/targets.sh
+if ! sh release/binaries.sh "$target" >/dev/null; then
+    bad "release/binaries.sh $target"
     finish
 fi
 
