@@ -707,6 +707,8 @@ mod tests {
         );
     }
 
+    // Unix only: symbolic links need a privilege on Windows.
+    #[cfg(unix)]
     #[test]
     fn symlinks_to_excluded_files_are_excluded() {
         let dir = tree(&[
@@ -727,6 +729,8 @@ mod tests {
 
     /// `.terraformignore` pointed at a file outside the module (here one
     /// holding a token and a glob error): refused, and nothing of it quoted.
+    // Unix only: symbolic links need a privilege on Windows.
+    #[cfg(unix)]
     #[test]
     fn terraformignore_is_never_read_through_a_symlink() {
         let outside = tree(&[("environ", "SCALR_TOKEN=tok-Secret-[x\n")]);
@@ -760,6 +764,8 @@ mod tests {
 
     /// A FIFO as `.terraformignore` must not block the build (not even
     /// `--dry-run`) waiting for a writer; FIFOs in the tree are left out.
+    // Unix only: FIFOs (mkfifo) are Unix's.
+    #[cfg(unix)]
     #[test]
     fn fifos_are_never_opened() {
         let dir = tree(&[("main.tf", "x")]);
@@ -786,6 +792,8 @@ mod tests {
 
     /// `--output` naming a symlink into the module would write the package
     /// inside it.
+    // Unix only: symbolic links need a privilege on Windows.
+    #[cfg(unix)]
     #[test]
     fn an_output_through_a_symlink_into_the_module_is_refused() {
         let dir = tree(&[("main.tf", "x")]);
