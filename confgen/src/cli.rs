@@ -7,16 +7,17 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
-use crate::configure::{self, Common};
+use crate::commands::configure::{self, Common};
+use crate::commands::module::{self, Publish};
+use crate::commands::{doctor, login, migrate, registry, status};
 use crate::docker_config::Flavor;
 use crate::environment::Env;
 use crate::error::{Error, Result};
-use crate::module_cmd::{self, Publish};
 use crate::oci::client::DEFAULT_CHUNK_SIZE;
 use crate::output::say;
+use crate::scalr;
 use crate::tofurc::Want;
 use crate::write::Mode;
-use crate::{doctor, login, migrate, registry_cmd, scalr, status};
 
 /// Point OpenTofu, Docker and containers at docker-credential-scalr, and move
 /// plain-text registry secrets into the OS keychain.
@@ -371,19 +372,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         } => login::login(hostname, !no_verify, out),
         Command::Logout { hostname } => login::logout(hostname, out),
         Command::Registry(Registry::Add { registry, username }) => {
-            registry_cmd::add(&registry, &username, out)
+            registry::add(&registry, &username, out)
         }
-        Command::Registry(Registry::Remove { registry }) => registry_cmd::remove(&registry, out),
-        Command::Registry(Registry::List) => registry_cmd::list(out),
+        Command::Registry(Registry::Remove { registry }) => registry::remove(&registry, out),
+        Command::Registry(Registry::List) => registry::list(out),
         Command::Status => status::run(&env, out),
         Command::Doctor { registries } => doctor::run(&env, &registries, out),
-        Command::Module(Module::Publish(args)) => module_cmd::publish(&args.publish(), out),
-        Command::Module(Module::Verify { target, json }) => module_cmd::verify(&target, json, out),
+        Command::Module(Module::Publish(args)) => module::publish(&args.publish(), out),
+        Command::Module(Module::Verify { target, json }) => module::verify(&target, json, out),
         Command::Module(Module::Tags {
             target,
             json,
             page_size,
-        }) => module_cmd::tags(&target, page_size, json, out),
+        }) => module::tags(&target, page_size, json, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", out);
             Ok(())

@@ -1,8 +1,8 @@
 //! `scalr-oci`: sets a machine up to use docker-credential-scalr.
 //!
-//! Commands ([`configure`], [`migrate`], [`login`], [`registry_cmd`],
-//! [`status`], [`doctor`], [`module_cmd`]; [`cli`] parses the command line and dispatches)
-//! never import one another. What they share lives in rooms of its own:
+//! Commands live in [`commands`], one file each, named as the user types
+//! them; [`cli`] parses the command line and dispatches. Commands never
+//! import one another. What they share lives in rooms of its own:
 //!
 //! - [`output`]: the `say!` line writer;
 //! - [`environment`]: the environment variables, `PATH` and the helper's name;
@@ -22,29 +22,23 @@
 
 pub mod address;
 pub mod cli;
-pub mod configure;
+pub mod commands;
 pub mod credentials_helper;
 pub mod docker_config;
-pub mod doctor;
 pub mod environment;
 pub mod error;
 pub mod failpoint;
 pub mod inventory;
 pub mod json_format;
-pub mod login;
-pub mod migrate;
-pub mod module_cmd;
 /// The OCI distribution client, a crate of its own (`oci/`).
 pub use scalr_oci_registry as oci;
 pub mod output;
 pub mod package;
 pub mod package_verify;
 pub mod redact;
-pub mod registry_cmd;
 pub mod report;
 pub mod scalr;
 pub mod secret_input;
-pub mod status;
 pub mod tofurc;
 pub mod token_files;
 pub mod write;
