@@ -108,14 +108,11 @@ pub enum Error {
     #[error("cannot set up an HTTPS client: {0}")]
     HttpClient(#[source] reqwest::Error),
 
-    /// `module publish` cannot package the directory as asked (the message
-    /// names the file, line and column, and what to change).
-    #[error(transparent)]
-    Package(#[from] crate::package::PackageError),
-
-    /// A registry, token-service or storage request failed: the message
+    /// A registry, token-service or storage request failed (the message
     /// names the request, the status and the registry's OCI error codes,
-    /// never the registry's own words, never a secret.
+    /// never the registry's own words, never a secret), or `module publish`
+    /// cannot package the directory as asked (the message names the file,
+    /// line and column, and what to change).
     #[error(transparent)]
     Registry(Box<crate::oci::error::Error>),
 

@@ -14,9 +14,9 @@
 //! - [`docker_config`]: Docker's config.json and containers' auth.json;
 //! - [`token_files`]: Scalr tokens other tools wrote in plain text;
 //! - [`write`]: locked, atomic, mode-keeping writes and dry-run diffs;
-//! - [`package`]: the reproducible OpenTofu module package (zip) and its checks;
-//! - [`oci`]: an OCI distribution client (challenge, Basic/Bearer, blobs,
-//!   manifests, tags);
+//! - [`oci`]: the OCI distribution client (challenge, Basic/Bearer, blobs,
+//!   manifests, tags) and the module package (`oci::package`: build and
+//!   verify), a crate of its own;
 //! - [`address`], [`scalr`], [`report`], [`redact`], [`json_format`],
 //!   [`secret_input`], [`error`]: the smaller pieces their names say.
 
@@ -33,8 +33,6 @@ pub mod json_format;
 /// The OCI distribution client, a crate of its own (`oci/`).
 pub use scalr_oci_registry as oci;
 pub mod output;
-pub mod package;
-pub mod package_verify;
 pub mod redact;
 pub mod report;
 pub mod scalr;

@@ -1,4 +1,4 @@
-//! `package_verify::problems_within` on any bytes: never panics and stays
+//! `package::verify::problems_within` on any bytes: never panics and stays
 //! bounded (a small inflate limit, so a bomb ends quickly); when it calls a
 //! zip clean, every entry name is relative without `..`, and no symlink
 //! target is absolute or longer than the limit.
@@ -7,7 +7,7 @@
 use std::io::{Cursor, Read};
 
 use libfuzzer_sys::fuzz_target;
-use scalr_oci::package_verify::{MAX_LINK_TARGET, problems_within};
+use scalr_oci::oci::package::verify::{MAX_LINK_TARGET, problems_within};
 
 fuzz_target!(|bytes: &[u8]| {
     let problems = problems_within(bytes, None, 1 << 20);

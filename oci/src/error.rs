@@ -8,6 +8,7 @@
 //! where presigned storage URLs carry their signatures.
 
 use std::fmt;
+use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -142,6 +143,89 @@ pub enum Error {
         "the registry did not answer within this command's deadline of {secs} s (the last step: {request})"
     )]
     Deadline { request: String, secs: u64 },
+
+    // ---- Packaging a module directory (`package::build`). No variant
+    // quotes a file's content: a pattern is named by its file, line and
+    // column.
+    /// A file of the module directory cannot be read, inspected or resolved.
+    #[error("{}: cannot {action}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
+
+    #[error("{} is not a directory", path.display())]
+    NotADirectory { path: PathBuf },
+
+    #[error(
+        "{} holds no .tf or .tofu file at its root (after exclusions): it is not an OpenTofu module",
+        path.display()
+    )]
+    NotAModule { path: PathBuf },
+
+    #[error("{}: the name is not UTF-8; OpenTofu module paths must be", path.display())]
+    NameNotUtf8 { path: PathBuf },
+
+    #[error("{}: the symlink points nowhere; fix or remove it", path.display())]
+    DanglingLink { path: PathBuf },
+
+    #[error(
+        "{}: the symlink leaves the module directory (to {}); the package would not hold what it points to",
+        path.display(),
+        target.display()
+    )]
+    LinkLeaves { path: PathBuf, target: PathBuf },
+
+    #[error("{}: the symlink points at a directory that contains it (a loop)", path.display())]
+    LinkLoop { path: PathBuf },
+
+    #[error("{} nests more than {} directories deep (a symlink loop?)", path.display(), crate::package::build::MAX_DEPTH)]
+    TooDeep { path: PathBuf },
+
+    #[error(
+        "the package {} would land inside the module directory {}: the next package would contain it; write it elsewhere",
+        output.display(),
+        dir.display()
+    )]
+    OutputInside { output: PathBuf, dir: PathBuf },
+
+    #[error("{origin}:{line}:{column}: the exclude pattern matches nothing")]
+    EmptyPattern {
+        origin: String,
+        line: usize,
+        column: usize,
+    },
+
+    #[error("{origin}:{line}:{column}: not a valid exclude pattern ({why})")]
+    BadPattern {
+        origin: String,
+        line: usize,
+        column: usize,
+        why: &'static str,
+    },
+
+    #[error("{}: {why}; refused without reading it", path.display())]
+    IgnoreFileRefused { path: PathBuf, why: &'static str },
+
+    #[error("{} is larger than the limit of {limit} bytes; refused", path.display())]
+    IgnoreFileTooLarge { path: PathBuf, limit: u64 },
+
+    #[error("{}: not UTF-8 text", path.display())]
+    IgnoreFileNotUtf8 { path: PathBuf },
+
+    #[error("{}: no longer a regular file (it changed while being packed); run again", path.display())]
+    NotRegular { path: PathBuf },
+
+    #[error("SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970")]
+    BadEpoch { text: String },
+
+    #[error("SOURCE_DATE_EPOCH={text} is outside what a zip can store (1980 to 2107)")]
+    EpochOutOfRange { text: String },
+
+    #[error("cannot write the package ({entry}): {detail}")]
+    Zip { entry: String, detail: String },
+    // ---- end of packaging
 }
 
 /// What to tell the user about a refused request.
@@ -198,6 +282,21 @@ pub fn request(method: &str, url: &url::Url) -> String {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Wraps an I/O error with the path and the action that failed.
+    pub fn io(
+        path: impl Into<PathBuf>,
+        action: &'static str,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            path,
+            action,
+            source,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,9 @@
 //! - [`client`]: credentials only to the registry's origin, redirects of
 //!   blob and manifest GETs, retries; blobs (HEAD-skip, monolithic and
 //!   chunked uploads), manifests (the registry's `Docker-Content-Digest`
-//!   checked against ours), tags with pagination.
+//!   checked against ours), tags with pagination;
+//! - [`package`]: the module package, built reproducibly from a directory
+//!   and verified as OpenTofu would install it.
 //!
 //! The client never prints: progress goes to a callback the caller passes,
 //! and every failure comes back as an error that names the step.
@@ -22,6 +24,9 @@ pub mod client;
 pub mod error;
 pub mod limits;
 pub mod reference;
+
+// Module packaging and verification (`module publish | verify`).
+pub mod package;
 
 use sha2::{Digest as _, Sha256};
 

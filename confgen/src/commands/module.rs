@@ -25,13 +25,13 @@ use serde_json::json;
 use crate::error::{Error, Result};
 use crate::oci::auth::Login;
 use crate::oci::client::{self, Access, Repository};
+use crate::oci::package;
 use crate::oci::reference::{Reference, Version};
 use crate::oci::{
     Descriptor, EMPTY_CONFIG, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, MODULE_ARTIFACT_TYPE,
     ZIP_MEDIA_TYPE, module_manifest,
 };
 use crate::output::say;
-use crate::{package, package_verify};
 
 /// OpenTofu asks for `latest` when a source names no tag.
 pub const DEFAULT_TAG: &str = "latest";
@@ -206,7 +206,7 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
                 } else {
                     match repo.blob(&layer.digest, layer.size) {
                         Ok(zip) => problems.extend(
-                            package_verify::problems(&zip, target.subdir.as_deref())
+                            package::problems(&zip, target.subdir.as_deref())
                                 .iter()
                                 .map(ToString::to_string),
                         ),

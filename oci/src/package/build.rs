@@ -1,5 +1,5 @@
 //! The OpenTofu module package: a reproducible zip of a module directory
-//! (`package_verify` checks that a zip is a module package OpenTofu can install).
+//! ([`super::verify`] checks that a zip is a module package OpenTofu can install).
 //!
 //! Reproducible means the same tree gives the same bytes on any machine and
 //! any day: entries sorted by path (bytewise), every entry stamped with one
@@ -34,88 +34,12 @@ const DEFAULT_EXCLUDES: &[&str] = &[".git/", ".terraform/", "*.tfstate*", ".terr
 /// The file of extra exclusions OpenTofu and Terraform users already keep.
 pub const IGNORE_FILE: &str = ".terraformignore";
 /// How deep symlinked directories may nest before we call it a loop.
-const MAX_DEPTH: usize = 64;
+pub const MAX_DEPTH: usize = 64;
 
 /// A built package: the zip's bytes and the paths it holds, in order.
 pub struct Package {
     pub bytes: Vec<u8>,
     pub entries: Vec<String>,
-}
-
-/// How packaging a module directory can fail. No variant quotes a file's
-/// content: a pattern is named by its file, line and column.
-#[derive(Debug, thiserror::Error)]
-pub enum PackageError {
-    #[error("{} is not a directory", path.display())]
-    NotADirectory { path: PathBuf },
-
-    #[error(
-        "{} holds no .tf or .tofu file at its root (after exclusions): it is not an OpenTofu module",
-        path.display()
-    )]
-    NotAModule { path: PathBuf },
-
-    #[error("{}: the name is not UTF-8; OpenTofu module paths must be", path.display())]
-    NameNotUtf8 { path: PathBuf },
-
-    #[error("{}: the symlink points nowhere; fix or remove it", path.display())]
-    DanglingLink { path: PathBuf },
-
-    #[error(
-        "{}: the symlink leaves the module directory (to {}); the package would not hold what it points to",
-        path.display(),
-        target.display()
-    )]
-    LinkLeaves { path: PathBuf, target: PathBuf },
-
-    #[error("{}: the symlink points at a directory that contains it (a loop)", path.display())]
-    LinkLoop { path: PathBuf },
-
-    #[error("{} nests more than {MAX_DEPTH} directories deep (a symlink loop?)", path.display())]
-    TooDeep { path: PathBuf },
-
-    #[error(
-        "the package {} would land inside the module directory {}: the next package would contain it; write it elsewhere",
-        output.display(),
-        dir.display()
-    )]
-    OutputInside { output: PathBuf, dir: PathBuf },
-
-    #[error("{origin}:{line}:{column}: the exclude pattern matches nothing")]
-    EmptyPattern {
-        origin: String,
-        line: usize,
-        column: usize,
-    },
-
-    #[error("{origin}:{line}:{column}: not a valid exclude pattern ({why})")]
-    BadPattern {
-        origin: String,
-        line: usize,
-        column: usize,
-        why: &'static str,
-    },
-
-    #[error("{}: {why}; refused without reading it", path.display())]
-    IgnoreFileRefused { path: PathBuf, why: &'static str },
-
-    #[error("{} is larger than the limit of {limit} bytes; refused", path.display())]
-    IgnoreFileTooLarge { path: PathBuf, limit: u64 },
-
-    #[error("{}: not UTF-8 text", path.display())]
-    IgnoreFileNotUtf8 { path: PathBuf },
-
-    #[error("{}: no longer a regular file (it changed while being packed); run again", path.display())]
-    NotRegular { path: PathBuf },
-
-    #[error("SOURCE_DATE_EPOCH={text:?} is not a number of seconds since 1970")]
-    BadEpoch { text: String },
-
-    #[error("SOURCE_DATE_EPOCH={text} is outside what a zip can store (1980 to 2107)")]
-    EpochOutOfRange { text: String },
-
-    #[error("cannot write the package ({entry}): {detail}")]
-    Zip { entry: String, detail: String },
 }
 
 /// `.terraformignore` larger than this is refused (a real one is a few lines).
@@ -212,18 +136,20 @@ fn read_ignore_file(path: &Path) -> Result<Option<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, "inspect")(e)),
     };
-    let refused = |why| PackageError::IgnoreFileRefused {
+    let refused = |why| Error::IgnoreFileRefused {
         path: path.to_path_buf(),
         why,
     };
     if meta.file_type().is_symlink() {
-        return Err(refused("it is a symlink, which could point outside the module").into());
+        return Err(refused(
+            "it is a symlink, which could point outside the module",
+        ));
     }
     if !meta.is_file() {
-        return Err(refused("it is not a regular file").into());
+        return Err(refused("it is not a regular file"));
     }
     let file = open_regular(path)?;
-    let too_large = || PackageError::IgnoreFileTooLarge {
+    let too_large = || Error::IgnoreFileTooLarge {
         path: path.to_path_buf(),
         limit: MAX_IGNORE_FILE,
     };
@@ -232,14 +158,13 @@ fn read_ignore_file(path: &Path) -> Result<Option<String>> {
         .read_to_end(&mut bytes)
         .map_err(Error::io(path, "read"))?;
     if bytes.len() as u64 > MAX_IGNORE_FILE {
-        return Err(too_large().into());
+        return Err(too_large());
     }
-    String::from_utf8(bytes).map(Some).map_err(|_| {
-        PackageError::IgnoreFileNotUtf8 {
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| Error::IgnoreFileNotUtf8 {
             path: path.to_path_buf(),
-        }
-        .into()
-    })
+        })
 }
 
 /// Opens `path` for reading only if it is a regular file: a FIFO or a
@@ -256,10 +181,9 @@ fn open_regular(path: &Path) -> Result<std::fs::File> {
     let file = options.open(path).map_err(Error::io(path, "open"))?;
     let meta = file.metadata().map_err(Error::io(path, "inspect"))?;
     if !meta.is_file() {
-        return Err(PackageError::NotRegular {
+        return Err(Error::NotRegular {
             path: path.to_path_buf(),
-        }
-        .into());
+        });
     }
     Ok(file)
 }
@@ -275,12 +199,11 @@ fn compile(line: &Line<'_>) -> Result<Rule> {
     let anchored = trimmed.starts_with('/') || trimmed.contains('/');
     let base = trimmed.trim_start_matches('/');
     if base.is_empty() {
-        return Err(PackageError::EmptyPattern {
+        return Err(Error::EmptyPattern {
             origin: line.origin.to_string(),
             line: line.line,
             column: line.column,
-        }
-        .into());
+        });
     }
     let base = if anchored {
         base.to_string()
@@ -291,7 +214,7 @@ fn compile(line: &Line<'_>) -> Result<Rule> {
     // that names a directory does too, as in .gitignore.
     let mut globs = vec![format!("{base}/**")];
     globs.push(if dir_only { format!("{base}/") } else { base });
-    let bad = |why| PackageError::BadPattern {
+    let bad = |why| Error::BadPattern {
         origin: line.origin.to_string(),
         line: line.line,
         column: line.column,
@@ -333,11 +256,8 @@ pub fn entry_time(source_date_epoch: Option<&str>) -> Result<DateTime> {
     u16::try_from(year)
         .ok()
         .and_then(|y| DateTime::from_date_and_time(y, month, day, hour, minute, second).ok())
-        .ok_or_else(|| {
-            PackageError::EpochOutOfRange {
-                text: text.to_string(),
-            }
-            .into()
+        .ok_or_else(|| Error::EpochOutOfRange {
+            text: text.to_string(),
         })
 }
 
@@ -351,7 +271,7 @@ pub fn rfc3339(epoch: &str) -> Result<String> {
 
 /// Seconds since 1970 (UTC) to (year, month, day, hour, minute, second).
 fn civil(text: &str) -> Result<(i64, u8, u8, u8, u8, u8)> {
-    let secs: i64 = text.trim().parse().map_err(|_| PackageError::BadEpoch {
+    let secs: i64 = text.trim().parse().map_err(|_| Error::BadEpoch {
         text: text.to_string(),
     })?;
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
@@ -396,11 +316,10 @@ pub fn refuse_output_inside(dir: &Path, output: &Path) -> Result<()> {
     }
     let resolved = canonical(parent_of(&path))?;
     if resolved.starts_with(&root) || std::fs::read_link(&path).is_ok() {
-        return Err(PackageError::OutputInside {
+        return Err(Error::OutputInside {
             output: output.to_path_buf(),
             dir: dir.to_path_buf(),
-        }
-        .into());
+        });
     }
     Ok(())
 }
@@ -419,10 +338,9 @@ fn canonical(path: &Path) -> Result<PathBuf> {
 pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -> Result<Package> {
     let root = canonical(dir)?;
     if !root.is_dir() {
-        return Err(PackageError::NotADirectory {
+        return Err(Error::NotADirectory {
             path: dir.to_path_buf(),
-        }
-        .into());
+        });
     }
     let excludes = Excludes::new(&root, excludes)?;
     let mut files = BTreeMap::new();
@@ -431,10 +349,9 @@ pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -
         .keys()
         .any(|rel| !rel.contains('/') && is_module_file(rel));
     if !root_has_module {
-        return Err(PackageError::NotAModule {
+        return Err(Error::NotAModule {
             path: dir.to_path_buf(),
-        }
-        .into());
+        });
     }
     let time = entry_time(source_date_epoch)?;
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
@@ -452,7 +369,7 @@ pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -
         let mode = if executable { 0o755 } else { 0o644 };
         zip.start_file(rel.as_str(), options.unix_permissions(mode))
             .and_then(|()| zip.write_all(&bytes).map_err(Into::into))
-            .map_err(|e| PackageError::Zip {
+            .map_err(|e| Error::Zip {
                 entry: rel.clone(),
                 detail: e.to_string(),
             })?;
@@ -460,7 +377,7 @@ pub fn build(dir: &Path, excludes: &[String], source_date_epoch: Option<&str>) -
     }
     let bytes = zip
         .finish()
-        .map_err(|e| PackageError::Zip {
+        .map_err(|e| Error::Zip {
             entry: "the central directory".into(),
             detail: e.to_string(),
         })?
@@ -478,10 +395,9 @@ fn collect(
     depth: usize,
 ) -> Result<()> {
     if depth > MAX_DEPTH {
-        return Err(PackageError::TooDeep {
+        return Err(Error::TooDeep {
             path: here.to_path_buf(),
-        }
-        .into());
+        });
     }
     let listing = std::fs::read_dir(here).map_err(Error::io(here, "list"))?;
     for entry in listing {
@@ -489,16 +405,16 @@ fn collect(
         let path = entry.path();
         let name = entry.file_name();
         let Some(name) = name.to_str() else {
-            return Err(PackageError::NameNotUtf8 { path }.into());
+            return Err(Error::NameNotUtf8 { path });
         };
         let rel = format!("{prefix}{name}");
         let kind = entry.file_type().map_err(Error::io(&path, "inspect"))?;
         // A symlink is followed, and must stay inside the module.
         let target = if kind.is_symlink() {
             let target = std::fs::canonicalize(&path)
-                .map_err(|_| PackageError::DanglingLink { path: path.clone() })?;
+                .map_err(|_| Error::DanglingLink { path: path.clone() })?;
             if !target.starts_with(root) {
-                return Err(PackageError::LinkLeaves { path, target }.into());
+                return Err(Error::LinkLeaves { path, target });
             }
             target
         } else {
@@ -520,7 +436,7 @@ fn collect(
         }
         if meta.is_dir() {
             if kind.is_symlink() && here.starts_with(&target) {
-                return Err(PackageError::LinkLoop { path }.into());
+                return Err(Error::LinkLoop { path });
             }
             collect(
                 root,
@@ -635,7 +551,7 @@ mod tests {
         assert_eq!(a, b);
         let c = build(two.path(), &[], Some("1700000000")).unwrap().bytes;
         assert_ne!(a, c, "SOURCE_DATE_EPOCH sets the entry time");
-        assert!(crate::package_verify::problems(&a, None).is_empty());
+        assert!(crate::package::verify::problems(&a, None).is_empty());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::io::{Cursor, Read};
 
 use zip::ZipArchive;
 
-use crate::package::is_module_file;
+use super::build::is_module_file;
 
 /// Inflated bytes of all entries together.
 pub const MAX_INFLATED: u64 = 512 * 1024 * 1024;
