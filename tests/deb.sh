@@ -17,7 +17,8 @@ listed=$(mktemp)
 trap 'rm -f "$listed"; dpkg -r scalr-oci >/dev/null 2>&1 || true' EXIT
 dpkg -L scalr-oci >"$listed"
 for want in /usr/bin/docker-credential-scalr /usr/bin/terraform-credentials-scalr /usr/bin/scalr-oci \
-    /usr/share/man/man1/scalr-oci.1.gz /usr/share/bash-completion/completions/scalr-oci \
+    /usr/share/man/man1/scalr-oci.1.gz /usr/share/man/man1/docker-credential-scalr.1.gz \
+    /usr/share/man/man1/terraform-credentials-scalr.1.gz /usr/share/bash-completion/completions/scalr-oci \
     /usr/share/zsh/vendor-completions/_scalr-oci /usr/share/fish/vendor_completions.d/scalr-oci.fish \
     /usr/share/doc/scalr-oci/copyright; do
     grep -qx "$want" "$listed" || fail "the package does not list $want"
@@ -27,6 +28,11 @@ done
     || fail "docker-credential-scalr on PATH is $(command -v docker-credential-scalr), not the package's"
 /usr/bin/docker-credential-scalr version
 man -l /usr/share/man/man1/scalr-oci.1.gz >/dev/null 2>&1 || zcat /usr/share/man/man1/scalr-oci.1.gz | grep -q '^.TH'
+# The helpers' pages: their verbs and the variables they read.
+zcat /usr/share/man/man1/docker-credential-scalr.1.gz | grep -q '^\.SH ENVIRONMENT' \
+    || fail "docker-credential-scalr.1 has no ENVIRONMENT section"
+zcat /usr/share/man/man1/terraform-credentials-scalr.1.gz | grep -q '^\.B forget HOST' \
+    || fail "terraform-credentials-scalr.1 does not list forget"
 
 # The round trip, with the package's binaries as the binaries under test.
 SCALR_OCI_HELPER_BIN=/usr/bin/docker-credential-scalr SCALR_OCI_BIN=/usr/bin/scalr-oci \

@@ -109,7 +109,7 @@ Examples:\n  scalr-oci doctor\n  scalr-oci doctor ghcr.io registry-1.docker.io\n
     )]
     Completions { shell: Shell },
 
-    /// Print the man page, or write one per subcommand into a directory.
+    /// Print the man page, or write one per subcommand, and the two helpers' pages, into a directory.
     #[command(
         after_help = "Examples:\n  scalr-oci man | man -l -\n  scalr-oci man --out-dir ~/.local/share/man/man1"
     )]
@@ -295,7 +295,13 @@ never pass it as an argument.\n\n\
 Examples:\n  scalr-oci registry add ghcr.io --username alice            # prompts\n  printf %s \"$GHCR_TOKEN\" | scalr-oci registry add ghcr.io --username alice"
     )]
     Add {
+        /// The registry, as `docker login` takes it: host[:port] (ghcr.io, registry.example.com:5000)
+        /// or a URL (https://ghcr.io/v2/; the path is ignored). docker.io, index.docker.io and
+        /// registry-1.docker.io are all Docker Hub.
+        #[arg(value_name = "REGISTRY")]
         registry: String,
+        /// The registry user the password or token belongs to (for GHCR your GitHub login; for ECR
+        /// `AWS`; `<token>` stores an identity token, which Docker and skopeo accept, OpenTofu not).
         #[arg(long, short)]
         username: String,
     },
@@ -411,6 +417,17 @@ fn man(out_dir: Option<PathBuf>, out: &mut dyn Write) -> Result<()> {
             .render(&mut buf)
             .map_err(Error::io(&path, "render"))?;
         std::fs::write(&path, buf).map_err(Error::io(&path, "write"))?;
+        say!(out, "wrote {}", path.display())?;
+    }
+    // The two helpers have no clap (each call is a fresh process): their
+    // pages come from the same text as their `--help`.
+    for help in [
+        &docker_credential_scalr::help::DOCKER_HELPER,
+        &docker_credential_scalr::help::HOST_TOKEN_HELPER,
+    ] {
+        let path = dir.join(format!("{}.1", help.name));
+        let page = help.man_page(env!("CARGO_PKG_VERSION"));
+        std::fs::write(&path, page).map_err(Error::io(&path, "write"))?;
         say!(out, "wrote {}", path.display())?;
     }
     Ok(())

@@ -354,6 +354,23 @@ fn every_subcommand_has_help_with_examples() {
 }
 
 #[test]
+fn registry_add_help_describes_its_argument_and_username() {
+    let out = Home::new().run(&["registry", "add", "--help"]);
+    assert_success(&out);
+    let help = stdout(&out);
+    for want in [
+        "<REGISTRY>  The registry, as `docker login` takes it: host[:port]",
+        "https://ghcr.io/v2/; the path is ignored",
+        "-u, --username <USERNAME>  The registry user the password or token belongs to",
+    ] {
+        assert!(
+            help.contains(want),
+            "registry add --help lacks {want:?}:\n{help}"
+        );
+    }
+}
+
+#[test]
 fn completions_and_man_pages_come_from_the_clap_definitions() {
     let home = Home::new();
     let bash = home.run(&["completions", "bash"]);
@@ -366,6 +383,23 @@ fn completions_and_man_pages_come_from_the_clap_definitions() {
     assert_success(&home.run(&["man", "--out-dir", dir.to_str().unwrap()]));
     assert!(dir.join("scalr-oci-configure-tofu.1").exists());
     assert!(dir.join("scalr-oci-registry-add.1").exists());
+    // The helpers' pages: the same text as their --help, rendered by man.
+    for (helper, verb, variable) in [
+        ("docker-credential-scalr", "erase", "SCALR_OCI_SOURCES"),
+        ("terraform-credentials-scalr", "forget HOST", "SCALR_TOKEN"),
+    ] {
+        let page = std::fs::read_to_string(dir.join(format!("{helper}.1"))).unwrap();
+        assert!(page.starts_with(".TH "), "{helper}.1 is not a man page");
+        for want in [
+            ".SH VERBS".to_string(),
+            format!(".B {}", verb),
+            ".SH ENVIRONMENT".to_string(),
+            format!(".B {}", variable.replace('-', "\\-")),
+            ".SH EXAMPLES".to_string(),
+        ] {
+            assert!(page.contains(&want), "{helper}.1 lacks {want:?}:\n{page}");
+        }
+    }
 }
 
 #[test]

@@ -87,7 +87,7 @@ pub fn serve(
             return 0;
         }
         [flag] if matches!(flag.as_str(), "--help" | "-h") => {
-            let _ = writeln!(stdout, "{}", usage());
+            let _ = writeln!(stdout, "{}", crate::help::HOST_TOKEN_HELPER.text());
             return 0;
         }
         [verb, host] if matches!(verb.as_str(), "get" | "store" | "forget") => {

@@ -18,6 +18,7 @@ pub mod cache;
 pub mod control_plane;
 pub mod diagnostics;
 pub mod error;
+pub mod help;
 pub mod host_token;
 pub mod https;
 pub mod keychain;

@@ -109,7 +109,7 @@ pub fn serve<'w, B: Backend>(
 ) -> i32 {
     let verb = match args {
         [word] if word == "--help" || word == "-h" => {
-            let _ = writeln!(stdout, "{}", usage());
+            let _ = writeln!(stdout, "{}", crate::help::DOCKER_HELPER.text());
             return 0;
         }
         [word] => match Verb::parse(word) {

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use docker_credential_scalr::diagnostics::Diagnostics;
+use docker_credential_scalr::help::DOCKER_HELPER;
 use docker_credential_scalr::protocol::{self, Backend, Credential, MAX_INPUT};
 use docker_credential_scalr::registry::RegistryHost;
 use docker_credential_scalr::{Error, Result};
@@ -103,8 +104,14 @@ fn usage_for_no_verb_extra_arguments_and_unknown_verbs() {
 fn help_and_version_succeed_without_a_backend() {
     let never = |_: Diagnostics<'_>| -> Result<&Memory> { panic!("the backend must not be built") };
     for (args, expect) in [
-        (vec!["--help".to_string()], USAGE.to_string()),
-        (vec!["-h".to_string()], USAGE.to_string()),
+        (
+            vec!["--help".to_string()],
+            format!("{}\n", DOCKER_HELPER.text()),
+        ),
+        (
+            vec!["-h".to_string()],
+            format!("{}\n", DOCKER_HELPER.text()),
+        ),
         (
             vec!["--version".to_string()],
             format!("{}\n", protocol::version_line()),
