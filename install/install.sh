@@ -1,26 +1,6 @@
 #!/bin/sh
-# Installs docker-credential-scalr, terraform-credentials-scalr and scalr-oci,
-# links terraform-credentials-scalr into OpenTofu's plugin directory, then points
-# OpenTofu and Docker at the helpers. Safe to run again: unchanged binaries are
-# left alone and `scalr-oci configure` changes nothing that is already right.
-# No Rust toolchain needed: by default it downloads the release archive for
-# this OS and architecture and checks it against the release's SHA256SUMS
-# before unpacking anything. Also runs piped: curl -sSf URL | sh -s -- OPTIONS
-#
-#   install.sh [--prefix DIR] [--version V] [--from-url URL | --from DIR | --source]
-#              [--no-configure] [--dry-run]
-#   install.sh --uninstall [--prefix DIR] [--dry-run]
-#
-#   --prefix DIR    where the binaries go (default: ~/.local/bin)
-#   --version V     the release to install (default: the latest)
-#   --from-url URL  the release directory to download from, holding SHA256SUMS
-#                   and the archives (default: the project's GitHub releases;
-#                   also $SCALR_OCI_RELEASE_URL). https:// or file:// only
-#   --from DIR      take ready-built binaries from DIR; download nothing
-#   --source        build from this checkout with `cargo install --path`
-#   --no-configure  install only; do not run `scalr-oci configure`
-#   --dry-run       print what would be done (configure shows its diffs); change nothing
-#   --uninstall     remove the binaries and the plugin link (configuration files are left as they are)
+# Installs docker-credential-scalr, terraform-credentials-scalr and scalr-oci.
+# `install.sh --help` says what it does and how (the text is usage() below).
 set -eu
 
 # Everything is in main, called on the last line: a download cut short runs nothing.
@@ -41,6 +21,49 @@ binaries="docker-credential-scalr terraform-credentials-scalr scalr-oci"
 host_helper=terraform-credentials-scalr
 
 say() { printf '%s\n' "$*"; }
+usage() {
+    cat <<'USAGE'
+install.sh: installs docker-credential-scalr, terraform-credentials-scalr and scalr-oci,
+links terraform-credentials-scalr into OpenTofu's plugin directory, then runs
+`scalr-oci configure`: OpenTofu sends every oci:// registry to docker-credential-scalr
+and asks terraform-credentials-scalr for the Scalr host token; Docker sends the
+registries already known (from the OpenTofu configuration or the keychain) to
+docker-credential-scalr, and is left as it is while none is known.
+Safe to run again: unchanged binaries are left alone and `scalr-oci configure`
+changes nothing that is already right.
+
+No Rust toolchain needed: by default it downloads the release archive for this OS
+and architecture and checks it against the release's SHA256SUMS before unpacking
+anything.
+
+Usage:
+  install.sh [--prefix DIR] [--version V] [--from-url URL | --from DIR | --source]
+             [--no-configure] [--dry-run]
+  install.sh --uninstall [--prefix DIR] [--dry-run]
+  curl -sSf URL/install.sh | sh -s -- [OPTIONS]
+
+Options:
+  --prefix DIR    where the binaries go (default: ~/.local/bin)
+  --version V     the release to install (default: the latest)
+  --from-url URL  the release directory to download from, holding SHA256SUMS and the
+                  archives (default: the project's GitHub releases; also
+                  $SCALR_OCI_RELEASE_URL); https:// or file:// only
+  --from DIR      take ready-built binaries from DIR; download nothing
+  --source        build this checkout with cargo (one release build of the workspace,
+                  cargo's progress shown; minutes the first time, needs a Rust toolchain)
+  --no-configure  install only; do not run `scalr-oci configure`
+  --dry-run       print what would be done (configure shows its diffs); change nothing
+  --uninstall     remove the binaries and the plugin link (configuration files are
+                  left as they are)
+  -h, --help      print this text
+
+Examples:
+  install.sh                                   # the latest release into ~/.local/bin
+  install.sh --version 0.1.0 --no-configure    # pinned, for a CI job
+  install.sh --source --prefix /usr/local/bin  # build this checkout
+  install.sh --dry-run                         # show every step and diff first
+USAGE
+}
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
@@ -57,10 +80,7 @@ while [ $# -gt 0 ]; do
         --dry-run) dry_run=1; shift ;;
         --uninstall) uninstall=1; shift ;;
         --no-configure) configure=0; shift ;;
-        -h|--help)
-            if [ -f "$0" ]; then sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
-            else say "usage: sh -s -- [--prefix DIR] [--version V] [--from-url URL] [--no-configure] [--dry-run]"; fi
-            exit 0 ;;
+        -h|--help) usage; exit 0 ;;
         *) die "unknown option: $1 (see --help)" ;;
     esac
 done
@@ -229,15 +249,21 @@ download_release() {
 if [ "$source_build" = 1 ]; then
     [ -f "$repo/helper/Cargo.toml" ] || die "--source needs a checkout of the repository (run install/install.sh from it)"
     command -v cargo >/dev/null 2>&1 || die "cargo is not installed; leave out --source to download a release"
+    # One cargo invocation for the whole workspace, with cargo's own progress
+    # (one line per crate compiled) on stderr.
+    target_dir=${CARGO_TARGET_DIR:-$repo/target}
+    build="cargo build --release --locked --manifest-path $repo/Cargo.toml --target-dir $target_dir -p docker-credential-scalr -p scalr-oci"
     if [ "$dry_run" = 1 ]; then
-        say "would run: cargo install --locked --path $repo/helper and --path $repo/confgen"
+        say "would run: $build"
     else
-        staging=$(mktemp -d)
-        for crate in helper confgen; do
-            cargo install --quiet --locked --path "$repo/$crate" --root "$staging" \
-                || cargo install --quiet --path "$repo/$crate" --root "$staging"
-        done
-        from="$staging/bin"
+        say "building the workspace with cargo (a few minutes the first time, seconds after that):"
+        say "  $build"
+        started=$(date +%s)
+        cargo build --release --locked --manifest-path "$repo/Cargo.toml" --target-dir "$target_dir" \
+            -p docker-credential-scalr -p scalr-oci \
+            || die "cargo build failed (see above); nothing was installed"
+        say "built in $(( $(date +%s) - started ))s"
+        from="$target_dir/release"
     fi
 elif [ -z "$from" ]; then
     download_release
@@ -300,17 +326,39 @@ if [ ! -x "$scalr_oci" ]; then
 fi
 extra=""
 [ "$dry_run" = 1 ] && extra="--dry-run"
+# scalr-oci links the plugin to the terraform-credentials-scalr beside itself.
+# A dry run runs the not yet installed copy in $from, so its lines name $from
+# where the install will put $prefix: say what the install will really do.
+configure() {
+    if [ "$scalr_oci" = "$prefix/scalr-oci" ]; then
+        # shellcheck disable=SC2086 # $extra is one optional word
+        PATH="$prefix:$PATH" "$scalr_oci" configure "$@" $extra
+    else
+        shown=$(mktemp)
+        code=0
+        # shellcheck disable=SC2086
+        PATH="$prefix:$PATH" "$scalr_oci" configure "$@" $extra >"$shown" || code=$?
+        FROM="$from/" TO="$prefix/" awk '{
+            line = $0; out = ""
+            while ((i = index(line, ENVIRON["FROM"])) > 0) {
+                out = out substr(line, 1, i - 1) ENVIRON["TO"]
+                line = substr(line, i + length(ENVIRON["FROM"]))
+            }
+            print out line
+        }' "$shown"
+        rm -f "$shown"
+        return "$code"
+    fi
+}
 status=0
-# shellcheck disable=SC2086 # $extra is one optional word
-"$scalr_oci" configure tofu --default $extra || status=$?
-# shellcheck disable=SC2086
-"$scalr_oci" configure tofu --credentials-helper $extra || status=$?
-# shellcheck disable=SC2086
-"$scalr_oci" configure docker $extra || status=$?
+configure tofu --default || status=$?
+configure tofu --credentials-helper || status=$?
+configure docker || status=$?
 if [ "$status" != 0 ]; then
     say "Some settings were left as they were (see above); the binaries are installed."
 fi
-say "Next: \`scalr-oci registry add HOST --username NAME\` or \`scalr-oci login\`, then \`scalr-oci doctor\`."
+say "Next: \`scalr-oci registry add HOST --username NAME\` (or \`scalr-oci login\` for the Scalr"
+say "      integrations), \`scalr-oci configure docker --registry HOST\` for Docker, then \`scalr-oci doctor\`."
 }
 
 main "$@"

@@ -432,3 +432,153 @@ fn concurrent_installs_all_succeed_and_leave_one_whole_install() {
     );
     assert_eq!(home.read(".tofurc"), TOFURC);
 }
+
+// ---- install.sh's texts (issue 18): --help, --dry-run, Docker, --source.
+
+/// `--help` is the usage text, the same whether the script is a file or
+/// piped to `sh -s --`; never the script's own source.
+#[test]
+fn help_prints_the_usage_not_the_script() {
+    let home = Home::new();
+    let file = sh(&home, &script("install.sh"), &["--help"]);
+    assert_success(&file);
+    let piped = Command::new("sh")
+        .args(["-s", "--", "--help"])
+        .stdin(std::fs::File::open(script("install.sh")).unwrap())
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_success(&piped);
+    let text = stdout(&file);
+    assert_eq!(text, stdout(&piped), "--help differs when piped");
+    assert!(
+        text.starts_with("install.sh: installs docker-credential-scalr"),
+        "{text}"
+    );
+    for want in [
+        "\nUsage:\n  install.sh [--prefix DIR]",
+        "curl -sSf URL/install.sh | sh -s -- [OPTIONS]",
+        "\nOptions:\n",
+        "  --dry-run ",
+        "  --source ",
+        "  -h, --help ",
+        "\nExamples:\n  install.sh ",
+        "is left as it is while none is known",
+    ] {
+        assert_contains(&text, want);
+    }
+    for source in ["set -eu", "prefix=", "main()", "\n#"] {
+        assert!(
+            !text.contains(source),
+            "--help prints the script ({source:?}):\n{text}"
+        );
+    }
+}
+
+/// The dry run ran the not yet installed scalr-oci from --from, which named
+/// the plugin link's target in that directory; the install links the prefix.
+#[test]
+fn dry_run_links_the_plugin_to_the_prefix_not_the_source_directory() {
+    let home = Home::new();
+    let from = staged(&home);
+    let prefix = home.file("bin");
+    let dry = sh(
+        &home,
+        &script("install.sh"),
+        &[
+            "--from",
+            from.to_str().unwrap(),
+            "--prefix",
+            prefix.to_str().unwrap(),
+            "--dry-run",
+        ],
+    );
+    assert_success(&dry);
+    let text = stdout(&dry);
+    assert_contains(
+        &text,
+        &format!(
+            "plugin terraform-credentials-scalr: would link {} -> {}",
+            plugin_link(&home).display(),
+            prefix.join("terraform-credentials-scalr").display()
+        ),
+    );
+    assert!(
+        !text.contains(&format!("-> {}/terraform-credentials-scalr", from.display())),
+        "the dry run names the --from directory as the plugin's target:\n{text}"
+    );
+    assert!(
+        !prefix.exists() && !home.file(".tofurc").exists(),
+        "--dry-run changed something"
+    );
+}
+
+/// On a fresh HOME no registry is known: Docker is left as it is, the output
+/// says so and how to do it later, and nothing tells the user to run
+/// install.sh, the script that is running.
+#[test]
+fn a_fresh_home_leaves_docker_as_it_is_and_says_how_to_configure_it() {
+    let home = Home::new();
+    let from = staged(&home);
+    let prefix = home.file("bin");
+    let out = sh(
+        &home,
+        &script("install.sh"),
+        &[
+            "--from",
+            from.to_str().unwrap(),
+            "--prefix",
+            prefix.to_str().unwrap(),
+        ],
+    );
+    assert_success(&out);
+    let text = stdout(&out);
+    assert_contains(
+        &text,
+        "Nothing to configure for Docker: no registry was given and none is known yet (from the OpenTofu configuration or the keychain), so nothing was changed.\nWhen you have one: `scalr-oci configure docker --registry HOST` for each registry",
+    );
+    assert_contains(
+        &text,
+        "`scalr-oci configure docker --registry HOST` for Docker",
+    );
+    assert!(
+        !home.file(".docker/config.json").exists(),
+        "Docker was configured"
+    );
+    let all = format!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        !all.contains("install.sh"),
+        "install.sh tells the user to run install.sh:\n{all}"
+    );
+    // install.sh's own PATH warning is the one that stays.
+    assert_contains(&text, "is not on your PATH");
+}
+
+/// `--source` is one cargo build of the workspace, shown before it runs.
+#[test]
+fn source_build_is_one_cargo_build_of_the_workspace() {
+    let home = Home::new();
+    let cargo_dir = Path::new(env!("CARGO")).parent().unwrap().to_path_buf();
+    let out = Command::new("sh")
+        .arg(script("install.sh"))
+        .args(["--source", "--dry-run", "--no-configure", "--prefix"])
+        .arg(home.file("bin"))
+        .env("HOME", home.path())
+        .env("PATH", format!("{}:/usr/bin:/bin", cargo_dir.display()))
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let text = stdout(&out);
+    let builds: Vec<&str> = text.lines().filter(|l| l.contains("cargo ")).collect();
+    assert_eq!(builds.len(), 1, "{text}");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let repo = repo.canonicalize().unwrap();
+    assert_eq!(
+        builds[0],
+        format!(
+            "would run: cargo build --release --locked --manifest-path {0}/Cargo.toml --target-dir {0}/target -p docker-credential-scalr -p scalr-oci",
+            repo.display()
+        )
+    );
+}

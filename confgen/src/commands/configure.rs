@@ -115,8 +115,12 @@ pub fn docker(
         if hosts.is_empty() {
             say!(
                 out,
-                "Nothing to configure for {}: no registry was given and none is known yet (from the OpenTofu configuration or the keychain).\nPass --registry HOST for each registry, or --store to send every registry to docker-credential-scalr.",
-                flavor.name()
+                "Nothing to configure for {0}: no registry was given and none is known yet (from the OpenTofu configuration or the keychain), so nothing was changed.\nWhen you have one: `scalr-oci configure {1} --registry HOST` for each registry, or `scalr-oci configure {1} --store` to send every registry to docker-credential-scalr.",
+                flavor.name(),
+                match flavor {
+                    Flavor::Docker => "docker",
+                    Flavor::Containers => "containers",
+                }
             )?;
             return Ok(());
         }
@@ -187,7 +191,7 @@ fn finish(
     if changed && applied && find_on_path(HELPER_BINARY).is_none() {
         say!(
             out,
-            "Next: put docker-credential-scalr on your PATH (OpenTofu and Docker look for it only there), e.g. with install/install.sh."
+            "Next: put docker-credential-scalr on your PATH (OpenTofu and Docker look for it only there)."
         )?;
     }
     Ok(())
