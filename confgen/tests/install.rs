@@ -504,7 +504,10 @@ fn dry_run_links_the_plugin_to_the_prefix_not_the_source_directory() {
         ),
     );
     assert!(
-        !text.contains(&format!("-> {}/terraform-credentials-scalr", from.display())),
+        !text.contains(&format!(
+            "-> {}/terraform-credentials-scalr",
+            from.display()
+        )),
         "the dry run names the --from directory as the plugin's target:\n{text}"
     );
     assert!(

@@ -9,7 +9,12 @@
 //! The hook downloads this machine's archive, checks it against the
 //! checksum pinned in the hook, and sets up the helpers; then the real
 //! `tofu init` pulls a private `oci://` module through the fetched helper,
-//! which asks the fake control plane with the run's token. With a tampered
+//! which asks the fake control plane with the run's token, and a module from
+//! the Scalr module registry, whose host token OpenTofu gets from the fetched
+//! `terraform-credentials-scalr` (the run's `SCALR_TOKEN`). The hook also
+//! appends `PATH` and `TF_CLI_CONFIG_FILE` to the agent's `SCALR_AGENT_ENV`
+//! file, and a second process given only that file's variables runs `tofu
+//! init` the same way. With a tampered
 //! archive the hook refuses, says why, and `tofu` is left unconfigured.
 //! Nothing is written but the binaries and the CLI config (and its plugin
 //! link), and no file holds the token or the registry password.
@@ -27,6 +32,12 @@ use scalr_oci_e2e::stage::{Auth, ControlPlane, REPO, Stage};
 use scalr_oci_e2e::tofu::{self, show};
 
 const USER: &str = "hook-bot";
+/// The module in the Scalr module registry (`NS/NAME/SYSTEM`).
+const HOSTED: &str = "acme/hosted/scalr";
+/// What the agent gives a hook as `SCALR_AGENT_ENV`, inside the runner.
+const AGENT_ENV: &str = "/tmp/scalr-agent.env";
+/// What was in that file before the hook ran (the agent's own lines).
+const AGENT_ENV_BEFORE: &str = "SCALR_RUN_ID=run-v0hook\n";
 
 /// The runner's writable places, on the host so the test can look inside.
 struct Runner {
@@ -168,6 +179,14 @@ impl HookStage {
         let reference = format!("{}/{REPO}:1.0.0", stage.registry.authority());
         tofu::oras_push(&stage.tools, &env, &stage.oras_config(), &reference, &zip)
             .unwrap_or_else(|out| panic!("oras push: {}", show(&out)));
+        // The same module under another version marker, in the account's
+        // private module registry (served by the fake as the Scalr host).
+        let hosted = stage.scratch.path().join("hosted");
+        tofu::write_module(&hosted, "hosted-1.0.0");
+        let hosted_zip = stage.scratch.path().join("hosted.zip");
+        tofu::zip_dir(&hosted, &hosted_zip);
+        cp.fake
+            .publish_module(HOSTED, "1.0.0", std::fs::read(&hosted_zip).unwrap());
         cp.fake.reset_counters();
 
         let release = Release::staged();
@@ -204,22 +223,20 @@ impl HookStage {
             &workdir.join("root"),
             &[("network", &self.stage.source("?tag=1.0.0"))],
         );
+        let main_tf = workdir.join("root/main.tf");
+        let mut text = std::fs::read_to_string(&main_tf).unwrap();
+        text.push_str(&format!(
+            "module \"hosted\" {{\n  source  = \"{}\"\n  version = \"1.0.0\"\n}}\n",
+            self.cp.fake.module_source(HOSTED)
+        ));
+        std::fs::write(&main_tf, text).unwrap();
+        std::fs::write(runner.host("tmp/scalr-agent.env"), AGENT_ENV_BEFORE).unwrap();
         let bundle = tofu::ca_bundle(
             &runner.host("opt").join("ca.pem"),
             &[&self.cp.bundle, &host.ca.ca_cert],
         );
         assert!(bundle.exists());
-        let env = [
-            ("SSL_CERT_FILE", "/opt/tools/ca.pem".to_string()),
-            ("CURL_CA_BUNDLE", "/opt/tools/ca.pem".to_string()),
-            ("SCALR_HOSTNAME", self.cp.fake.hostname()),
-            ("SCALR_TOKEN", self.cp.fake.token()),
-            (
-                "SCALR_OCI_RELEASE_URL",
-                host.url("Scalr/releases/download/v0"),
-            ),
-            ("SCALR_OCI_DEBUG", "1".to_string()),
-        ];
+        let env = self.run_env(host);
         let script = "\
             if command -v cargo || command -v rustc; then echo 'RUST ON PATH'; exit 9; fi
             touch /opt/readonly-check 2>/dev/null && { echo 'ROOT IS WRITABLE'; exit 9; }
@@ -229,9 +246,27 @@ impl HookStage {
             echo \"hook rc=$rc\"
             echo \"TF_CLI_CONFIG_FILE=${TF_CLI_CONFIG_FILE:-unset}\"
             echo \"helper=$(command -v docker-credential-scalr || echo none)\"
+            echo \"PATH=$PATH\"
             [ \"$rc\" = 0 ] || exit 3
             cd root && exec tofu init -input=false -no-color";
         runner.run(&self.bwrap, &self.stage.tools.tofu, &env, script)
+    }
+
+    /// The run's environment: the agent's variables, the CA bundle, the
+    /// release mirror and the helper's debug log.
+    fn run_env(&self, host: &ReleaseHost) -> Vec<(&'static str, String)> {
+        vec![
+            ("SSL_CERT_FILE", "/opt/tools/ca.pem".to_string()),
+            ("CURL_CA_BUNDLE", "/opt/tools/ca.pem".to_string()),
+            ("SCALR_HOSTNAME", self.cp.fake.hostname()),
+            ("SCALR_TOKEN", self.cp.fake.token()),
+            (
+                "SCALR_OCI_RELEASE_URL",
+                host.url("Scalr/releases/download/v0"),
+            ),
+            ("SCALR_OCI_DEBUG", "1".to_string()),
+            ("SCALR_AGENT_ENV", AGENT_ENV.to_string()),
+        ]
     }
 }
 
@@ -271,6 +306,11 @@ fn the_hook_fetches_the_pinned_binary_and_tofu_init_pulls_a_private_module() {
             .any(|r| r.sent_bearer(&s.cp.fake.token())),
         "no request carried the run's SCALR_TOKEN"
     );
+    // The module from the Scalr module registry: OpenTofu asked the fetched
+    // terraform-credentials-scalr for the host token, which answered with
+    // the run's SCALR_TOKEN; every registry request carried it and was served.
+    assert_hosted_module_installed(&s, &runner.host("workdir/root"), &out);
+
     // The keyring was refused (seccomp), so the answer came from the source.
     assert!(
         out.stderr_lossy().contains("the cache is unavailable")
@@ -297,6 +337,8 @@ fn the_hook_fetches_the_pinned_binary_and_tofu_init_pulls_a_private_module() {
                     "data/.terraform.d",
                     "data/.terraform.d/plugins",
                     "data/.terraform.d/plugins/terraform-credentials-scalr",
+                    // The agent's file, which the hook appends to.
+                    "tmp/scalr-agent.env",
                 ]
                 .contains(&path.as_str()),
             "the hook wrote {path}: {outside_workdir:?}"
@@ -317,6 +359,82 @@ fn the_hook_fetches_the_pinned_binary_and_tofu_init_pulls_a_private_module() {
     for place in ["tmp", "data", "workdir"] {
         assert_no_file_contains(&runner.host(place), &s.cp.fake.token());
         assert_no_credential_in_files(&runner.host(place), USER, &s.stage.password);
+    }
+
+    // SCALR_AGENT_ENV: the agent's lines kept, then exactly two NAME=VALUE
+    // lines, the PATH and TF_CLI_CONFIG_FILE the sourcing shell got.
+    let path = text
+        .lines()
+        .find_map(|l| l.strip_prefix("PATH="))
+        .unwrap_or_else(|| panic!("the script printed no PATH: {text}"));
+    assert!(
+        path.starts_with("/tmp/scalr-oci-")
+            && path.ends_with(":/opt/tools:/usr/local/bin:/usr/bin:/bin"),
+        "{path}"
+    );
+    let agent_env = std::fs::read_to_string(runner.host("tmp/scalr-agent.env")).unwrap();
+    assert_eq!(
+        agent_env,
+        format!("{AGENT_ENV_BEFORE}PATH={path}\nTF_CLI_CONFIG_FILE=/opt/data/.scalr-oci/tofurc\n")
+    );
+
+    // A step the agent starts with those variables, without the hook
+    // sourced, finds both helpers and the CLI config: tofu init again.
+    let vars: Vec<(&str, String)> = agent_env
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(name, _)| *name != "SCALR_RUN_ID")
+        .map(|(name, value)| (name, value.to_string()))
+        .collect();
+    assert_eq!(vars.len(), 2, "{agent_env}");
+    let mut env = s.run_env(&host);
+    env.retain(|(name, _)| !name.starts_with("SCALR_OCI_"));
+    env.extend(vars);
+    let root2 = runner.host("workdir/root2");
+    std::fs::create_dir_all(&root2).unwrap();
+    std::fs::copy(runner.host("workdir/root/main.tf"), root2.join("main.tf")).unwrap();
+    s.cp.fake.reset_counters();
+    let again = runner.run(
+        &s.bwrap,
+        &s.stage.tools.tofu,
+        &env,
+        "echo \"helper=$(command -v docker-credential-scalr)\"; cd root2 && exec tofu init -input=false -no-color",
+    );
+    assert_eq!(again.code(), Some(0), "{}", show(&again));
+    assert!(
+        again.stdout_lossy().contains("helper=/tmp/scalr-oci-"),
+        "{}",
+        show(&again)
+    );
+    let network = tofu::installed_module_dir(&root2, "network")
+        .unwrap_or_else(|| panic!("no oci:// module: {}", show(&again)));
+    assert!(
+        std::fs::read_to_string(network.join("outputs.tf"))
+            .unwrap()
+            .contains("\"1.0.0\"")
+    );
+    assert!(s.cp.fake.credentials_requests(&s.cp.integration) >= 1);
+    assert_hosted_module_installed(&s, &root2, &again);
+}
+
+/// The Scalr-registry module is installed in `root`, and every request to
+/// the registry carried the run's token and was answered 200 or 204.
+fn assert_hosted_module_installed(s: &HookStage, root: &Path, out: &Output) {
+    let hosted = tofu::installed_module_dir(root, "hosted")
+        .unwrap_or_else(|| panic!("tofu installed no registry module: {}", show(out)));
+    let outputs = std::fs::read_to_string(hosted.join("outputs.tf")).unwrap();
+    assert!(outputs.contains("\"hosted-1.0.0\""), "{outputs}");
+    let seen = s.cp.fake.registry_requests();
+    assert!(
+        seen.iter().any(|r| r.path.ends_with("/versions"))
+            && seen.iter().any(|r| r.path.ends_with("/download")),
+        "the registry saw {seen:?}"
+    );
+    for request in &seen {
+        assert!(
+            request.sent_bearer(&s.cp.fake.token()) && matches!(request.status, Some(200 | 204)),
+            "a registry request without the run's token, or refused: {request:?}"
+        );
     }
 }
 
@@ -354,9 +472,16 @@ fn a_tampered_archive_makes_the_hook_refuse_and_leaves_tofu_unconfigured() {
         .iter()
         .filter(|p| !p.starts_with("workdir/"))
         .collect();
-    assert!(
-        outside_workdir.is_empty(),
+    // The agent's file was there before; a refused hook adds nothing to it.
+    assert_eq!(
+        outside_workdir,
+        [&"tmp/scalr-agent.env".to_string()],
         "a refused hook wrote {outside_workdir:?}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(runner.host("tmp/scalr-agent.env")).unwrap(),
+        AGENT_ENV_BEFORE,
+        "a refused hook passed variables on to the run"
     );
     assert_eq!(s.cp.fake.total_requests(), 0);
 }
