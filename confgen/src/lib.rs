@@ -15,6 +15,8 @@
 //! - [`token_files`]: Scalr tokens other tools wrote in plain text;
 //! - [`write`]: locked, atomic, mode-keeping writes and dry-run diffs;
 //! - [`package`]: the reproducible OpenTofu module package (zip) and its checks;
+//! - [`registry_connection`]: a repository connection with the helper's
+//!   credentials (module and provider commands);
 //! - [`oci`]: an OCI distribution client (challenge, Basic/Bearer, blobs,
 //!   manifests, tags);
 //! - [`address`], [`scalr`], [`report`], [`redact`], [`json_format`],
@@ -36,6 +38,7 @@ pub mod output;
 pub mod package;
 pub mod package_verify;
 pub mod redact;
+pub mod registry_connection;
 pub mod report;
 pub mod scalr;
 pub mod secret_input;

@@ -179,6 +179,36 @@ pub enum Error {
 
     #[error("no provider package was given")]
     NoPackages,
+
+    #[error("repository_template {template:?}: {problem}")]
+    BadTemplate {
+        template: String,
+        problem: TemplateProblem,
+    },
+}
+
+/// Why OpenTofu would refuse a `repository_template` (or an `include`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateProblem {
+    #[error("it must be HOST/PATH without a scheme (no https://)")]
+    Scheme,
+    #[error("a ${{ is not closed")]
+    Unclosed,
+    #[error("only ${{hostname}}, ${{namespace}} and ${{type}} may be used, not ${{{0}}}")]
+    UnknownVariable(String),
+    #[error("template directives (%{{…}}) are not supported here")]
+    Directive,
+    #[error("it does not yield HOST/PATH")]
+    NotHostPath,
+    #[error("an include pattern is HOSTNAME/NAMESPACE/TYPE, each part a name or *")]
+    BadInclude,
+    #[error(
+        "the include pattern {include} leaves the {variable} open, so the template must use ${{{variable}}}"
+    )]
+    LeavesOpen {
+        variable: &'static str,
+        include: String,
+    },
 }
 
 /// What is wrong with a provider package's name or content.

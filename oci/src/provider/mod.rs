@@ -9,12 +9,16 @@
 //!   a version tag names, byte for byte what we push;
 //! - [`verify`]: every rule OpenTofu applies when it installs from a tag,
 //!   each broken rule a [`verify::Problem`];
+//! - [`template`]: `repository_template`, checked as OpenTofu does;
 //! - [`tags`]: which tags OpenTofu counts as versions (semver, `+` written
 //!   `_`).
+
+pub use semver::Version;
 
 pub mod index;
 pub mod name;
 pub mod tags;
+pub mod template;
 pub mod verify;
 
 /// An OCI image index.
