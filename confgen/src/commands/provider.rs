@@ -191,7 +191,7 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
         say!(out, "{doc}")?;
     } else {
         for (platform, zip) in &report.targets {
-            say!(out, "ok    {platform:<16} {}", zh(zip))?;
+            say!(out, "ok    {:<16} {}", platform.to_string(), zh(zip))?;
         }
         for problem in &report.problems {
             say!(out, "FAIL  {problem}")?;

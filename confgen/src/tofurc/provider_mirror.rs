@@ -178,6 +178,76 @@ pub fn ensure(files: &TofuFiles, mirror: &Mirror, mode: Mode, force: bool) -> Re
     Ok(done)
 }
 
+/// For `status` and `doctor`: where OpenTofu installs providers from,
+/// one line per `provider_installation` block of the merged set, each line
+/// after `indent`. Reads only.
+pub fn report(
+    env: &crate::environment::Env,
+    indent: &str,
+    out: &mut dyn std::io::Write,
+) -> Result<()> {
+    let files = TofuFiles::find(env)?;
+    let mut found = false;
+    for path in files.all() {
+        let Some(text) = write::read_optional(path)? else {
+            continue;
+        };
+        if Syntax::of(path) == Syntax::Json {
+            if text.contains(&format!("\"{BLOCK}\"")) {
+                found = true;
+                crate::output::say!(
+                    out,
+                    "{indent}{BLOCK} in {} (JSON; not read further)",
+                    path.display()
+                )?;
+            }
+            continue;
+        }
+        let Ok(body) = tofurc::hcl::parse(path, &text) else {
+            continue; // the credentials report names the syntax error
+        };
+        let marks = spans(path, &text)?;
+        for (block, (_, mine)) in body
+            .iter()
+            .filter_map(Structure::as_block)
+            .filter(|b| b.ident.as_str() == BLOCK)
+            .zip(marks)
+        {
+            found = true;
+            let mirrors: Vec<String> = block
+                .body
+                .iter()
+                .filter_map(Structure::as_block)
+                .filter(|b| b.ident.as_str() == "oci_mirror")
+                .map(|b| {
+                    b.body
+                        .get_attribute("repository_template")
+                        .and_then(|a| a.value.as_str().map(|t| format!("{t:?}")))
+                        .unwrap_or_else(|| "(no repository_template)".into())
+                })
+                .collect();
+            let what = if mirrors.is_empty() {
+                "no oci_mirror".to_string()
+            } else {
+                format!("oci_mirror {}", mirrors.join(", "))
+            };
+            let who = if mine {
+                "written by scalr-oci"
+            } else {
+                "not written by scalr-oci"
+            };
+            crate::output::say!(out, "{indent}{BLOCK} in {}: {what} ({who})", path.display())?;
+        }
+    }
+    if !found {
+        crate::output::say!(
+            out,
+            "{indent}providers: installed from their registries (no {BLOCK}; `scalr-oci configure tofu --provider-mirror` adds an OCI mirror)"
+        )?;
+    }
+    Ok(())
+}
+
 /// Every `provider_installation` block of an HCL file: the bytes to replace
 /// (whole lines, with our marker line when it is there) and whether it is
 /// ours.
