@@ -9,7 +9,7 @@ use clap_complete::Shell;
 
 use crate::commands::configure::{self, Common};
 use crate::commands::module::{self, Publish};
-use crate::commands::{doctor, login, migrate, registry, status};
+use crate::commands::{doctor, login, migrate, provider, registry, status};
 use crate::docker_config::Flavor;
 use crate::environment::Env;
 use crate::error::{Error, Result};
@@ -103,6 +103,10 @@ Examples:\n  scalr-oci doctor\n  scalr-oci doctor ghcr.io registry-1.docker.io\n
     #[command(subcommand)]
     Module(Module),
 
+    /// Mirror OpenTofu providers into an OCI registry; verify and list them.
+    #[command(subcommand)]
+    Provider(Provider),
+
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  scalr-oci completions bash > ~/.local/share/bash-completion/completions/scalr-oci\n  scalr-oci completions zsh > ~/.zfunc/_scalr-oci"
@@ -157,6 +161,91 @@ Examples:\n  scalr-oci module verify 'oci://ghcr.io/acme/network?tag=1.0.0'\n  s
         page_size: Option<usize>,
     },
 }
+
+// --- provider (issue 20) -----------------------------------------------------
+
+#[derive(Subcommand, Debug)]
+pub enum Provider {
+    /// Push one provider version from its official zips as the index OpenTofu installs from.
+    #[command(
+        after_help = "Each ZIP must be named as releases name them, terraform-provider-TYPE_VERSION_OS_ARCH.zip;\n\
+type, version and platform come from the names and must agree (one version, one zip per platform).\n\
+Pushes each zip and a per-platform manifest (artifactType application/vnd.opentofu.provider-target),\n\
+then the index (application/vnd.opentofu.provider), and only then tags it VERSION (+ written _).\n\
+Blobs the registry has are skipped; a tag naming another index is refused without --force.\n\n\
+Examples:\n  scalr-oci provider push terraform-provider-tls_4.0.6_*.zip oci://registry.example.com/providers/hashicorp/tls\n  scalr-oci provider push ./dist/*.zip oci://ghcr.io/acme/providers/acme/cloud --json"
+    )]
+    Push {
+        /// The provider's zips, one per platform.
+        #[arg(required = true, num_args = 1..)]
+        zips: Vec<PathBuf>,
+        /// oci://HOST[:PORT]/REPO (the last argument).
+        target: String,
+        /// Move the version's tag when it names another index.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Push every provider version of a `tofu providers mirror` directory.
+    #[command(
+        after_help = "DIR is what `tofu providers mirror DIR` writes (HOSTNAME/NAMESPACE/TYPE/*.zip). Each version goes\n\
+to the repository the template names (${hostname}, ${namespace}, ${type}); versions already there\n\
+with the same digest are skipped; a failure is reported and the others continue.\n\n\
+Examples:\n  tofu providers mirror ./mirror\n  scalr-oci provider mirror ./mirror --repository-template 'registry.example.com/providers/${namespace}/${type}'"
+    )]
+    Mirror {
+        dir: PathBuf,
+        #[arg(long, value_name = "TEMPLATE")]
+        repository_template: String,
+        /// Move tags that name another index.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a provider version as OpenTofu will when it installs it.
+    #[command(
+        after_help = "Exit 0 only when the tag names an image index of artifactType application/vnd.opentofu.provider,\n\
+one provider-target manifest per platform with exactly one archive/zip layer, digests and sizes\n\
+match, and each zip holds the provider. Prints each platform's lock-file hash (zh:).\n\n\
+Examples:\n  scalr-oci provider verify 'oci://registry.example.com/providers/hashicorp/tls?tag=4.0.6'"
+    )]
+    Verify {
+        /// oci://HOST/REPO?tag=VERSION
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the versions OpenTofu sees in a repository (semver tags, _ for +).
+    #[command(
+        after_help = "Examples:\n  scalr-oci provider tags oci://registry.example.com/providers/hashicorp/tls"
+    )]
+    Tags {
+        /// oci://HOST/REPO
+        target: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn run_provider(command: Provider, out: &mut dyn Write) -> Result<()> {
+    match command {
+        Provider::Push {
+            zips,
+            target,
+            force,
+            json,
+        } => provider::push(&zips, &target, force, json, out),
+        Provider::Mirror {
+            dir,
+            repository_template,
+            force,
+        } => provider::mirror(&dir, &repository_template, force, out),
+        Provider::Verify { target, json } => provider::verify(&target, json, out),
+        Provider::Tags { target, json } => provider::tags(&target, json, out),
+    }
+}
+
+// --- end provider ------------------------------------------------------------
 
 #[derive(Args, Debug)]
 pub struct PublishArgs {
@@ -222,6 +311,14 @@ Examples:\n  scalr-oci configure tofu --default\n  scalr-oci configure tofu --cr
         /// into OpenTofu's plugin directory: the Scalr host token from the keychain.
         #[arg(long)]
         credentials_helper: bool,
+        /// Install providers from an OCI mirror: a provider_installation block with
+        /// `oci_mirror { repository_template = TEMPLATE }` (${hostname}, ${namespace}, ${type}).
+        #[arg(long, value_name = "TEMPLATE")]
+        provider_mirror: Option<String>,
+        /// Providers the mirror serves (HOSTNAME/NAMESPACE/TYPE, * allowed; repeatable);
+        /// the rest are installed directly. Default: every provider.
+        #[arg(long = "include", value_name = "PATTERN", requires = "provider_mirror")]
+        includes: Vec<String>,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -321,8 +418,20 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             default,
             all_from_control_plane,
             credentials_helper,
+            provider_mirror,
+            includes,
             common,
         }) => {
+            if let Some(template) = provider_mirror {
+                configure::provider_mirror(&env, &template, includes, &common.common(), out)?;
+                if registries.is_empty()
+                    && !default
+                    && !all_from_control_plane
+                    && !credentials_helper
+                {
+                    return Ok(());
+                }
+            }
             if credentials_helper {
                 configure::credentials_helper(&env, &common.common(), out)?;
                 if registries.is_empty() && !default && !all_from_control_plane {
@@ -391,6 +500,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             json,
             page_size,
         }) => module::tags(&target, page_size, json, out),
+        Command::Provider(command) => run_provider(command, out),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", out);
             Ok(())

@@ -128,6 +128,25 @@ pub enum Error {
     #[error("{reference} is not a valid OpenTofu module package: {problems} problem(s)")]
     NotAModulePackage { reference: String, problems: usize },
 
+    /// `provider push`: the version's tag already names another index.
+    #[error(
+        "{repository}:{tag} already names {current}, not this release ({ours}); nothing was tagged. Pass --force to move the tag"
+    )]
+    TagTaken {
+        repository: String,
+        tag: String,
+        current: String,
+        ours: String,
+    },
+
+    /// `provider verify` found problems (each was named above).
+    #[error("{reference} is not a provider version OpenTofu installs: {problems} problem(s)")]
+    NotAProviderVersion { reference: String, problems: usize },
+
+    /// `provider mirror` pushed what it could; these failed (each named above).
+    #[error("{failed} of {total} provider version(s) were not mirrored (see above)")]
+    MirrorIncomplete { failed: usize, total: usize },
+
     /// The trust roots (`SSL_CERT_FILE`, the system bundle) cannot be used.
     #[error("cannot set up an HTTPS client: {0}")]
     TrustRoots(#[from] docker_credential_scalr::https::TrustRootsError),

@@ -14,9 +14,11 @@
 //! - [`docker_config`]: Docker's config.json and containers' auth.json;
 //! - [`token_files`]: Scalr tokens other tools wrote in plain text;
 //! - [`write`]: locked, atomic, mode-keeping writes and dry-run diffs;
+//! - [`registry_connection`]: a repository connection with the helper's
+//!   credentials (module and provider commands);
 //! - [`oci`]: the OCI distribution client (challenge, Basic/Bearer, blobs,
-//!   manifests, tags) and the module package (`oci::package`: build and
-//!   verify), a crate of its own;
+//!   manifests, tags), the module package (`oci::package`: build and
+//!   verify) and provider mirrors (`oci::provider`), a crate of its own;
 //! - [`address`], [`scalr`], [`report`], [`redact`], [`json_format`],
 //!   [`secret_input`], [`error`]: the smaller pieces their names say.
 
@@ -34,6 +36,7 @@ pub mod json_format;
 pub use scalr_oci_registry as oci;
 pub mod output;
 pub mod redact;
+pub mod registry_connection;
 pub mod report;
 pub mod scalr;
 pub mod secret_input;

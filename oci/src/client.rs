@@ -409,10 +409,20 @@ impl Repository {
     /// Puts `manifest` under `reference` (a tag or its digest); the
     /// registry must agree on its digest.
     pub fn push_manifest(&mut self, reference: &str, manifest: &[u8]) -> Result<()> {
+        self.push_manifest_as(reference, MANIFEST_MEDIA_TYPE, manifest)
+    }
+
+    /// [`Repository::push_manifest`] of a document of `media_type` (an
+    /// image index, say).
+    pub fn push_manifest_as(
+        &mut self,
+        reference: &str,
+        media_type: &str,
+        manifest: &[u8],
+    ) -> Result<()> {
         let url = self.url(&format!("manifests/{reference}"))?;
         let mut put = Req::new(Method::PUT, url.clone());
-        put.headers
-            .push((CONTENT_TYPE.as_str(), MANIFEST_MEDIA_TYPE.into()));
+        put.headers.push((CONTENT_TYPE.as_str(), media_type.into()));
         put.body = Some(manifest);
         let response = self.send(put)?;
         if response.status() != StatusCode::CREATED {

@@ -226,6 +226,99 @@ pub enum Error {
     #[error("cannot write the package ({entry}): {detail}")]
     Zip { entry: String, detail: String },
     // ---- end of packaging
+
+    // ---- Provider mirrors (`provider`).
+    /// A provider package whose file name is not the official form, or
+    /// says something OpenTofu cannot use.
+    #[error("{file}: {problem}")]
+    PackageName {
+        file: String,
+        problem: PackageNameProblem,
+    },
+
+    /// A file that is not a provider package (no zip, no executable).
+    #[error("{file} is not a provider package: {problem}")]
+    NotAProviderPackage {
+        file: String,
+        problem: PackageNameProblem,
+    },
+
+    /// Packages given together that are not of one release.
+    #[error(
+        "{other} and {first} differ in {what}; push one provider version at a time (a tag names one version)"
+    )]
+    PackagesDisagree {
+        first: String,
+        other: String,
+        what: &'static str,
+    },
+
+    #[error(
+        "{first} and {second} are both for {platform}; OpenTofu refuses a version that lists a platform twice"
+    )]
+    PlatformTwice {
+        platform: String,
+        first: String,
+        second: String,
+    },
+
+    #[error("no provider package was given")]
+    NoPackages,
+
+    #[error("repository_template {template:?}: {problem}")]
+    BadTemplate {
+        template: String,
+        problem: TemplateProblem,
+    },
+}
+
+/// Why OpenTofu would refuse a `repository_template` (or an `include`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateProblem {
+    #[error("it must be HOST/PATH without a scheme (no https://)")]
+    Scheme,
+    #[error("a ${{ is not closed")]
+    Unclosed,
+    #[error("only ${{hostname}}, ${{namespace}} and ${{type}} may be used, not ${{{0}}}")]
+    UnknownVariable(String),
+    #[error("template directives (%{{…}}) are not supported here")]
+    Directive,
+    #[error("it does not yield HOST/PATH")]
+    NotHostPath,
+    #[error("an include pattern is HOSTNAME/NAMESPACE/TYPE, each part a name or *")]
+    BadInclude,
+    #[error(
+        "the include pattern {include} leaves the {variable} open, so the template must use ${{{variable}}}"
+    )]
+    LeavesOpen {
+        variable: &'static str,
+        include: String,
+    },
+}
+
+/// What is wrong with a provider package's name or content.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PackageNameProblem {
+    #[error(
+        "not an official provider package name (terraform-provider-TYPE_VERSION_OS_ARCH.zip, as releases and `tofu providers mirror` name them)"
+    )]
+    NotOfficialForm,
+    #[error("the provider type {0:?} is not lower-case letters, digits and -")]
+    BadType(String),
+    #[error("the version {0:?} is not a semantic version (MAJOR.MINOR.PATCH[-PRE][+BUILD])")]
+    BadVersion(String),
+    #[error(
+        "{0:?} is not an operating system OpenTofu knows (Go's GOOS names: linux, darwin, windows, …)"
+    )]
+    UnknownOs(String),
+    #[error(
+        "{0:?} is not an architecture OpenTofu knows (Go's GOARCH names: amd64, arm64, 386, arm, …)"
+    )]
+    UnknownArch(String),
+    #[error("it is not a zip archive")]
+    NotAZip,
+    #[error("its root holds no {0}… executable")]
+    NoExecutable(String),
 }
 
 /// What to tell the user about a refused request.

@@ -9,6 +9,8 @@
 //! - [`error`]: every way a request can fail, in our words, with the
 //!   registry's OCI error codes and never its text;
 //! - [`limits`]: the bound of every read and the byte budget of a command;
+//! - [`provider`]: OpenTofu provider mirrors (official zips, the index a
+//!   version tag names, OpenTofu's rules);
 //! - [`client`]: credentials only to the registry's origin, redirects of
 //!   blob and manifest GETs, retries; blobs (HEAD-skip, monolithic and
 //!   chunked uploads), manifests (the registry's `Docker-Content-Digest`
@@ -23,6 +25,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod limits;
+pub mod provider;
 pub mod reference;
 
 // Module packaging and verification (`module publish | verify`).

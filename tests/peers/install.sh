@@ -269,6 +269,60 @@ build_go_peer() {
   stamp_text "$version" "$sum" >"$BIN/.$name.stamp"
 }
 
+# --- OpenTofu's test provider, for the provider-mirror tests ----------------
+# internal/provider-simple-v6/main from the same pinned OpenTofu module,
+# cross-built (CGO_ENABLED=0) and packed as the official release zips,
+# terraform-provider-simple_VERSION_OS_ARCH.zip, each holding one executable
+# terraform-provider-simple_vVERSION (.exe on Windows), the layout provider
+# releases use. Zip entries get a fixed time (TZ=UTC, touch) so a rebuild
+# gives the same bytes; the stamp names the OpenTofu pin and the platforms.
+readonly PROVIDER_SIMPLE_VERSION=1.0.0
+readonly PROVIDER_SIMPLE_PLATFORMS=(linux_amd64 linux_arm64 darwin_arm64 windows_amd64)
+PROVIDER_DIR=$CACHE/provider-simple
+
+provider_simple_stamp() {
+  stamp_text "$OPENTOFU_VERSION $PROVIDER_SIMPLE_VERSION ${PROVIDER_SIMPLE_PLATFORMS[*]}" "$OPENTOFU_SUM"
+}
+
+provider_simple_current() {
+  local platform
+  [[ -f $PROVIDER_DIR/.stamp && $(<"$PROVIDER_DIR/.stamp") == "$(provider_simple_stamp)" ]] || return 1
+  for platform in "${PROVIDER_SIMPLE_PLATFORMS[@]}"; do
+    [[ -f $PROVIDER_DIR/terraform-provider-simple_${PROVIDER_SIMPLE_VERSION}_${platform}.zip ]] || return 1
+  done
+}
+
+build_provider_simple() {
+  if provider_simple_current; then
+    log "provider-simple-v6 $PROVIDER_SIMPLE_VERSION zips already built"
+    return
+  fi
+  local json dir platform os arch exe work
+  json=$("$GO" mod download -json "$OPENTOFU_MODULE@$OPENTOFU_VERSION") ||
+    die "go mod download $OPENTOFU_MODULE@$OPENTOFU_VERSION failed: $json"
+  [[ $(json_field Sum <<<"$json") == "$OPENTOFU_SUM" ]] || die "$OPENTOFU_MODULE@$OPENTOFU_VERSION: sum mismatch"
+  dir=$(json_field Dir <<<"$json")
+  rm -rf "$PROVIDER_DIR.partial"
+  mkdir -p "$PROVIDER_DIR.partial"
+  for platform in "${PROVIDER_SIMPLE_PLATFORMS[@]}"; do
+    os=${platform%_*}
+    arch=${platform#*_}
+    exe=terraform-provider-simple_v$PROVIDER_SIMPLE_VERSION
+    [[ $os == windows ]] && exe+=.exe
+    log "building provider-simple-v6 for $os/$arch"
+    work=$PROVIDER_DIR.partial/$platform
+    mkdir -p "$work"
+    (cd "$dir" && CGO_ENABLED=0 GOOS=$os GOARCH=$arch "$GO" build -trimpath -ldflags "-s -w" \
+      -o "$work/$exe" ./internal/provider-simple-v6/main)
+    TZ=UTC touch -t 202001010000 "$work/$exe"
+    (cd "$work" && TZ=UTC zip -q -X "../terraform-provider-simple_${PROVIDER_SIMPLE_VERSION}_${platform}.zip" "$exe")
+    rm -rf "$work"
+  done
+  provider_simple_stamp >"$PROVIDER_DIR.partial/.stamp"
+  rm -rf "$PROVIDER_DIR"
+  mv "$PROVIDER_DIR.partial" "$PROVIDER_DIR"
+}
+
 write_env_sh() {
   local tmp=$CACHE/.env.sh.partial
   {
@@ -299,6 +353,7 @@ list_missing() {
   docker --version >/dev/null 2>&1 || echo "Docker CLI (docker --version fails; expected preinstalled at /usr/local/bin/docker)"
   peer_current tofu "$OPENTOFU_VERSION" "$OPENTOFU_SUM" || echo "OpenTofu $OPENTOFU_VERSION in $BIN"
   peer_current oras "$ORAS_VERSION" "$ORAS_SUM" || echo "ORAS $ORAS_VERSION in $BIN"
+  provider_simple_current || echo "OpenTofu's provider-simple-v6 zips in $PROVIDER_DIR"
   [[ $(peer_version hyperfine) == "$HYPERFINE_VERSION" ]] || echo "hyperfine $HYPERFINE_VERSION in $BIN"
   [[ $(peer_version cargo-fuzz) == "$CARGO_FUZZ_VERSION" ]] || echo "cargo-fuzz $CARGO_FUZZ_VERSION in $BIN"
   peer_version nightly >/dev/null || echo "the nightly Rust toolchain (cargo +nightly), for the fuzz targets"
@@ -336,6 +391,7 @@ summary() {
   printf '%-33s %-28s %s\n' docker "$(docker --version)" "$(command -v docker)"
   printf '%-33s %-28s %s\n' tofu "$(peer_version tofu)" "$BIN/tofu"
   printf '%-33s %-28s %s\n' oras "$(peer_version oras)" "$BIN/oras"
+  printf '%-33s %-28s %s\n' provider-simple-v6 "$PROVIDER_SIMPLE_VERSION" "$PROVIDER_DIR"
   printf '%-33s %-28s %s\n' hyperfine "$(peer_version hyperfine)" "$BIN/hyperfine"
   printf '%-33s %-28s %s\n' cargo-fuzz "$(peer_version cargo-fuzz)" "$BIN/cargo-fuzz"
   printf '%-33s %-28s %s\n' nightly "$(peer_version nightly)" "$(rustup which --toolchain nightly cargo 2>/dev/null)"
@@ -360,6 +416,7 @@ main() {
     build_go_peer tofu "$OPENTOFU_MODULE" "$OPENTOFU_VERSION" "$OPENTOFU_SUM" cmd/tofu \
       "-X $OPENTOFU_MODULE/version.dev=no" # drop the "-dev" suffix, as releases do
     build_go_peer oras "$ORAS_MODULE" "$ORAS_VERSION" "$ORAS_SUM" cmd/oras ""
+    build_provider_simple
     build_hyperfine
     build_cargo_fuzz
     install_nightly

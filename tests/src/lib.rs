@@ -22,6 +22,7 @@ pub mod keyring_session;
 pub mod measured;
 pub mod oci;
 pub mod peers;
+pub mod provider_simple;
 #[cfg(unix)]
 pub mod pty;
 pub mod registry;

@@ -222,3 +222,35 @@ pub fn credentials_helper(env: &Env, common: &Common, out: &mut dyn Write) -> Re
         ),
     }
 }
+
+/// `configure tofu --provider-mirror TEMPLATE [--include PATTERN]...`: the
+/// `provider_installation` block with our `oci_mirror` (see
+/// [`tofurc::provider_mirror`]).
+pub fn provider_mirror(
+    env: &Env,
+    template: &str,
+    includes: Vec<String>,
+    common: &Common,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mirror = tofurc::provider_mirror::Mirror::new(template, includes)?;
+    let files = match &common.file {
+        Some(file) => TofuFiles::only(file.clone()),
+        None => TofuFiles::find(env)?,
+    };
+    let done = tofurc::provider_mirror::ensure(&files, &mirror, common.mode, common.force)?;
+    for line in &done.lines {
+        output::raw(out, line)?;
+        if !line.ends_with('\n') {
+            say!(out, "")?;
+        }
+    }
+    if done.kept {
+        return Err(Error::SettingsKept { count: 1 });
+    }
+    match (done.changed, common.mode) {
+        (true, Mode::Check) => Err(Error::CheckFailed),
+        (true, Mode::DryRun) => say!(out, "Dry run: nothing was written."),
+        _ => Ok(()),
+    }
+}

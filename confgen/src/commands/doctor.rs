@@ -63,6 +63,7 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         .user_agent(concat!("scalr-oci/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(Error::HttpClient)?;
+    crate::tofurc::provider_mirror::report(env, "info  ", out)?;
     let claims = inventory.claims();
     let mut failures = 0;
     // A Scalr host is checked through terraform-credentials-scalr; the

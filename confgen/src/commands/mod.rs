@@ -7,5 +7,6 @@ pub mod doctor;
 pub mod login;
 pub mod migrate;
 pub mod module;
+pub mod provider;
 pub mod registry;
 pub mod status;

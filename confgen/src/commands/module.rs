@@ -16,15 +16,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use docker_credential_scalr::diagnostics::Diagnostics;
-use docker_credential_scalr::protocol::{Backend, TOKEN_USERNAME};
-use docker_credential_scalr::resolve::Resolver;
-use docker_credential_scalr::settings::Settings;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::oci::auth::Login;
-use crate::oci::client::{self, Access, Repository};
+use crate::oci::client::{Access, Repository};
 use crate::oci::package;
 use crate::oci::reference::{Reference, Version};
 use crate::oci::{
@@ -32,6 +27,7 @@ use crate::oci::{
     ZIP_MEDIA_TYPE, module_manifest,
 };
 use crate::output::say;
+use crate::registry_connection;
 
 /// OpenTofu asks for `latest` when a source names no tag.
 pub const DEFAULT_TAG: &str = "latest";
@@ -289,33 +285,9 @@ fn write_package(output: &std::path::Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Credentials for the target's host from the helper's chain, then a
-/// connection authenticated for `access`.
+/// A connection to the target's repository (credentials from the helper's chain).
 fn connect(target: &Reference, access: Access) -> Result<Repository> {
-    // The chain's warnings (a plain-text token in use, ambiguous tokens)
-    // reach the user on stderr, as the helper's do.
-    let mut stderr = std::io::stderr();
-    let resolver = Resolver::new(
-        Settings::load()?,
-        Diagnostics::new(&mut stderr, "scalr-oci"),
-    );
-    let login = resolver.get(&target.host)?.map(|c| Login {
-        username: c.username,
-        secret: c.secret,
-    });
-    if login.as_ref().is_some_and(|l| l.username == TOKEN_USERNAME) {
-        return Err(Error::Usage(format!(
-            "the credentials for {} are an identity token (username <token>), which registries accept only from Docker's own OAuth flow; store a username and password or access token: `scalr-oci registry add {} --username NAME`",
-            target.host, target.host
-        )));
-    }
-    Ok(Repository::connect(
-        client::http_client()?,
-        &target.endpoint(),
-        &target.repository,
-        access,
-        login,
-    )?)
+    registry_connection::connect(&target.host, &target.endpoint(), &target.repository, access)
 }
 
 /// Progress lines on stderr, only once an upload has taken a while, at

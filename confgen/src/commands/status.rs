@@ -25,6 +25,7 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
         describe_tofu_file(file, out)?;
     }
 
+    crate::tofurc::provider_mirror::report(env, "  ", out)?;
     host_tokens(env, out)?;
 
     for flavor in [Flavor::Docker, Flavor::Containers] {

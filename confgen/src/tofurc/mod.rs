@@ -7,6 +7,8 @@
 //!   for both syntaxes;
 //! - [`hcl`]: HCL files, edited by splicing at hcl-edit's byte spans;
 //! - [`json`]: `.tfrc.json` files;
+//! - [`provider_mirror`]: the `provider_installation` block with an
+//!   `oci_mirror` (`configure tofu --provider-mirror`);
 //! - [`plaintext`]: the plain-text secrets `migrate` moves.
 
 use std::path::Path;
@@ -20,6 +22,7 @@ pub mod hcl;
 pub mod json;
 pub mod operators;
 pub mod plaintext;
+pub mod provider_mirror;
 
 pub use files::{Syntax, TofuFiles};
 pub use plaintext::{PlaintextLogin, plaintext};
