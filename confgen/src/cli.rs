@@ -386,8 +386,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             page_size,
         }) => module::tags(&target, page_size, json, out),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", out);
-            Ok(())
+            // Into a buffer first: clap_complete panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", &mut script);
+            out.write_all(&script)
+                .map_err(Error::io("stdout", "write to"))
         }
         Command::Man { out_dir } => man(out_dir, out),
     }

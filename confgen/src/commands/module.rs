@@ -343,13 +343,13 @@ impl Progress {
                 .is_none_or(|l| now.duration_since(l) >= PROGRESS_AFTER);
         if due || (sent == total && self.last.is_some()) {
             self.last = Some(now);
-            eprintln!(
-                "scalr-oci: uploading {}…: {} of {} KiB ({}%)",
+            crate::output::progress(format_args!(
+                "uploading {}…: {} of {} KiB ({}%)",
                 self.what,
                 sent / 1024,
                 total / 1024,
                 sent * 100 / total.max(1)
-            );
+            ));
         }
     }
 }
