@@ -157,6 +157,12 @@ pub struct Inventory {
     pub control_plane: Option<ControlPlaneView>,
     /// The environment the scan read (`SCALR_*`, `TF_TOKEN_*`).
     pub env: Env,
+    /// The Scalr host of the helper's settings (`SCALR_HOSTNAME`, else the
+    /// settings file), when there is one.
+    pub settings_hostname: Option<String>,
+    /// The one keychain of the scan, for a command that goes on to store or
+    /// read a secret (migrate, doctor).
+    store: Keychain,
 }
 
 /// `tofu login`'s plain-text token file: where it is and which hosts it
@@ -248,7 +254,14 @@ impl Inventory {
             keychain: view,
             control_plane,
             env: env.clone(),
+            settings_hostname: Settings::load().ok().and_then(|s| s.hostname),
+            store: keychain,
         }
+    }
+
+    /// The keychain the scan opened.
+    pub fn keychain_store(&self) -> &Keychain {
+        &self.store
     }
 
     /// Every file that exists but could not be read or parsed. OpenTofu
@@ -280,17 +293,24 @@ impl Inventory {
     }
 
     /// The one rule for "is this a Scalr host" (checked for OpenTofu's host
-    /// token, not as a registry): a host the keychain holds a Scalr token
-    /// for, `SCALR_HOSTNAME`, or any `*.scalr.io`.
+    /// token, not as a registry; its token is Scalr's to move): a host the
+    /// keychain holds a Scalr token for, `SCALR_HOSTNAME` or the settings'
+    /// hostname, or any `*.scalr.io`.
     pub fn is_scalr_host(&self, host: &str) -> bool {
         let host = canonical_service_host(host);
+        let named = |h: Option<&str>| h.is_some_and(|h| canonical_service_host(h) == host);
         host.ends_with(".scalr.io")
             || self.keychain.token_hosts.contains(&host)
-            || self
-                .env
-                .scalr_hostname
-                .as_deref()
-                .is_some_and(|h| canonical_service_host(h) == host)
+            || named(self.env.scalr_hostname.as_deref())
+            || named(self.settings_hostname.as_deref())
+    }
+
+    /// Whether OpenTofu is configured with our credentials helper (then it
+    /// no longer reads `credentials.tfrc.json` at all).
+    pub fn helper_configured(&self) -> bool {
+        self.credentials_helpers()
+            .iter()
+            .any(|(_, n)| *n == credentials_helper::NAME)
     }
 
     /// The `credentials_helper` blocks of the OpenTofu files: (file, label).
@@ -306,8 +326,8 @@ impl Inventory {
     /// in OpenTofu's order: `TF_TOKEN_<host>`, a `credentials` entry in a
     /// file, then the credentials helper. Never a token, only where it is.
     pub fn host_token_answers(&self) -> Vec<(String, String)> {
-        use credentials_helper::{NAME, PLUGIN};
-        let helper_configured = self.credentials_helpers().iter().any(|(_, n)| *n == NAME);
+        use credentials_helper::PLUGIN;
+        let helper_configured = self.helper_configured();
         let file_hosts = self
             .token_file
             .as_ref()
