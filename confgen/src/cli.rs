@@ -140,7 +140,7 @@ or //SUBDIR, holds .tf/.tofu files; no absolute paths, `..` or symlinks out). Wi
 Examples:\n  scalr-oci module verify 'oci://ghcr.io/acme/network?tag=1.0.0'\n  scalr-oci module verify 'oci://ghcr.io/acme/network//modules/vpc?digest=sha256:…' --json"
     )]
     Verify {
-        /// oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]
+        /// oci://HOST/REPO[//SUBDIR][?tag=T|?digest=D]
         target: String,
         #[arg(long)]
         json: bool,

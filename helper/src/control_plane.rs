@@ -571,26 +571,32 @@ struct CredentialsAttributes {
     expires_at: Option<String>,
 }
 
-/// Whether a request failed in a way that another try will not change: the
-/// name does not resolve (hyper's resolver says "dns error"), or the
-/// connection was refused.
+/// Whether a request failed in a way that another try will not change.
 fn is_lasting(error: &reqwest::Error) -> bool {
+    lasting_failure(error).is_some()
+}
+
+/// A failure that another try will not change, in our words: the name does
+/// not resolve (hyper's resolver says "dns error"), or the connection was
+/// refused. `None` for anything else (a reset, a timeout: worth a retry).
+/// Shared with the registry client, which words and retries the same way.
+pub fn lasting_failure(error: &reqwest::Error) -> Option<&'static str> {
     if !error.is_connect() {
-        return false;
+        return None;
     }
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::ConnectionRefused
         {
-            return true;
+            return Some("refused the connection: nothing listens at that host and port");
         }
         if e.to_string().starts_with("dns error") {
-            return true;
+            return Some("cannot be resolved: no such host name");
         }
         source = e.source();
     }
-    false
+    None
 }
 
 #[cfg(test)]

@@ -105,6 +105,7 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
         inventory: &inventory,
         all_hosts,
         helper_configured: inventory.helper_configured(),
+        token_file: inventory.token_file.as_ref().map(|f| f.path.clone()),
     };
     let mut moved_total = 0;
     let mut planned_total = 0;
@@ -283,6 +284,9 @@ struct Rule<'a> {
     /// Whether OpenTofu already asks credentials_helper "scalr" (and so
     /// reads `credentials.tfrc.json` no more).
     helper_configured: bool,
+    /// `credentials.tfrc.json`, which OpenTofu also merges as a CLI config
+    /// file: its skipped tokens are named once, by its token-file pass.
+    token_file: Option<PathBuf>,
 }
 
 impl Rule<'_> {
@@ -296,6 +300,7 @@ impl Rule<'_> {
 fn skipped_tokens(path: &Path, text: &str, kind: FileKind, rule: &Rule) -> Result<Vec<Unmovable>> {
     let unwanted = |h: &str| !rule.wanted(h);
     let names: Vec<String> = match kind {
+        FileKind::Tofu if rule.token_file.as_deref() == Some(path) => Vec::new(),
         FileKind::Tofu => crate::credentials_helper::credentials_blocks(path, text, &unwanted)?
             .into_iter()
             .map(|(label, _)| label)
