@@ -10,6 +10,9 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use scalr_oci_e2e::fake_control_plane::{FakeControlPlane, IntegrationSpec};
+use scalr_oci_e2e::keyring_session::{KeyringSession, NoKeychain};
+use scalr_oci_e2e::registry::Registry;
 use scalr_oci_e2e::{peers, tofu};
 
 fn scalr_oci() -> &'static PathBuf {
@@ -158,4 +161,171 @@ fn status_into_head_prints_no_panic() {
         "{}",
         out.show()
     );
+}
+
+/// `scalr-oci ARGS` in a machine with no keychain, with `envs`.
+fn without_keychain(
+    machine: &NoKeychain,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stdin: &str,
+) -> peers::Output {
+    let mut cmd = machine.command(scalr_oci());
+    cmd.args(args).envs(envs.iter().copied());
+    peers::run(&mut cmd, stdin.as_bytes(), Duration::from_secs(120))
+}
+
+/// A `.tofurc` that OpenTofu cannot parse: status and doctor both fail,
+/// naming file, line and column, and status does not advise adding a
+/// block the broken file may already hold.
+/// Old: status printed the parse error, advised `configure tofu
+/// --credentials-helper`, and exited 0; doctor said nothing and exited 0.
+#[test]
+fn a_broken_tofurc_fails_status_and_doctor_with_file_line_and_column() {
+    let machine = NoKeychain::new();
+    let tofurc = machine.home().join(".tofurc");
+    std::fs::write(
+        &tofurc,
+        "oci_default_credentials {\n  docker_credentials_helper = \"scalr\"\n\ncredentials_helper \"scalr\" {}\n",
+    )
+    .unwrap();
+    let place = format!("{}:4:31: not valid HCL", tofurc.display());
+
+    let status = without_keychain(&machine, &["status"], &[], "");
+    assert_eq!(status.code(), Some(2), "{}", status.show());
+    let said = status.stdout_lossy();
+    assert!(said.contains(&place), "{said}");
+    assert!(
+        said.contains(
+            "cannot be parsed (see above), so whether it configures a credentials helper is unknown"
+        ),
+        "{said}"
+    );
+    assert!(!said.contains("no credentials_helper block"), "{said}");
+    assert!(
+        status
+            .stderr_lossy()
+            .contains("1 configuration file(s) could not be read or parsed"),
+        "{}",
+        status.show()
+    );
+
+    let doctor = without_keychain(&machine, &["doctor"], &[], "");
+    assert_eq!(doctor.code(), Some(2), "{}", doctor.show());
+    assert!(
+        doctor.stdout_lossy().contains(&format!("FAIL  {place}")),
+        "{}",
+        doctor.show()
+    );
+}
+
+/// A CI job (SCALR_HOSTNAME, SCALR_TOKEN, no keychain): status names what
+/// the control plane exports and who answers, instead of "No registry is
+/// configured anywhere yet".
+#[test]
+fn status_in_a_ci_job_says_what_the_control_plane_exports() {
+    let machine = NoKeychain::new();
+    let fake = FakeControlPlane::start();
+    fake.add_integration(
+        IntegrationSpec::new("https://registry.example.com", "robot", "pw-ci-status")
+            .name("ci-registry"),
+    );
+    let ca = fake.ca_cert_path().display().to_string();
+    let (host, token) = (fake.hostname(), fake.token());
+    let out = without_keychain(
+        &machine,
+        &["status"],
+        &[
+            ("SCALR_HOSTNAME", &host),
+            ("SCALR_TOKEN", &token),
+            ("SSL_CERT_FILE", &ca),
+        ],
+        "",
+    );
+    let said = out.stdout_lossy();
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    assert!(!said.contains("No registry is configured"), "{said}");
+    assert!(
+        said.contains("registry.example.com: the control plane: integration ci-registry ("),
+        "{said}"
+    );
+    assert!(said.contains("user robot"), "{said}");
+    assert!(
+        !said.contains("pw-ci-status") && !said.contains(&token),
+        "{said}"
+    );
+}
+
+/// `login` with a wrong token piped in names where the token came from
+/// (old: "the Scalr token from the OS keychain"), and stores nothing.
+#[test]
+fn login_with_a_bad_token_on_stdin_names_stdin() {
+    let machine = NoKeychain::new();
+    let fake = FakeControlPlane::start();
+    let ca = fake.ca_cert_path().display().to_string();
+    let out = without_keychain(
+        &machine,
+        &["login", "--hostname", &fake.hostname()],
+        &[("SSL_CERT_FILE", &ca)],
+        "not-a-valid-token\n",
+    );
+    assert_eq!(out.code(), Some(2), "{}", out.show());
+    let err = out.stderr_lossy();
+    assert!(
+        err.contains("rejected the Scalr token from standard input (HTTP 401)"),
+        "{err}"
+    );
+    assert!(!err.contains("keychain"), "{err}");
+}
+
+/// `login` against a host nobody listens on answers at once: a refused
+/// connection is not retried like a 5xx (old: five tries, 2.8 s).
+#[test]
+fn login_does_not_retry_a_refused_connection() {
+    let machine = NoKeychain::new();
+    let started = std::time::Instant::now();
+    let out = without_keychain(
+        &machine,
+        &["login", "--hostname", "127.0.0.1:1"],
+        &[],
+        "some-token\n",
+    );
+    let took = started.elapsed();
+    assert_eq!(out.code(), Some(2), "{}", out.show());
+    assert!(out.stderr_lossy().contains("refused"), "{}", out.show());
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+}
+
+/// A registry that allows anonymous pulls, and an empty keychain: doctor
+/// passes, with a note on when credentials would be needed.
+/// Old: `FAIL docker-credential-scalr has no credentials for HOST`, exit 2.
+#[test]
+fn doctor_passes_an_anonymous_registry_with_a_note() {
+    let mut needed = KeyringSession::PEERS.to_vec();
+    needed.extend_from_slice(Registry::PEERS);
+    let Some(found) = peers::require(&needed) else {
+        return;
+    };
+    let session = KeyringSession::start(&found);
+    let registry = Registry::start_anonymous(&found);
+    let helper_dir = peers::helper_bin().parent().unwrap().to_path_buf();
+    let mut cmd = session.command(scalr_oci());
+    cmd.env("SSL_CERT_FILE", registry.ca_cert())
+        .env("PATH", peers::path_with(&helper_dir))
+        .args(["doctor", &registry.authority()]);
+    let out = peers::run(&mut cmd, b"", Duration::from_secs(120));
+    let report = out.stdout_lossy();
+    assert_eq!(out.code(), Some(0), "{}", out.show());
+    assert!(
+        report.contains("ok    GET /v2/ succeeds without credentials"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&format!(
+            "ok    docker-credential-scalr has no credentials for {}; none are needed to pull from it (anonymous access)",
+            registry.authority()
+        )),
+        "{report}"
+    );
+    assert!(!report.contains("FAIL"), "{report}");
 }
