@@ -292,12 +292,17 @@ pub enum Registry {
     #[command(
         after_help = "The password or token is read from stdin, or asked for without echo on a terminal;\n\
 never pass it as an argument.\n\n\
-Examples:\n  scalr-oci registry add ghcr.io --username alice            # prompts\n  printf %s \"$GHCR_TOKEN\" | scalr-oci registry add ghcr.io --username alice"
+Examples:\n  scalr-oci registry add ghcr.io --username alice            # prompts\n  printf %s \"$GHCR_TOKEN\" | scalr-oci registry add ghcr.io --username alice --verify"
     )]
     Add {
+        /// The registry: host[:port] or https:// URL (ghcr.io, registry-1.docker.io).
         registry: String,
+        /// The username the registry knows the password or token by.
         #[arg(long, short)]
         username: String,
+        /// Log in to the registry with the credentials first; store them only if it accepts them.
+        #[arg(long)]
+        verify: bool,
     },
     /// Remove a registry's credentials from the keychain.
     #[command(after_help = "Examples:\n  scalr-oci registry remove ghcr.io")]
@@ -371,9 +376,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             no_verify,
         } => login::login(hostname, !no_verify, out),
         Command::Logout { hostname } => login::logout(hostname, out),
-        Command::Registry(Registry::Add { registry, username }) => {
-            registry::add(&registry, &username, out)
-        }
+        Command::Registry(Registry::Add {
+            registry,
+            username,
+            verify,
+        }) => registry::add(&registry, &username, verify, out),
         Command::Registry(Registry::Remove { registry }) => registry::remove(&registry, out),
         Command::Registry(Registry::List) => registry::list(out),
         Command::Status => status::run(&env, out),

@@ -98,6 +98,16 @@ pub enum Error {
     #[error("{count} credential(s) were left where they are (see above)")]
     CredentialsLeft { count: usize },
 
+    /// `registry add --verify`: the registry refused the credentials.
+    #[error(
+        "{host} refused the credentials of {username} ({status}); nothing was stored. Check the password or token (and, for 403, its scope) and run again"
+    )]
+    CredentialsRefused {
+        host: String,
+        username: String,
+        status: u16,
+    },
+
     /// `status` could not read or parse some files (each was named above).
     #[error(
         "{count} configuration file(s) could not be read or parsed (see above); OpenTofu and Docker fail on them too, so fix them first"

@@ -329,3 +329,54 @@ fn doctor_passes_an_anonymous_registry_with_a_note() {
     );
     assert!(!report.contains("FAIL"), "{report}");
 }
+
+/// `registry add --verify` logs in to the real registry (htpasswd, TLS)
+/// first: a wrong password is refused and nothing is stored (old: stored
+/// silently, and doctor found out later); the right one is stored.
+#[test]
+fn registry_add_verify_checks_before_storing() {
+    let mut needed = KeyringSession::PEERS.to_vec();
+    needed.extend_from_slice(Registry::PEERS);
+    let Some(found) = peers::require(&needed) else {
+        return;
+    };
+    let session = KeyringSession::start(&found);
+    let registry = Registry::start(&found, "verify-user", "right-password-7q");
+    let add = |password: &str| {
+        let mut cmd = session.command(scalr_oci());
+        cmd.env("SSL_CERT_FILE", registry.ca_cert()).args([
+            "registry",
+            "add",
+            &registry.authority(),
+            "--username",
+            "verify-user",
+            "--verify",
+        ]);
+        peers::run(&mut cmd, password.as_bytes(), Duration::from_secs(120))
+    };
+    let wrong = add("wrong-password-7r");
+    assert_eq!(wrong.code(), Some(2), "{}", wrong.show());
+    assert!(
+        wrong.stderr_lossy().contains(&format!(
+            "{} refused the credentials of verify-user (401); nothing was stored",
+            registry.authority()
+        )),
+        "{}",
+        wrong.show()
+    );
+    assert_eq!(session.get(&registry.authority()), None, "stored anyway");
+
+    let right = add("right-password-7q");
+    assert_eq!(right.code(), Some(0), "{}", right.show());
+    assert!(
+        right
+            .stdout_lossy()
+            .contains("accepts the credentials of verify-user (basic flow)"),
+        "{}",
+        right.show()
+    );
+    assert_eq!(
+        session.get(&registry.authority()),
+        Some(("verify-user".to_string(), "right-password-7q".to_string()))
+    );
+}
