@@ -89,6 +89,9 @@ fn open_run(home: &Path, program: &Path, args: &[&str], envs: &[(&str, &str)]) -
     peers::run(&mut cmd, b"", Duration::from_secs(60))
 }
 
+/// A program, its arguments, extra environment, and the stream to close.
+type Case<'a> = (&'a Path, &'a [&'a str], &'a [(&'a str, &'a str)], Closed);
+
 /// Every binary, on a command that writes to stdout and on one that writes
 /// to stderr: with that stream closed early, exit 141, no panic, no message
 /// on the other stream.
@@ -96,7 +99,7 @@ fn open_run(home: &Path, program: &Path, args: &[&str], envs: &[(&str, &str)]) -
 fn a_closed_pipe_ends_every_binary_quietly_with_141() {
     let home = tempfile::tempdir().unwrap();
     let token_env = [("SCALR_HOSTNAME", "x.scalr.io"), ("SCALR_TOKEN", "t0k3n")];
-    let cases: [(&Path, &[&str], &[(&str, &str)], Closed); 7] = [
+    let cases: [Case; 7] = [
         (scalr_oci(), &["status"], &[], Closed::Stdout),
         (scalr_oci(), &["status"], &[], Closed::Both),
         (scalr_oci(), &["completions", "bash"], &[], Closed::Stdout),
