@@ -620,3 +620,94 @@ impl std::fmt::Display for Answers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(integrations: Vec<Integration>) -> ControlPlaneView {
+        ControlPlaneView {
+            settings: Some(Settings::defaults()),
+            integrations: Some(integrations),
+            summary: String::new(),
+            failed: false,
+        }
+    }
+
+    fn integration(url: &str) -> Integration {
+        Integration {
+            id: "dr-1".into(),
+            name: "ghcr-prod".into(),
+            registry_url: url.into(),
+            username: "bot".into(),
+            export_credentials: true,
+            status: "active".into(),
+        }
+    }
+
+    /// On a workstation the keychain answers first (the default order) and
+    /// the control plane's integration for the same host is shadowed:
+    /// status says both (old: only the keychain, never the integration).
+    #[test]
+    fn the_keychain_answers_and_shadows_the_integration() {
+        let host = RegistryHost::parse("ghcr.io").unwrap();
+        let keychain = BTreeMap::from([(host.docker_server_url(), "alice".to_string())]);
+        let answers = view(vec![integration("https://ghcr.io")]).who_answers(&host, &keychain);
+        assert_eq!(answers.to_string(), "the keychain (user alice)");
+        assert_eq!(
+            answers.shadowed(),
+            [Answer::ControlPlane {
+                name: "ghcr-prod".into(),
+                id: "dr-1".into(),
+                user: "bot".into()
+            }]
+        );
+    }
+
+    /// In a CI job (no keychain) the integration answers, and nothing is
+    /// shadowed; with no source at all, "nobody" says what clients do then.
+    #[test]
+    fn the_control_plane_answers_alone_and_nobody_is_explained() {
+        let host = RegistryHost::parse("ghcr.io").unwrap();
+        let none = BTreeMap::new();
+        let answers = view(vec![integration("https://ghcr.io")]).who_answers(&host, &none);
+        assert_eq!(
+            answers.to_string(),
+            "the control plane: integration ghcr-prod (dr-1), user bot"
+        );
+        assert!(answers.shadowed().is_empty());
+        let nobody = view(Vec::new()).who_answers(&host, &none);
+        assert!(nobody.to_string().starts_with("nobody: "), "{nobody}");
+    }
+
+    /// The one rule for Scalr hosts: `*.scalr.io` (which the old doctor's
+    /// doc promised and its code left out), SCALR_HOSTNAME, and a host the
+    /// keychain holds a token for; nothing else.
+    #[test]
+    fn scalr_hosts_by_one_rule() {
+        let env = Env {
+            scalr_hostname: Some("https://Scalr.Example.Com/".into()),
+            ..Env::default()
+        };
+        // Built by hand: a scan would ask the machine's own keychain.
+        let inventory = Inventory {
+            tofu_error: None,
+            tofu: Vec::new(),
+            docker: Vec::new(),
+            token_file: None,
+            keychain: KeychainView {
+                listed: Ok(BTreeMap::new()),
+                vendor: String::new(),
+                token_hosts: vec!["own.example.net".into()],
+            },
+            control_plane: None,
+            env,
+            settings_hostname: None,
+            store: Keychain::new(),
+        };
+        assert!(inventory.is_scalr_host("acme.scalr.io"));
+        assert!(inventory.is_scalr_host("scalr.example.com"));
+        assert!(inventory.is_scalr_host("own.example.net"));
+        assert!(!inventory.is_scalr_host("ghcr.io"));
+    }
+}
