@@ -144,7 +144,7 @@ or //SUBDIR, holds .tf/.tofu files; no absolute paths, `..` or symlinks out). Wi
 Examples:\n  scalr-oci module verify 'oci://ghcr.io/acme/network?tag=1.0.0'\n  scalr-oci module verify 'oci://ghcr.io/acme/network//modules/vpc?digest=sha256:…' --json"
     )]
     Verify {
-        /// oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]
+        /// oci://HOST/REPO[//SUBDIR][?tag=T|?digest=D]
         target: String,
         #[arg(long)]
         json: bool,
@@ -389,7 +389,7 @@ pub enum Registry {
     #[command(
         after_help = "The password or token is read from stdin, or asked for without echo on a terminal;\n\
 never pass it as an argument.\n\n\
-Examples:\n  scalr-oci registry add ghcr.io --username alice            # prompts\n  printf %s \"$GHCR_TOKEN\" | scalr-oci registry add ghcr.io --username alice"
+Examples:\n  scalr-oci registry add ghcr.io --username alice            # prompts\n  printf %s \"$GHCR_TOKEN\" | scalr-oci registry add ghcr.io --username alice --verify"
     )]
     Add {
         /// The registry, as `docker login` takes it: host[:port] (ghcr.io, registry.example.com:5000)
@@ -401,6 +401,9 @@ Examples:\n  scalr-oci registry add ghcr.io --username alice            # prompt
         /// `AWS`; `<token>` stores an identity token, which Docker and skopeo accept, OpenTofu not).
         #[arg(long, short)]
         username: String,
+        /// Log in to the registry with the credentials first; store them only if it accepts them.
+        #[arg(long)]
+        verify: bool,
     },
     /// Remove a registry's credentials from the keychain.
     #[command(after_help = "Examples:\n  scalr-oci registry remove ghcr.io")]
@@ -486,9 +489,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             no_verify,
         } => login::login(hostname, !no_verify, out),
         Command::Logout { hostname } => login::logout(hostname, out),
-        Command::Registry(Registry::Add { registry, username }) => {
-            registry::add(&registry, &username, out)
-        }
+        Command::Registry(Registry::Add {
+            registry,
+            username,
+            verify,
+        }) => registry::add(&registry, &username, verify, out),
         Command::Registry(Registry::Remove { registry }) => registry::remove(&registry, out),
         Command::Registry(Registry::List) => registry::list(out),
         Command::Status => status::run(&env, out),
@@ -502,8 +507,11 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         }) => module::tags(&target, page_size, json, out),
         Command::Provider(command) => run_provider(command, out),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", out);
-            Ok(())
+            // Into a buffer first: clap_complete panics on a failed write.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "scalr-oci", &mut script);
+            out.write_all(&script)
+                .map_err(Error::io("stdout", "write to"))
         }
         Command::Man { out_dir } => man(out_dir, out),
     }

@@ -83,7 +83,8 @@ pub fn blocks(locations: &TofuFiles) -> Result<Vec<Found>> {
     Ok(found)
 }
 
-fn names_in(path: &Path, text: &str) -> Result<Vec<String>> {
+/// The names of the `credentials_helper` blocks in one file's text.
+pub(crate) fn names_in(path: &Path, text: &str) -> Result<Vec<String>> {
     Ok(match Syntax::of(path) {
         Syntax::Hcl => tofurc::hcl::parse(path, text)?
             .iter()
@@ -479,71 +480,6 @@ pub fn ensure(env: &Env, file: Option<PathBuf>, mode: Mode, force: bool) -> Resu
         }
     }
     Ok(done)
-}
-
-/// Who gives OpenTofu the token for each Scalr host this machine knows
-/// (the keychain's token hosts, `tofu login`'s file, `SCALR_HOSTNAME`), in
-/// OpenTofu's order: `TF_TOKEN_<host>`, a `credentials` entry in a file,
-/// then the credentials helper. Never a token, only where it is.
-pub fn who_answers(env: &Env, helper_configured: bool) -> Vec<(String, String)> {
-    use docker_credential_scalr::service_host::ServiceHost;
-    let canon = |h: &str| {
-        let bare = docker_credential_scalr::scalr_access::bare_host(h);
-        ServiceHost::parse(&bare).map_or(bare, |s| s.to_string())
-    };
-    let keychain_hosts: Vec<String> = docker_credential_scalr::keychain::Keychain::new()
-        .token_hosts()
-        .unwrap_or_default()
-        .iter()
-        .map(|h| canon(h))
-        .collect();
-    let file = crate::token_files::TokenFile::TofuCredentials.path(env);
-    let file_hosts: Vec<String> = file
-        .as_ref()
-        .and_then(|p| write::read_optional(p).ok().flatten())
-        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-        .and_then(|v| {
-            v.get("credentials")?
-                .as_object()
-                .map(|m| m.keys().map(|k| canon(k)).collect())
-        })
-        .unwrap_or_default();
-    let run_host = std::env::var("SCALR_HOSTNAME")
-        .ok()
-        .filter(|h| !h.trim().is_empty())
-        .map(|h| canon(&h));
-    let run_token = std::env::var("SCALR_TOKEN").is_ok_and(|t| !t.trim().is_empty());
-    let mut hosts: Vec<String> = keychain_hosts
-        .iter()
-        .chain(&file_hosts)
-        .cloned()
-        .chain(run_host.clone())
-        .collect();
-    hosts.sort();
-    hosts.dedup();
-    hosts
-        .into_iter()
-        .map(|host| {
-            let env_name = format!("TF_TOKEN_{}", host.replace('-', "__").replace('.', "_"));
-            let who = if std::env::var_os(&env_name).is_some() {
-                format!("{env_name} (the environment; OpenTofu reads it first)")
-            } else if file_hosts.contains(&host) {
-                format!(
-                    "{} (plain text; OpenTofu prefers it to any helper): run `scalr-oci migrate`",
-                    file.as_ref().map(|p| p.display().to_string()).unwrap_or_default()
-                )
-            } else if !helper_configured {
-                "nobody: no credentials_helper \"scalr\" block (`scalr-oci configure tofu --credentials-helper`)".into()
-            } else if run_token && run_host.as_deref() == Some(host.as_str()) {
-                format!("{PLUGIN}, from SCALR_TOKEN")
-            } else if keychain_hosts.contains(&host) {
-                format!("{PLUGIN}, from the OS keychain")
-            } else {
-                "nobody".into()
-            };
-            (host, who)
-        })
-        .collect()
 }
 
 #[cfg(test)]

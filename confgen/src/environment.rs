@@ -24,6 +24,13 @@ pub struct Env {
     pub registry_auth_file: Option<PathBuf>,
     #[cfg_attr(not(windows), allow(dead_code))]
     pub appdata: Option<PathBuf>,
+    /// `SCALR_HOSTNAME`, as a Scalr run sets it.
+    pub scalr_hostname: Option<String>,
+    /// Whether `SCALR_TOKEN` is set (its value is never kept here).
+    pub scalr_token_set: bool,
+    /// The names of the `TF_TOKEN_<host>` variables that are set (OpenTofu
+    /// reads them before any file or helper); never their values.
+    pub tf_token_vars: Vec<String>,
 }
 
 impl Env {
@@ -47,7 +54,28 @@ impl Env {
             docker_config: var("DOCKER_CONFIG"),
             registry_auth_file: var("REGISTRY_AUTH_FILE"),
             appdata: var("APPDATA"),
+            scalr_hostname: std::env::var("SCALR_HOSTNAME")
+                .ok()
+                .filter(|h| !h.trim().is_empty()),
+            scalr_token_set: std::env::var_os("SCALR_TOKEN")
+                .is_some_and(|t| !t.to_string_lossy().trim().is_empty()),
+            tf_token_vars: std::env::vars_os()
+                .filter_map(|(k, v)| {
+                    let k = k.into_string().ok()?;
+                    (k.starts_with("TF_TOKEN_") && !v.is_empty()).then_some(k)
+                })
+                .collect(),
         }
+    }
+
+    /// `TF_TOKEN_<host>` for a host, as OpenTofu names it (`-` → `__`,
+    /// `.` → `_`), when that variable is set.
+    pub fn tf_token_var(&self, host: &str) -> Option<&str> {
+        let name = format!("TF_TOKEN_{}", host.replace('-', "__").replace('.', "_"));
+        self.tf_token_vars
+            .iter()
+            .find(|v| **v == name)
+            .map(String::as_str)
     }
 }
 

@@ -98,6 +98,22 @@ pub enum Error {
     #[error("{count} credential(s) were left where they are (see above)")]
     CredentialsLeft { count: usize },
 
+    /// `registry add --verify`: the registry refused the credentials.
+    #[error(
+        "{host} refused the credentials of {username} ({status}); nothing was stored. Check the password or token (and, for 403, its scope) and run again"
+    )]
+    CredentialsRefused {
+        host: String,
+        username: String,
+        status: u16,
+    },
+
+    /// `status` could not read or parse some files (each was named above).
+    #[error(
+        "{count} configuration file(s) could not be read or parsed (see above); OpenTofu and Docker fail on them too, so fix them first"
+    )]
+    FilesUnreadable { count: usize },
+
     /// `doctor` ran every check and reported failures (each was named above).
     #[error("doctor found {problems} problem(s) (see above)")]
     ProblemsFound { problems: usize },
@@ -172,6 +188,13 @@ impl Error {
             action,
             source,
         }
+    }
+
+    /// Whether this is a write to a pipe whose reader went away
+    /// (`scalr-oci status | head -1`): the binary then ends quietly.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. }
+            if docker_credential_scalr::closed_pipe::is_closed_pipe(source))
     }
 
     /// The exit status for this error: 1 for "a change is needed" (`--check`),

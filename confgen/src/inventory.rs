@@ -28,25 +28,35 @@ use crate::environment::Env;
 use crate::error::{Error, Result};
 use crate::report::PlaintextScan;
 use crate::tofurc::{self, CredBlock, Style, TofuFiles};
-use crate::{scalr, write};
+use crate::token_files::TokenFile;
+use crate::{credentials_helper, scalr, write};
 
 /// One OpenTofu CLI config file as read: its blocks, `None` when it does not
 /// exist, or why it could not be read.
 pub struct TofuFile {
     pub path: PathBuf,
     pub blocks: Result<Option<Vec<CredBlock>>>,
+    /// The labels of its `credentials_helper` blocks (empty when the file
+    /// is missing or broken: `blocks` holds the error then).
+    pub helpers: Vec<String>,
 }
 
 impl TofuFile {
     /// Reads and parses one file: the one scan of the OpenTofu configuration.
     pub fn read(path: &Path) -> TofuFile {
-        let blocks = write::read_optional(path).and_then(|text| {
+        let text = write::read_optional(path);
+        let helpers = match &text {
+            Ok(Some(text)) => credentials_helper::names_in(path, text).unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let blocks = text.and_then(|text| {
             text.map(|text| tofurc::credential_blocks(path, &text))
                 .transpose()
         });
         TofuFile {
             path: path.to_path_buf(),
             blocks,
+            helpers,
         }
     }
 
@@ -115,6 +125,8 @@ impl DockerFile {
 pub struct KeychainView {
     pub listed: std::result::Result<BTreeMap<String, String>, docker_credential_scalr::Error>,
     pub vendor: String,
+    /// The Scalr hosts it holds an API token for (canonical names).
+    pub token_hosts: Vec<String>,
 }
 
 impl KeychainView {
@@ -139,8 +151,69 @@ pub struct Inventory {
     pub tofu_error: Option<Error>,
     pub tofu: Vec<TofuFile>,
     pub docker: Vec<DockerFile>,
+    /// `tofu login`'s credentials.tfrc.json: the hosts it holds a token for.
+    pub token_file: Option<TokenFileView>,
     pub keychain: KeychainView,
     pub control_plane: Option<ControlPlaneView>,
+    /// The environment the scan read (`SCALR_*`, `TF_TOKEN_*`).
+    pub env: Env,
+    /// The Scalr host of the helper's settings (`SCALR_HOSTNAME`, else the
+    /// settings file), when there is one.
+    pub settings_hostname: Option<String>,
+    /// The one keychain of the scan, for a command that goes on to store or
+    /// read a secret (migrate, doctor).
+    store: Keychain,
+}
+
+/// `tofu login`'s plain-text token file: where it is and which hosts it
+/// holds a token for (never the tokens).
+pub struct TokenFileView {
+    pub path: PathBuf,
+    /// `Ok(None)` when it does not exist.
+    pub hosts: Result<Option<Vec<String>>>,
+}
+
+impl TokenFileView {
+    fn read(env: &Env) -> Option<TokenFileView> {
+        let path = TokenFile::TofuCredentials.path(env)?;
+        let hosts = write::read_optional(&path).and_then(|text| {
+            text.map(|text| {
+                let root = docker_config::parse(&path, Some(&text))?;
+                Ok(root
+                    .get(credentials_helper::CREDENTIALS)
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, v)| v.get("token").and_then(Value::as_str).is_some())
+                    .map(|(k, _)| canonical_service_host(k))
+                    .collect())
+            })
+            .transpose()
+        });
+        Some(TokenFileView { path, hosts })
+    }
+
+    /// The hosts, or none when the file is missing or broken.
+    pub fn host_list(&self) -> &[String] {
+        match &self.hosts {
+            Ok(Some(hosts)) => hosts,
+            _ => &[],
+        }
+    }
+}
+
+/// A Scalr (service) host as OpenTofu names it: bare, lower-case.
+pub fn canonical_service_host(host: &str) -> String {
+    use docker_credential_scalr::service_host::ServiceHost;
+    let bare = docker_credential_scalr::scalr_access::bare_host(host);
+    ServiceHost::parse(&bare).map_or(bare, |s| s.to_string())
+}
+
+/// One file the scan could not read or parse, with the error (which names
+/// the file, and the line and column where it has them).
+pub struct Unreadable<'a> {
+    pub path: &'a Path,
+    pub error: &'a Error,
 }
 
 impl Inventory {
@@ -158,11 +231,18 @@ impl Inventory {
                     .map(move |path| DockerFile::read(flavor, path))
             })
             .collect();
+        // The one keychain of the scan.
         let keychain = Keychain::new();
         let view = KeychainView {
             // No keychain (a container, CI) simply means nothing known there.
             listed: keychain.list(),
             vendor: keychain.vendor().unwrap_or_default(),
+            token_hosts: keychain
+                .token_hosts()
+                .unwrap_or_default()
+                .iter()
+                .map(|h| canonical_service_host(h))
+                .collect(),
         };
         let control_plane =
             (reach == Reach::WithControlPlane).then(|| ControlPlaneView::load(&keychain));
@@ -170,9 +250,129 @@ impl Inventory {
             tofu_error,
             tofu,
             docker,
+            token_file: TokenFileView::read(env),
             keychain: view,
             control_plane,
+            env: env.clone(),
+            settings_hostname: Settings::load().ok().and_then(|s| s.hostname),
+            store: keychain,
         }
+    }
+
+    /// The keychain the scan opened.
+    pub fn keychain_store(&self) -> &Keychain {
+        &self.store
+    }
+
+    /// Every file that exists but could not be read or parsed. OpenTofu
+    /// (or Docker) fails on such a file too, so status and doctor report
+    /// each as a failure.
+    pub fn unreadable(&self) -> Vec<Unreadable<'_>> {
+        let tofu = self.tofu.iter().filter_map(|f| match &f.blocks {
+            Err(error) => Some(Unreadable {
+                path: &f.path,
+                error,
+            }),
+            Ok(_) => None,
+        });
+        let docker = self.docker.iter().filter_map(|f| match &f.content {
+            Err(error) => Some(Unreadable {
+                path: &f.path,
+                error,
+            }),
+            Ok(_) => None,
+        });
+        let token = self.token_file.iter().filter_map(|f| match &f.hosts {
+            Err(error) => Some(Unreadable {
+                path: &f.path,
+                error,
+            }),
+            Ok(_) => None,
+        });
+        tofu.chain(docker).chain(token).collect()
+    }
+
+    /// The one rule for "is this a Scalr host" (checked for OpenTofu's host
+    /// token, not as a registry; its token is Scalr's to move): a host the
+    /// keychain holds a Scalr token for, `SCALR_HOSTNAME` or the settings'
+    /// hostname, or any `*.scalr.io`.
+    pub fn is_scalr_host(&self, host: &str) -> bool {
+        let host = canonical_service_host(host);
+        let named = |h: Option<&str>| h.is_some_and(|h| canonical_service_host(h) == host);
+        host.ends_with(".scalr.io")
+            || self.keychain.token_hosts.contains(&host)
+            || named(self.env.scalr_hostname.as_deref())
+            || named(self.settings_hostname.as_deref())
+    }
+
+    /// Whether OpenTofu is configured with our credentials helper (then it
+    /// no longer reads `credentials.tfrc.json` at all).
+    pub fn helper_configured(&self) -> bool {
+        self.credentials_helpers()
+            .iter()
+            .any(|(_, n)| *n == credentials_helper::NAME)
+    }
+
+    /// The `credentials_helper` blocks of the OpenTofu files: (file, label).
+    pub fn credentials_helpers(&self) -> Vec<(&Path, &str)> {
+        self.tofu
+            .iter()
+            .flat_map(|f| f.helpers.iter().map(|h| (f.path.as_path(), h.as_str())))
+            .collect()
+    }
+
+    /// Who gives OpenTofu the token for each Scalr host this machine knows
+    /// (the keychain's token hosts, `tofu login`'s file, `SCALR_HOSTNAME`),
+    /// in OpenTofu's order: `TF_TOKEN_<host>`, a `credentials` entry in a
+    /// file, then the credentials helper. Never a token, only where it is.
+    pub fn host_token_answers(&self) -> Vec<(String, String)> {
+        use credentials_helper::PLUGIN;
+        let helper_configured = self.helper_configured();
+        let file_hosts = self
+            .token_file
+            .as_ref()
+            .map(TokenFileView::host_list)
+            .unwrap_or_default();
+        let run_host = self
+            .env
+            .scalr_hostname
+            .as_deref()
+            .map(canonical_service_host);
+        let mut hosts: Vec<String> = self
+            .keychain
+            .token_hosts
+            .iter()
+            .chain(file_hosts)
+            .cloned()
+            .chain(run_host.clone())
+            .collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
+            .into_iter()
+            .map(|host| {
+                let who = if let Some(var) = self.env.tf_token_var(&host) {
+                    format!("{var} (the environment; OpenTofu reads it first)")
+                } else if file_hosts.contains(&host) && !helper_configured {
+                    format!(
+                        "{} (plain text): run `scalr-oci migrate`",
+                        self.token_file
+                            .as_ref()
+                            .map(|f| f.path.display().to_string())
+                            .unwrap_or_default()
+                    )
+                } else if !helper_configured {
+                    "nobody: no credentials_helper \"scalr\" block (`scalr-oci configure tofu --credentials-helper`)".into()
+                } else if self.env.scalr_token_set && run_host.as_deref() == Some(host.as_str()) {
+                    format!("{PLUGIN}, from SCALR_TOKEN")
+                } else if self.keychain.token_hosts.contains(&host) {
+                    format!("{PLUGIN}, from the OS keychain")
+                } else {
+                    "nobody".into()
+                };
+                (host, who)
+            })
+            .collect()
     }
 
     /// Hosts that the OpenTofu configuration already sends to our helper, and
@@ -323,28 +523,191 @@ impl ControlPlaneView {
     }
 
     /// The source that would answer `get` for the host, in the helper's
-    /// configured order; never a secret.
-    pub fn who_answers(&self, host: &RegistryHost, keychain: &BTreeMap<String, String>) -> String {
+    /// configured order, and every later source that also has credentials
+    /// for it (shadowed); never a secret.
+    pub fn who_answers(&self, host: &RegistryHost, keychain: &BTreeMap<String, String>) -> Answers {
         let defaults = Settings::defaults();
         let settings = self.settings.as_ref().unwrap_or(&defaults);
+        let mut found = Vec::new();
         for kind in settings.sources_for(host) {
             match kind {
                 SourceKind::Keychain => {
                     if let Some(user) = keychain.get(&host.docker_server_url()) {
-                        return format!("the keychain (user {user})");
+                        found.push(Answer::Keychain { user: user.clone() });
                     }
                 }
                 SourceKind::ControlPlane => {
                     let all = self.integrations.as_deref().unwrap_or_default();
                     if let Some(i) = pick(all, host).chosen {
-                        return format!(
-                            "the control plane: integration {} ({}), user {}",
-                            i.name, i.id, i.username
-                        );
+                        found.push(Answer::ControlPlane {
+                            name: i.name.clone(),
+                            id: i.id.clone(),
+                            user: i.username.clone(),
+                        });
                     }
                 }
             }
         }
-        "nobody: docker-credential-scalr answers \"credentials not found\" and clients go on without credentials".into()
+        Answers { found }
+    }
+}
+
+/// A source of docker-credential-scalr that has credentials for a host.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Keychain {
+        user: String,
+    },
+    ControlPlane {
+        name: String,
+        id: String,
+        user: String,
+    },
+}
+
+impl Answer {
+    /// What to do when the registry rejects this source's credentials.
+    pub fn fix(&self, host: &str) -> String {
+        match self {
+            Answer::Keychain { user } => format!(
+                "they come from the OS keychain (user {user}): store the right ones with `scalr-oci registry add {host} --username {user}`"
+            ),
+            Answer::ControlPlane { name, id, .. } => format!(
+                "they come from the Scalr integration {name} ({id}): update its credentials in Scalr, and confirm it is active and that Export credentials is enabled"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Keychain { user } => write!(f, "the keychain (user {user})"),
+            Answer::ControlPlane { name, id, user } => {
+                write!(
+                    f,
+                    "the control plane: integration {name} ({id}), user {user}"
+                )
+            }
+        }
+    }
+}
+
+/// Who answers for a host: the first source, then those it shadows.
+#[derive(Clone, Debug, Default)]
+pub struct Answers {
+    pub found: Vec<Answer>,
+}
+
+impl Answers {
+    pub fn first(&self) -> Option<&Answer> {
+        self.found.first()
+    }
+
+    /// The sources that also have credentials but are never asked.
+    pub fn shadowed(&self) -> &[Answer] {
+        self.found.get(1..).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Answers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.first() {
+            Some(a) => write!(f, "{a}"),
+            None => f.write_str(
+                "nobody: docker-credential-scalr answers \"credentials not found\" and clients go on without credentials",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(integrations: Vec<Integration>) -> ControlPlaneView {
+        ControlPlaneView {
+            settings: Some(Settings::defaults()),
+            integrations: Some(integrations),
+            summary: String::new(),
+            failed: false,
+        }
+    }
+
+    fn integration(url: &str) -> Integration {
+        Integration {
+            id: "dr-1".into(),
+            name: "ghcr-prod".into(),
+            registry_url: url.into(),
+            username: "bot".into(),
+            export_credentials: true,
+            status: "active".into(),
+        }
+    }
+
+    /// On a workstation the keychain answers first (the default order) and
+    /// the control plane's integration for the same host is shadowed:
+    /// status says both (old: only the keychain, never the integration).
+    #[test]
+    fn the_keychain_answers_and_shadows_the_integration() {
+        let host = RegistryHost::parse("ghcr.io").unwrap();
+        let keychain = BTreeMap::from([(host.docker_server_url(), "alice".to_string())]);
+        let answers = view(vec![integration("https://ghcr.io")]).who_answers(&host, &keychain);
+        assert_eq!(answers.to_string(), "the keychain (user alice)");
+        assert_eq!(
+            answers.shadowed(),
+            [Answer::ControlPlane {
+                name: "ghcr-prod".into(),
+                id: "dr-1".into(),
+                user: "bot".into()
+            }]
+        );
+    }
+
+    /// In a CI job (no keychain) the integration answers, and nothing is
+    /// shadowed; with no source at all, "nobody" says what clients do then.
+    #[test]
+    fn the_control_plane_answers_alone_and_nobody_is_explained() {
+        let host = RegistryHost::parse("ghcr.io").unwrap();
+        let none = BTreeMap::new();
+        let answers = view(vec![integration("https://ghcr.io")]).who_answers(&host, &none);
+        assert_eq!(
+            answers.to_string(),
+            "the control plane: integration ghcr-prod (dr-1), user bot"
+        );
+        assert!(answers.shadowed().is_empty());
+        let nobody = view(Vec::new()).who_answers(&host, &none);
+        assert!(nobody.to_string().starts_with("nobody: "), "{nobody}");
+    }
+
+    /// The one rule for Scalr hosts: `*.scalr.io` (which the old doctor's
+    /// doc promised and its code left out), SCALR_HOSTNAME, and a host the
+    /// keychain holds a token for; nothing else.
+    #[test]
+    fn scalr_hosts_by_one_rule() {
+        let env = Env {
+            scalr_hostname: Some("https://Scalr.Example.Com/".into()),
+            ..Env::default()
+        };
+        // Built by hand: a scan would ask the machine's own keychain.
+        let inventory = Inventory {
+            tofu_error: None,
+            tofu: Vec::new(),
+            docker: Vec::new(),
+            token_file: None,
+            keychain: KeychainView {
+                listed: Ok(BTreeMap::new()),
+                vendor: String::new(),
+                token_hosts: vec!["own.example.net".into()],
+            },
+            control_plane: None,
+            env,
+            settings_hostname: None,
+            store: Keychain::new(),
+        };
+        assert!(inventory.is_scalr_host("acme.scalr.io"));
+        assert!(inventory.is_scalr_host("scalr.example.com"));
+        assert!(inventory.is_scalr_host("own.example.net"));
+        assert!(!inventory.is_scalr_host("ghcr.io"));
     }
 }

@@ -32,6 +32,7 @@ pub mod error;
 pub mod failpoint;
 pub mod inventory;
 pub mod json_format;
+pub mod login_check;
 /// The OCI distribution client, a crate of its own (`oci/`).
 pub use scalr_oci_registry as oci;
 pub mod output;

@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -25,4 +26,22 @@ pub fn line(out: &mut dyn Write, text: fmt::Arguments<'_>) -> Result<()> {
 pub fn raw(out: &mut dyn Write, text: &str) -> Result<()> {
     out.write_all(text.as_bytes())
         .map_err(Error::io("stdout", "write to"))
+}
+
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// A progress line on stderr (the one place a command writes there itself).
+/// A closed stderr is remembered for the binary ([`stderr_closed`]) and
+/// otherwise ignored: progress is not worth failing an upload for.
+pub fn progress(text: fmt::Arguments<'_>) {
+    if let Err(e) = writeln!(std::io::stderr(), "scalr-oci: {text}")
+        && docker_credential_scalr::closed_pipe::is_closed_pipe(&e)
+    {
+        STDERR_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether a progress line found stderr closed.
+pub fn stderr_closed() -> bool {
+    STDERR_CLOSED.load(Ordering::Relaxed)
 }

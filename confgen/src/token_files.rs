@@ -39,16 +39,15 @@ pub struct Token {
     pub token: SecretString,
 }
 
-/// The tokens of one file. `scalr_host` is the configured Scalr hostname, if
-/// any: a `credentials.tfrc.json` entry counts as Scalr's when it is that
-/// host or ends in `.scalr.io`; with `all_hosts`, every entry counts
-/// (terraform-credentials-scalr answers for any host the keychain has).
+/// The tokens of one file. A `credentials.tfrc.json` entry is taken when
+/// `wanted` says so of its bare host (the inventory's rule for Scalr hosts,
+/// or every host: terraform-credentials-scalr answers for any host the
+/// keychain has).
 pub fn find(
     path: &Path,
     text: &str,
     kind: TokenFile,
-    scalr_host: Option<&str>,
-    all_hosts: bool,
+    wanted: &dyn Fn(&str) -> bool,
 ) -> Result<PlaintextScan<Token>> {
     let root = docker_config::parse(path, Some(text))?;
     let mut scan = PlaintextScan::default();
@@ -70,7 +69,7 @@ pub fn find(
             },
             TokenFile::TofuCredentials => {
                 let host = bare_host(&name);
-                if !is_scalr_host(&host, scalr_host, all_hosts) {
+                if !wanted(&host) {
                     continue;
                 }
                 host
@@ -83,12 +82,6 @@ pub fn find(
         });
     }
     Ok(scan)
-}
-
-/// Whether a host token for `host` (bare) is Scalr's to move: the
-/// configured Scalr host, any `*.scalr.io`, or any host with `all_hosts`.
-pub fn is_scalr_host(host: &str, scalr_host: Option<&str>, all_hosts: bool) -> bool {
-    all_hosts || host.ends_with(".scalr.io") || scalr_host.is_some_and(|s| bare_host(s) == host)
 }
 
 /// `(name, object)` for each place a token may sit.

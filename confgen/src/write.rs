@@ -24,7 +24,12 @@
 //! - the mode and owner of an existing file are kept; a new file gets the
 //!   mode the caller asks for (0600 for anything that may hold credentials);
 //! - there is no backup copy: a backup of a credential file is a second
-//!   plain-text copy of its secrets.
+//!   plain-text copy of its secrets;
+//! - the lock file is removed when the run is done (on Unix), so no empty
+//!   `.NAME.scalr-oci.lock` is left in `~` or `~/.docker`. It is removed
+//!   while still locked, and a run that gets the lock checks that the name
+//!   still leads to the file it locked (else it starts over on the new
+//!   one), so two runs never hold "the" lock at once.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -157,13 +162,66 @@ pub fn link_count(path: &Path) -> u64 {
 /// How long a run waits for another run's lock on the same file.
 const LOCK_WAIT: Duration = Duration::from_secs(15);
 
-/// Holds the advisory lock for as long as it lives.
-struct Lock(#[allow(dead_code)] File);
+/// Holds the advisory lock for as long as it lives; then removes the lock
+/// file (still locked, so a waiting run sees that its file is gone).
+struct Lock {
+    #[allow(dead_code)]
+    file: File,
+    #[cfg_attr(not(unix), allow(dead_code))]
+    path: PathBuf,
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // On Windows an open file cannot be removed; the lock file stays.
+        #[cfg(unix)]
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Whether `path` still names the file `file` is (Unix: same device and
+/// inode). A run that locked a lock file another run then removed must
+/// start over on the new one.
+#[cfg(unix)]
+fn still_named(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(held), Ok(named)) => held.dev() == named.dev() && held.ino() == named.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn still_named(_: &File, _: &Path) -> bool {
+    true
+}
 
 fn lock(target: &Path) -> Result<Lock> {
+    let started = Instant::now();
+    loop {
+        let file = lock_once(target, started)?;
+        let lock_path = lock_path(target);
+        if still_named(&file, &lock_path) {
+            remove_stale_temporaries(target);
+            return Ok(Lock {
+                file,
+                path: lock_path,
+            });
+        }
+        // The run before us removed it as we waited: lock the new one.
+    }
+}
+
+fn lock_path(target: &Path) -> PathBuf {
+    parent_dir(target).join(format!(".{}.scalr-oci.lock", bare_name(target)))
+}
+
+/// Opens (creating) the lock file and waits, within [`LOCK_WAIT`] since
+/// `started`, for its advisory lock.
+fn lock_once(target: &Path, started: Instant) -> Result<File> {
     let dir = parent_dir(target);
     create_private_dir(dir)?;
-    let lock_path = dir.join(format!(".{}.scalr-oci.lock", bare_name(target)));
+    let lock_path = lock_path(target);
     let mut options = OpenOptions::new();
     options.create(true).truncate(false).write(true);
     #[cfg(unix)]
@@ -192,7 +250,6 @@ fn lock(target: &Path) -> Result<Lock> {
             reason: "the lock file is not a regular file".into(),
         });
     }
-    let started = Instant::now();
     loop {
         match fs4::fs_std::FileExt::try_lock_exclusive(&file) {
             Ok(true) => break,
@@ -208,8 +265,7 @@ fn lock(target: &Path) -> Result<Lock> {
             Err(e) => return Err(Error::io(&lock_path, "lock")(e)),
         }
     }
-    remove_stale_temporaries(target);
-    Ok(Lock(file))
+    Ok(file)
 }
 
 fn is_symlink(path: &Path) -> bool {
@@ -368,6 +424,40 @@ pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// No empty lock file is left beside a file that was written (they
+    /// used to pile up in `~` and `~/.docker`).
+    #[cfg(unix)]
+    #[test]
+    fn no_lock_file_is_left_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("config.json");
+        edit_file(&target, Mode::Apply, 0o600, |_| Ok((Some("{}".into()), ()))).unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), "{}");
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("config.json")]);
+    }
+
+    /// A run that locked a lock file which the run before it then removed
+    /// does not count it as held: the name leads elsewhere now.
+    #[cfg(unix)]
+    #[test]
+    fn a_removed_lock_file_is_not_the_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("config.json");
+        let first = lock(&target).unwrap();
+        let path = lock_path(&target);
+        assert!(still_named(&first.file, &path));
+        let old = File::open(&path).unwrap();
+        drop(first);
+        assert!(!path.exists(), "removed on unlock");
+        assert!(!still_named(&old, &path));
+        let second = lock(&target).unwrap();
+        assert!(still_named(&second.file, &path));
+    }
 
     // A symbolic link needs a privilege on Windows, so this runs on Unix.
     #[cfg(unix)]

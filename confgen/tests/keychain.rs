@@ -212,6 +212,67 @@ fn all_keychain_scenarios() {
     migrate_moves_a_credentials_block_and_writes_the_helper_block();
     migrate_interrupted_at_every_step_loses_nothing();
     registry_and_login_take_secrets_from_stdin_only();
+    migrate_dry_run_predicts_the_conflict_the_run_meets();
+}
+
+/// The keychain already holds other credentials for a host: the dry run
+/// says what the run will say (left, with the advice), shows the redacted
+/// diff of what does move, and neither summary contradicts its lines.
+fn migrate_dry_run_predicts_the_conflict_the_run_meets() {
+    let (home, session) = home_with_keyring();
+    let stored = home.run_with_stdin(
+        &["registry", "add", "ghcr.io", "--username", "alice"],
+        "kc-other-secret-9k",
+    );
+    assert_success(&stored);
+    let tofurc = "oci_credentials \"ghcr.io\" {\n  username = \"alice\"\n  password = \"kc-conflict-9m\"\n}\noci_credentials \"quay.io\" {\n  username = \"bob\"\n  password = \"kc-moves-9n\"\n}\n";
+    home.write(".tofurc", tofurc);
+    let conflict = "left \"ghcr.io\" in ";
+    let advice = "the keychain already holds different credentials for ghcr.io";
+
+    let dry = home.command(&["migrate", "--dry-run"]).output().unwrap();
+    let dry_text = stdout(&dry);
+    assert_eq!(dry.status.code(), Some(2), "{dry_text}");
+    assert_contains(&dry_text, conflict);
+    assert_contains(&dry_text, advice);
+    assert_contains(
+        &dry_text,
+        "would move the credentials of quay.io (user bob)",
+    );
+    assert!(
+        !dry_text.contains("would move the credentials of ghcr.io"),
+        "{dry_text}"
+    );
+    // The redacted diff of the one block that moves.
+    assert_contains(&dry_text, "(current)");
+    assert_contains(&dry_text, "-  password = \"<redacted>\"");
+    assert_contains(&dry_text, "docker_credentials_helper = \"scalr\"");
+    assert!(!dry_text.contains("kc-moves-9n") && !dry_text.contains("kc-conflict-9m"));
+    assert_contains(
+        &dry_text,
+        "Dry run: 1 credential(s) would move into the OS keychain, 1 would stay in plain text (named above); nothing was stored or written.",
+    );
+    assert_eq!(home.read(".tofurc"), tofurc, "the dry run wrote");
+
+    let run = migrate(&home, None);
+    let text = stdout(&run);
+    assert_eq!(run.status.code(), Some(2), "{text}");
+    assert_contains(&text, conflict);
+    assert_contains(&text, advice);
+    assert_contains(&text, "moved the credentials of quay.io (user bob)");
+    assert_contains(
+        &text,
+        "Moved 1 credential(s) into the OS keychain; docker-credential-scalr and terraform-credentials-scalr now serve them from there; 1 plain-text secret(s) stay where they are",
+    );
+    assert!(!text.contains("Nothing"), "{text}");
+    let quay = Secret {
+        key: "quay.io",
+        username: "bob",
+        secret: "kc-moves-9n",
+        file: ".tofurc",
+    };
+    assert!(in_keychain(&session, &quay));
+    assert!(home.read(".tofurc").contains("kc-conflict-9m"));
 }
 
 /// A host token written by hand, `credentials "HOST" { token = … }`, moves
@@ -302,7 +363,14 @@ fn migrate_in_one_go() -> bool {
     assert_fully_migrated(&home, &session);
     let again = migrate(&home, None);
     assert_success(&again);
-    assert_contains(&stdout(&again), "Nothing to migrate");
+    // Not "Nothing to migrate": app.terraform.io's token is still plain
+    // text, unread by OpenTofu now that credentials_helper "scalr" is set.
+    let text = stdout(&again);
+    assert_contains(&text, "left \"app.terraform.io\" in ");
+    assert_contains(&text, "OpenTofu no longer reads this file");
+    assert_contains(&text, "`scalr-oci migrate --all-hosts` moves it");
+    assert_contains(&text, "Nothing was moved; 1 plain-text secret(s) stay");
+    assert!(!text.contains("Nothing to migrate"), "{text}");
     true
 }
 

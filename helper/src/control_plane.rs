@@ -322,6 +322,12 @@ impl ControlPlane {
             untrusted @ NetworkFailure::UntrustedCertificate { .. } => {
                 Failed::Fatal(ControlPlaneFailure::Network(untrusted))
             }
+            // A name that does not resolve, or a port nobody listens on, is
+            // not a blip like a 5xx: asking again five times only delays
+            // the answer.
+            unreachable if is_lasting(&e) => {
+                Failed::Fatal(ControlPlaneFailure::Network(unreachable))
+            }
             unreachable => Failed::Transient(ControlPlaneFailure::Network(unreachable)),
         }
     }
@@ -565,9 +571,51 @@ struct CredentialsAttributes {
     expires_at: Option<String>,
 }
 
+/// Whether a request failed in a way that another try will not change.
+fn is_lasting(error: &reqwest::Error) -> bool {
+    lasting_failure(error).is_some()
+}
+
+/// A failure that another try will not change, in our words: the name does
+/// not resolve (hyper's resolver says "dns error"), or the connection was
+/// refused. `None` for anything else (a reset, a timeout: worth a retry).
+/// Shared with the registry client, which words and retries the same way.
+pub fn lasting_failure(error: &reqwest::Error) -> Option<&'static str> {
+    if !error.is_connect() {
+        return None;
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return Some("refused the connection: nothing listens at that host and port");
+        }
+        if e.to_string().starts_with("dns error") {
+            return Some("cannot be resolved: no such host name");
+        }
+        source = e.source();
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Connection refused and an unresolvable name are not retried (login
+    /// used to retry a DNS failure five times, 2.8 s).
+    #[test]
+    fn refused_and_unresolvable_are_lasting_failures() {
+        let client = crate::https::builder().unwrap().build().unwrap();
+        let refused = client.get("https://127.0.0.1:1/").send().unwrap_err();
+        assert!(is_lasting(&refused), "{refused:?}");
+        let unresolvable = client
+            .get("https://no-such-host.invalid/")
+            .send()
+            .unwrap_err();
+        assert!(is_lasting(&unresolvable), "{unresolvable:?}");
+    }
 
     #[test]
     fn retry_after_forms() {

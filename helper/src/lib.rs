@@ -15,6 +15,7 @@
 //! through [`diagnostics::Diagnostics`].
 
 pub mod cache;
+pub mod closed_pipe;
 pub mod control_plane;
 pub mod diagnostics;
 pub mod error;
@@ -47,7 +48,11 @@ pub fn quiet_panic_hook(
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("{name}: internal error{place}; please report it");
+        // Not eprintln!: that panics on a closed stderr, inside the hook.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{name}: internal error{place}; please report it"
+        );
     })
 }
 

@@ -31,6 +31,10 @@ pub enum TokenOrigin {
     Keychain,
     ScalrCliConfig(PathBuf),
     TofuCredentials(PathBuf),
+    /// Piped into `scalr-oci login`.
+    Stdin,
+    /// Typed at `scalr-oci login`'s prompt.
+    Prompt,
 }
 
 impl fmt::Display for TokenOrigin {
@@ -40,6 +44,8 @@ impl fmt::Display for TokenOrigin {
             TokenOrigin::Keychain => f.write_str("the OS keychain (scalr-oci login)"),
             TokenOrigin::ScalrCliConfig(p) => write!(f, "scalr-cli's {}", p.display()),
             TokenOrigin::TofuCredentials(p) => write!(f, "tofu login's {}", p.display()),
+            TokenOrigin::Stdin => f.write_str("standard input"),
+            TokenOrigin::Prompt => f.write_str("the prompt"),
         }
     }
 }

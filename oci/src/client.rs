@@ -32,7 +32,7 @@
 use std::time::{Duration, Instant};
 
 use docker_credential_scalr::control_plane::{
-    MAX_ATTEMPTS, RETRY_AFTER_CAP, backoff, parse_retry_after,
+    MAX_ATTEMPTS, RETRY_AFTER_CAP, backoff, lasting_failure, parse_retry_after,
 };
 use reqwest::blocking::{Client, Response};
 use reqwest::header::{
@@ -208,6 +208,15 @@ impl Repository {
             attempt += 1;
             let response = match builder.send() {
                 Ok(r) => r,
+                // A refused connection or an unknown name is reported at
+                // once, in our words, with what to check.
+                Err(e) if let Some(what) = lasting_failure(&e) => {
+                    return Err(Error::Unreachable {
+                        request: shown,
+                        what,
+                        host: self.host.clone(),
+                    });
+                }
                 Err(e) if req.retry && e.is_connect() && attempt < MAX_ATTEMPTS => {
                     self.pause(backoff(attempt), &shown)?;
                     continue;
@@ -647,6 +656,26 @@ pub fn next_link(link: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A registry that is down: our words and doctor's hint, not reqwest's
+    /// chain ("error sending request for url (…): client error (Connect)…").
+    #[test]
+    fn a_registry_that_is_down_is_named_in_our_words() {
+        let http = docker_credential_scalr::https::builder()
+            .unwrap()
+            .build()
+            .unwrap();
+        let started = Instant::now();
+        let e = match Repository::connect(http, "127.0.0.1:1", "acme/net", Access::Push, None) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("port 1 answered"),
+        };
+        assert_eq!(
+            e,
+            "GET https://127.0.0.1:1/v2/: the registry refused the connection: nothing listens at that host and port. Check the host name, the port and any proxy (HTTPS_PROXY, NO_PROXY); `scalr-oci doctor 127.0.0.1:1` checks it step by step"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2), "it was retried");
+    }
 
     #[test]
     fn follows_link_headers() {

@@ -12,9 +12,9 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A module address that is not one (`oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]`).
+    /// A module address that is not one (`oci://HOST/REPO[//SUBDIR][?tag=T|?digest=D]`).
     #[error(
-        "{input:?} is not a module address: {why} (expected oci://HOST/REPO[?tag=T|?digest=sha256:…][//SUBDIR])"
+        "{input:?} is not a module address: {why} (expected oci://HOST/REPO[//SUBDIR][?tag=T|?digest=sha256:…])"
     )]
     BadReference { input: String, why: String },
 
@@ -32,6 +32,16 @@ pub enum Error {
     /// The request did not get an answer (DNS, TCP, TLS, timeout).
     #[error("{request}: {detail}")]
     Transport { request: String, detail: String },
+
+    /// The registry refused the connection or its name does not resolve.
+    #[error(
+        "{request}: the registry {what}. Check the host name, the port and any proxy (HTTPS_PROXY, NO_PROXY); `scalr-oci doctor {host}` checks it step by step"
+    )]
+    Unreachable {
+        request: String,
+        what: &'static str,
+        host: String,
+    },
 
     /// An answer with a status the step does not accept.
     #[error("{request} gives {status}{}.{}", Codes(codes), advice.text())]

@@ -2,7 +2,7 @@
 //! module publishing needs, for `scalr-oci module publish | verify | tags`
 //! and `doctor`.
 //!
-//! - [`reference`]: `oci://HOST/REPO[?tag=T|?digest=D][//SUBDIR]`, the
+//! - [`reference`]: `oci://HOST/REPO[//SUBDIR][?tag=T|?digest=D]`, the
 //!   module source addresses OpenTofu reads, parsed once;
 //! - [`auth`]: the `WWW-Authenticate` challenges and the Basic and
 //!   Bearer-token flows;

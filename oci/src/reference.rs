@@ -1,4 +1,4 @@
-//! `oci://HOST[:PORT]/REPO[?tag=T|?digest=D][//SUBDIR]`: the module source
+//! `oci://HOST[:PORT]/REPO[//SUBDIR][?tag=T|?digest=D]`: the module source
 //! address OpenTofu reads, parsed once for every command.
 //!
 //! The host goes through [`RegistryHost`] (the one host parser), so a
@@ -163,6 +163,19 @@ pub fn valid_tag(tag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hint in the error puts `//SUBDIR` before the query, as the README
+    /// and OpenTofu's own examples write it.
+    #[test]
+    fn the_address_hint_puts_the_subdirectory_before_the_query() {
+        let e = Reference::parse("https://ghcr.io/x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("(expected oci://HOST/REPO[//SUBDIR][?tag=T|?digest=sha256:…])"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn parses_every_form_opentofu_reads() {

@@ -34,6 +34,8 @@ pub struct Registry {
 
 /// How the registry authenticates clients.
 enum Auth {
+    /// Not at all: anonymous pulls and pushes.
+    Anonymous,
     Htpasswd(PathBuf),
     /// The token service, and the realm the registry announces (the
     /// service's own unless a test overrides it).
@@ -53,6 +55,14 @@ impl Registry {
         std::fs::write(&htpasswd, bcrypt_line(found, username, password))
             .expect("write the htpasswd file");
         Self::launch_with(found, dir, ca, username, Auth::Htpasswd(htpasswd))
+    }
+
+    /// A registry without authentication (anonymous pulls, as public
+    /// registries allow them).
+    pub fn start_anonymous(found: &Found) -> Registry {
+        let dir = registry_dir();
+        let ca = TestCa::create(&dir.path().join("tls"));
+        Self::launch_with(found, dir, ca, "", Auth::Anonymous)
     }
 
     /// Like [`Registry::start`], with distribution's `redirect` storage
@@ -129,6 +139,7 @@ impl Registry {
         let storage = dir.path().join("storage");
         std::fs::create_dir_all(&storage).expect("create the registry storage");
         let auth_yaml = match &auth {
+            Auth::Anonymous => String::new(),
             Auth::Htpasswd(htpasswd) => format!(
                 "  htpasswd:\n    realm: scalr-e2e\n    path: \"{}\"\n",
                 htpasswd.display()
@@ -141,7 +152,7 @@ impl Registry {
             ),
         };
         let token = match auth {
-            Auth::Htpasswd(_) => None,
+            Auth::Anonymous | Auth::Htpasswd(_) => None,
             Auth::Token(server, _) => Some(server),
         };
 
@@ -283,8 +294,13 @@ http:
   tls:
     certificate: "{cert}"
     key: "{key}"
-auth:
 {auth}"#,
+        // No `auth:` section at all for an anonymous registry.
+        auth = if auth.is_empty() {
+            String::new()
+        } else {
+            format!("auth:\n{auth}")
+        },
         storage = storage.display(),
         cert = ca.server_cert.display(),
         key = ca.server_key.display(),

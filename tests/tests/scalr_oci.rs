@@ -263,6 +263,19 @@ fn doctor_checks_a_real_registry_live() {
         report.contains("401") || report.to_lowercase().contains("wrong"),
         "{report}"
     );
+    // The source that answered, and its fix (old: advice about a Scalr
+    // integration that had nothing to do with it).
+    assert!(
+        report.contains(&format!(
+            "they come from the OS keychain (user doctor-user): store the right ones with `scalr-oci registry add {} --username doctor-user`",
+            registry.authority()
+        )),
+        "{report}"
+    );
+    assert!(
+        !report.contains("If they come from a Scalr integration"),
+        "{report}"
+    );
     assert!(!report.contains(&wrong), "{report}");
 
     store(&secret);

@@ -7,6 +7,7 @@
 //! as OpenTofu calls it, has credentials; and the Basic or Bearer token flow
 //! succeeds with them. Failures are explained; no secret is printed.
 
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -24,7 +25,7 @@ use serde_json::Value;
 use crate::address::written_authority;
 use crate::environment::{Env, HELPER_BINARY, find_on_path};
 use crate::error::{Error, Result};
-use crate::inventory::{Claims, ControlPlaneView, Inventory, Reach};
+use crate::inventory::{Answer, Claims, ControlPlaneView, Inventory, Reach};
 use crate::oci::auth::{Challenge, Login, fetch_token};
 use crate::oci::error::Error as OciError;
 use crate::oci::limits::{Budget, read_bounded};
@@ -41,6 +42,13 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         .map(|r| endpoint_of(r))
         .collect::<Result<_>>()?;
     let inventory = Inventory::scan(env, Reach::WithControlPlane);
+    // A file OpenTofu or Docker cannot parse fails every run of theirs:
+    // a failure here too, named with its line and column.
+    let mut failures = 0;
+    for file in inventory.unreadable() {
+        failures += 1;
+        say!(out, "FAIL  {}", file.error)?;
+    }
     let endpoints: Vec<String> = if endpoints.is_empty() {
         inventory
             .known_hosts()
@@ -55,7 +63,10 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
             out,
             "No registry to check: none is configured yet. Name one: `scalr-oci doctor ghcr.io`."
         )?;
-        return Ok(());
+        return match failures {
+            0 => Ok(()),
+            problems => Err(Error::ProblemsFound { problems }),
+        };
     }
     let client = docker_credential_scalr::https::builder()?
         .timeout(Duration::from_secs(20))
@@ -65,11 +76,9 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         .map_err(Error::HttpClient)?;
     crate::tofurc::provider_mirror::report(env, "info  ", out)?;
     let claims = inventory.claims();
-    let mut failures = 0;
     // A Scalr host is checked through terraform-credentials-scalr; the
     // Docker helper on PATH matters only for registries.
-    let scalr_hosts = scalr_hosts();
-    let registries_asked = endpoints.iter().any(|e| !scalr_hosts.contains(e));
+    let registries_asked = endpoints.iter().any(|e| !inventory.is_scalr_host(e));
     let helper = find_on_path(HELPER_BINARY);
     match &helper {
         _ if !registries_asked => {}
@@ -95,7 +104,7 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
     for endpoint in &endpoints {
         say!(out, "\n{endpoint}:")?;
         let mut report = Report { out, failures: 0 };
-        if scalr_hosts.contains(endpoint) {
+        if inventory.is_scalr_host(endpoint) {
             check_scalr_host(&client, env, endpoint, &mut report)?;
         } else {
             check(
@@ -103,6 +112,7 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
                 endpoint,
                 &claims,
                 control,
+                inventory.keychain.entries(),
                 helper.as_deref(),
                 &mut report,
             )?;
@@ -144,6 +154,7 @@ fn check(
     endpoint: &str,
     claims: &Claims,
     control: &ControlPlaneView,
+    keychain: &BTreeMap<String, String>,
     helper: Option<&Path>,
     report: &mut Report,
 ) -> Result<()> {
@@ -166,7 +177,8 @@ fn check(
         ));
     }
     report.ok(&format!("{base} answers HTTPS without redirecting"))?;
-    if status.is_success() {
+    let anonymous = status.is_success();
+    if anonymous {
         report
             .ok("GET /v2/ succeeds without credentials: this registry allows anonymous access")?;
     } else if status == StatusCode::NOT_FOUND {
@@ -191,12 +203,15 @@ fn check(
         }
     }
 
-    if let Some(host_claims) = claims.by_host.get(&host.key()) {
-        let plain: Vec<&str> = host_claims
-            .iter()
-            .filter(|c| c.plaintext)
-            .map(|c| c.place.as_str())
-            .collect();
+    let plain: Vec<&str> = claims
+        .by_host
+        .get(&host.key())
+        .into_iter()
+        .flatten()
+        .filter(|c| c.plaintext)
+        .map(|c| c.place.as_str())
+        .collect();
+    {
         if !plain.is_empty() {
             report.warn(&format!(
                 "plain-text credentials for this registry are also configured ({}); two sources claim one host, and a client may use those instead of docker-credential-scalr. Run `scalr-oci migrate`.",
@@ -225,7 +240,7 @@ fn check(
         ))?;
     }
 
-    let Some((username, secret)) = credentials(&host, helper, report)? else {
+    let Some((username, secret)) = credentials(&host, helper, anonymous, report)? else {
         return Ok(());
     };
     if username == TOKEN_USERNAME {
@@ -246,6 +261,12 @@ fn check(
         ));
     };
     let scheme = challenge.scheme.clone();
+    // Who answered, so a rejection names the source and its fix.
+    let source = Source {
+        host: host.to_string(),
+        answer: control.who_answers(&host, keychain).first().cloned(),
+        plaintext: plain.iter().map(|p| p.to_string()).collect(),
+    };
     let authorised = match scheme.as_str() {
         "basic" => client
             .get(format!("{base}/v2/"))
@@ -275,6 +296,7 @@ fn check(
                         StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED),
                         "the token service",
                         &username,
+                        &source,
                     ));
                 }
                 Err(e) => return report.fail(&e.to_string()),
@@ -289,7 +311,12 @@ fn check(
         Ok(r) if r.status().is_success() => report.ok(&format!(
             "the credentials of {username} authenticate ({scheme} flow)"
         )),
-        Ok(r) => report.fail(&explain_denied(r.status(), "the registry", &username)),
+        Ok(r) => report.fail(&explain_denied(
+            r.status(),
+            "the registry",
+            &username,
+            &source,
+        )),
         Err(e) => report.fail(&explain_transport(&base, &e)),
     }
 }
@@ -299,8 +326,22 @@ fn check(
 fn credentials(
     host: &RegistryHost,
     helper: Option<&Path>,
+    anonymous: bool,
     report: &mut Report,
 ) -> Result<Option<(String, SecretString)>> {
+    // No credentials where none are needed is a pass, with a note.
+    let none_found = |report: &mut Report, who: &str| {
+        let add = format!(
+            "`scalr-oci registry add {host} --username NAME`, or export a Scalr Docker registry integration for it"
+        );
+        if anonymous {
+            report.ok(&format!(
+                "{who} has no credentials for {host}; none are needed to pull from it (anonymous access). A private repository or a push needs them: {add}"
+            ))
+        } else {
+            report.fail(&format!("{who} has no credentials for {host}: {add}"))
+        }
+    };
     let Some(helper) = helper else {
         return match Keychain::new().get(host) {
             Ok(Some(c)) => {
@@ -311,7 +352,7 @@ fn credentials(
                 Ok(Some((c.username, c.secret)))
             }
             Ok(None) => {
-                report.fail(&format!("no credentials for {host}: `scalr-oci registry add {host} --username NAME`, or export a Scalr Docker registry integration for it"))?;
+                none_found(report, "the keychain")?;
                 Ok(None)
             }
             Err(e) => {
@@ -339,7 +380,7 @@ fn credentials(
         // The helper prints only its error message on failure, never a secret.
         let message = String::from_utf8_lossy(&output).trim().to_string();
         if is_not_found_message(&message) {
-            report.fail(&format!("docker-credential-scalr has no credentials for {host}: `scalr-oci registry add {host} --username NAME`, or check that the Scalr Docker registry integration for it is active with Export credentials enabled"))?;
+            none_found(report, "docker-credential-scalr")?;
         } else {
             report.fail(&format!("docker-credential-scalr get failed: {message}"))?;
         }
@@ -376,17 +417,49 @@ fn header(response: &Response, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Where the credentials doctor checked came from: the source that answered
+/// (none when the helper on PATH is not ours to read), and the plain-text
+/// places that also claim the host.
+pub struct Source {
+    pub host: String,
+    pub answer: Option<Answer>,
+    pub plaintext: Vec<String>,
+}
+
 /// What a 401 or 403 most likely means, in the words of the troubleshooting
-/// guides this product was specified from.
-pub fn explain_denied(status: StatusCode, who: &str, username: &str) -> String {
+/// guides this product was specified from, with the fix for the source that
+/// answered.
+pub fn explain_denied(status: StatusCode, who: &str, username: &str, source: &Source) -> String {
+    let host = &source.host;
+    let fix = match &source.answer {
+        Some(answer) => answer.fix(host),
+        None => format!(
+            "store the right ones with `scalr-oci registry add {host} --username {username}`, or fix the Scalr integration that exports them"
+        ),
+    };
+    let plain = match source.plaintext.as_slice() {
+        [] => String::new(),
+        places => format!(
+            " Plain-text credentials for this host are also configured ({}), and a client may send those instead: `scalr-oci migrate`.",
+            places.join("; ")
+        ),
+    };
     match status {
         StatusCode::UNAUTHORIZED => format!(
-            "{who} rejects the credentials of {username} (401): the token or password was revoked, has expired, or is wrong. If they come from a Scalr integration, confirm it is active and that Export credentials is enabled; if several integrations or files claim this host, only one set is used, so consolidate them."
+            "{who} rejects the credentials of {username} (401): the token or password was revoked, has expired, or is wrong; {fix}.{plain}"
         ),
-        StatusCode::FORBIDDEN => format!(
-            "{who} accepts {username} but denies access (403): the token lacks the scope for this registry (read:packages on GHCR, read_registry on GitLab, pull access on Artifactory), or Export credentials is disabled on the Scalr integration."
-        ),
-        other => format!("{who} answered {other} to {username}'s credentials"),
+        StatusCode::FORBIDDEN => {
+            let scope = match &source.answer {
+                Some(Answer::ControlPlane { name, id, .. }) => format!(
+                    " or Export credentials is disabled on the Scalr integration {name} ({id})"
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "{who} accepts {username} but denies access (403): the token lacks the scope for this registry (read:packages on GHCR, read_registry on GitLab, pull access on Artifactory){scope}; {fix}.{plain}"
+            )
+        }
+        other => format!("{who} answered {other} to {username}'s credentials; {fix}.{plain}"),
     }
 }
 
@@ -402,19 +475,6 @@ fn explain_transport(url: &str, error: &reqwest::Error) -> String {
         }
     };
     format!("{url} {failure}. {next}")
-}
-
-/// The hosts doctor treats as Scalr hosts (checked for OpenTofu's host
-/// token, not as registries): those with a token in the keychain,
-/// `SCALR_HOSTNAME`, and `*.scalr.io`.
-fn scalr_hosts() -> Vec<String> {
-    let mut hosts = Keychain::new().token_hosts().unwrap_or_default();
-    hosts.extend(
-        std::env::var("SCALR_HOSTNAME")
-            .ok()
-            .map(|h| docker_credential_scalr::scalr_access::bare_host(&h)),
-    );
-    hosts
 }
 
 /// A Scalr host as OpenTofu uses it: service discovery answers with the
@@ -534,11 +594,78 @@ mod tests {
         assert!(text.contains("HTTPS_PROXY"), "{text}");
     }
 
+    fn source(answer: Option<Answer>, plaintext: &[&str]) -> Source {
+        Source {
+            host: "ghcr.io".into(),
+            answer,
+            plaintext: plaintext.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
     #[test]
     fn denials_are_explained() {
-        let e = explain_denied(StatusCode::UNAUTHORIZED, "the registry", "alice");
-        assert!(e.contains("revoked") && e.contains("Export credentials"));
-        let e = explain_denied(StatusCode::FORBIDDEN, "the registry", "alice");
-        assert!(e.contains("403") && e.contains("scope"));
+        let cp = Answer::ControlPlane {
+            name: "ghcr-prod".into(),
+            id: "dr-1".into(),
+            user: "bot".into(),
+        };
+        let e = explain_denied(
+            StatusCode::UNAUTHORIZED,
+            "the registry",
+            "bot",
+            &source(Some(cp.clone()), &[]),
+        );
+        assert!(
+            e.contains("revoked") && e.contains("Export credentials"),
+            "{e}"
+        );
+        assert!(e.contains("the Scalr integration ghcr-prod (dr-1)"), "{e}");
+        let e = explain_denied(
+            StatusCode::FORBIDDEN,
+            "the registry",
+            "bot",
+            &source(Some(cp), &[]),
+        );
+        assert!(
+            e.contains("403") && e.contains("scope") && e.contains("ghcr-prod"),
+            "{e}"
+        );
+    }
+
+    /// A wrong password stored in the keychain: the fix is to store the
+    /// right one, not to look at a Scalr integration that is not involved.
+    #[test]
+    fn a_rejected_keychain_credential_says_to_store_it_again() {
+        let kc = Answer::Keychain {
+            user: "alice".into(),
+        };
+        let e = explain_denied(
+            StatusCode::UNAUTHORIZED,
+            "the registry",
+            "alice",
+            &source(Some(kc), &[]),
+        );
+        assert_eq!(
+            e,
+            "the registry rejects the credentials of alice (401): the token or password was revoked, has expired, or is wrong; they come from the OS keychain (user alice): store the right ones with `scalr-oci registry add ghcr.io --username alice`."
+        );
+        assert!(!e.contains("integration"), "{e}");
+    }
+
+    #[test]
+    fn a_rejection_names_plain_text_claims_too() {
+        let kc = Answer::Keychain {
+            user: "alice".into(),
+        };
+        let e = explain_denied(
+            StatusCode::UNAUTHORIZED,
+            "the registry",
+            "alice",
+            &source(
+                Some(kc),
+                &["Docker auths (plain text) in /h/.docker/config.json"],
+            ),
+        );
+        assert!(e.ends_with("(Docker auths (plain text) in /h/.docker/config.json), and a client may send those instead: `scalr-oci migrate`."), "{e}");
     }
 }

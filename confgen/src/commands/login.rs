@@ -5,7 +5,7 @@
 //! `host:port`), secret = the token. Registry credentials live under another
 //! service, so `docker-credential-scalr list` never meets a token.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use docker_credential_scalr::control_plane::ControlPlane;
 use docker_credential_scalr::keychain::Keychain;
@@ -29,12 +29,19 @@ fn hostname(given: Option<String>, settings: &Settings) -> Result<String> {
 pub fn login(given: Option<String>, verify: bool, out: &mut dyn Write) -> Result<()> {
     let settings = Settings::load()?;
     let hostname = hostname(given, &settings)?;
+    // Named in a rejection: where this token came from, not the keychain
+    // it is about to go to.
+    let origin = if std::io::stdin().is_terminal() {
+        TokenOrigin::Prompt
+    } else {
+        TokenOrigin::Stdin
+    };
     let token = read_secret(&format!("Scalr API token for {hostname}: "))?;
     if verify {
         let access = ScalrAccess {
             hostname: hostname.clone(),
             token: token.clone(),
-            origin: TokenOrigin::Keychain,
+            origin,
         };
         let listed = ControlPlane::connect(access, &settings)?.integrations()?;
         say!(

@@ -26,7 +26,8 @@ use crate::docker_config::{self, Flavor};
 use crate::environment::Env;
 use crate::error::{Error, Result};
 use crate::failpoint;
-use crate::output::say;
+use crate::inventory::{Inventory, Reach};
+use crate::output::{self, say};
 use crate::report::{Note, Outcome, PlaintextScan, Unmovable};
 use crate::tofurc::{self, Policy, TofuFiles, Want};
 use crate::token_files::{self, TokenFile};
@@ -93,14 +94,24 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
             files.push((path, FileKind::Tokens(kind)));
         }
     }
-    // Which credentials.tfrc.json entries are Scalr's: the configured host.
-    let scalr_host = docker_credential_scalr::settings::Settings::load()
-        .ok()
-        .and_then(|s| s.hostname);
-
-    let keychain = Keychain::new();
+    // One scan: which hosts are Scalr's, whether OpenTofu already asks our
+    // credentials helper, and the one keychain.
+    let inventory = Inventory::scan(env, Reach::Local);
+    let keychain = inventory.keychain_store();
+    // Once credentials_helper "scalr" is configured, OpenTofu reads no
+    // credentials.tfrc.json at all: a token left there is dead plain text,
+    // and the line that names it says so.
+    let rule = Rule {
+        inventory: &inventory,
+        all_hosts,
+        helper_configured: inventory.helper_configured(),
+        token_file: inventory.token_file.as_ref().map(|f| f.path.clone()),
+    };
     let mut moved_total = 0;
+    let mut planned_total = 0;
     let mut problems = 0;
+    // Secrets left on purpose (another service's host token), each named.
+    let mut skipped = 0;
 
     // Host tokens leave credentials.tfrc.json only for the keychain AND a
     // credentials_helper that serves them from there, so `tofu init` keeps
@@ -113,7 +124,7 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
     let mut host_tokens = 0;
     for (path, kind) in files.iter().filter(|(_, k)| holds_host_tokens(k)) {
         let text = write::read_optional(path)?.unwrap_or_default();
-        let scan = find(path, &text, *kind, scalr_host.as_deref(), all_hosts)?;
+        let scan = find(path, &text, *kind, &rule)?;
         host_tokens += scan
             .found
             .iter()
@@ -131,13 +142,16 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
     }
     let mut secrets_moved: Vec<(PathBuf, SecretString)> = Vec::new();
     for (path, kind) in &files {
-        let mode = if dry_run { Mode::Check } else { Mode::Apply };
-        let (_, report) = write::edit_file(path, mode, 0o600, |text| {
+        // A dry run computes the same rewrite and shows it as a redacted
+        // diff; only the run writes.
+        let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
+        let (change, report) = write::edit_file(path, mode, 0o600, |text| {
             let mut report = FileReport::default();
             let Some(text) = text else {
                 return Ok((None, report));
             };
-            let mut scan = find(path, text, *kind, scalr_host.as_deref(), all_hosts)?;
+            report.skipped = skipped_tokens(path, text, *kind, &rule)?;
+            let mut scan = find(path, text, *kind, &rule)?;
             let links = write::link_count(path);
             if links > 1 {
                 // Checked before anything is stored: the file cannot be
@@ -166,13 +180,20 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
                 }));
             }
             report.unmovable = scan.unmovable;
-            if dry_run {
-                report.planned = scan.found.iter().map(describe).collect();
-                return Ok((None, report));
-            }
             let mut moved = Vec::new();
             for item in scan.found {
-                match store_verified(&keychain, &item)? {
+                // The dry run asks the keychain the same question the run
+                // does (read only), so it predicts conflicts too.
+                let outcome = if dry_run {
+                    predict(keychain, &item)?
+                } else {
+                    store_verified(keychain, &item)?
+                };
+                match outcome {
+                    Moved::Stored | Moved::AlreadyThere if dry_run => {
+                        report.planned.push(describe(&item));
+                        moved.push(item);
+                    }
                     Moved::Stored | Moved::AlreadyThere => {
                         report.moved.push(describe(&item));
                         moved.push(item);
@@ -191,9 +212,16 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
             Ok((new, report))
         })?;
         moved_total += report.moved.len();
+        planned_total += report.planned.len();
         problems += report.unmovable.len();
-        report.print(path, out)?;
-        secrets_moved.extend(report.secrets.into_iter().map(|s| (path.clone(), s)));
+        skipped += report.skipped.len();
+        report.print(path, dry_run, out)?;
+        if let Some(diff) = &change.diff {
+            output::raw(out, diff)?;
+        }
+        if !dry_run {
+            secrets_moved.extend(report.secrets.into_iter().map(|s| (path.clone(), s)));
+        }
     }
 
     // A moved secret must not survive anywhere in the rewritten file, not
@@ -211,20 +239,95 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
         }
     }
 
-    let summary = match (dry_run, moved_total) {
-        (true, _) => "Dry run: nothing was stored or written.".to_string(),
-        (false, 0) => {
-            "Nothing to migrate: no plain-text registry credentials were found.".to_string()
-        }
-        (false, n) => format!(
-            "Moved {n} credential(s) into the OS keychain; docker-credential-scalr now serves them and no file holds them."
-        ),
-    };
-    say!(out, "{}", summary)?;
+    say!(
+        out,
+        "{}",
+        summary(dry_run, planned_total, moved_total, problems + skipped)
+    )?;
     if problems > 0 {
         return Err(Error::CredentialsLeft { count: problems });
     }
     Ok(())
+}
+
+/// The last line: what moved (or would), and how many secrets stay in
+/// plain text, never "nothing" while any does.
+fn summary(dry_run: bool, planned: usize, moved: usize, left: usize) -> String {
+    let remain = match left {
+        0 => String::new(),
+        n => format!(
+            "; {n} plain-text secret(s) stay where they are (each named above, with why and the command that moves it)"
+        ),
+    };
+    match (dry_run, moved, left) {
+        (true, _, _) => format!(
+            "Dry run: {planned} credential(s) would move into the OS keychain{}; nothing was stored or written.",
+            if left == 0 {
+                String::new()
+            } else {
+                format!(", {left} would stay in plain text (named above)")
+            }
+        ),
+        (false, 0, 0) => "Nothing to migrate: no plain-text credentials were found.".to_string(),
+        (false, 0, _) => format!("Nothing was moved{remain}."),
+        (false, n, _) => format!(
+            "Moved {n} credential(s) into the OS keychain; docker-credential-scalr and terraform-credentials-scalr now serve them from there{remain}."
+        ),
+    }
+}
+
+/// Which host tokens move: those of Scalr hosts (the inventory's one rule),
+/// or every host's with `--all-hosts`.
+struct Rule<'a> {
+    inventory: &'a Inventory,
+    all_hosts: bool,
+    /// Whether OpenTofu already asks credentials_helper "scalr" (and so
+    /// reads `credentials.tfrc.json` no more).
+    helper_configured: bool,
+    /// `credentials.tfrc.json`, which OpenTofu also merges as a CLI config
+    /// file: its skipped tokens are named once, by its token-file pass.
+    token_file: Option<PathBuf>,
+}
+
+impl Rule<'_> {
+    fn wanted(&self, host: &str) -> bool {
+        self.all_hosts || self.inventory.is_scalr_host(&bare_host(host))
+    }
+}
+
+/// The host tokens of a file that [`Rule`] leaves, each with why and the
+/// command that moves it.
+fn skipped_tokens(path: &Path, text: &str, kind: FileKind, rule: &Rule) -> Result<Vec<Unmovable>> {
+    let unwanted = |h: &str| !rule.wanted(h);
+    let names: Vec<String> = match kind {
+        FileKind::Tofu if rule.token_file.as_deref() == Some(path) => Vec::new(),
+        FileKind::Tofu => crate::credentials_helper::credentials_blocks(path, text, &unwanted)?
+            .into_iter()
+            .map(|(label, _)| label)
+            .collect(),
+        FileKind::Tokens(file @ TokenFile::TofuCredentials) => {
+            token_files::find(path, text, file, &unwanted)?
+                .found
+                .into_iter()
+                .map(|t| t.name)
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let state = if rule.helper_configured && kind == FileKind::Tokens(TokenFile::TofuCredentials) {
+                "OpenTofu no longer reads this file (credentials_helper \"scalr\" is configured), so the token is unused plain text"
+            } else {
+                "migrate leaves it to OpenTofu"
+            };
+            let why = format!(
+                "a plain-text token for {name}, which is not a Scalr host; {state}. `scalr-oci migrate --all-hosts` moves it into the keychain, where terraform-credentials-scalr serves it to OpenTofu"
+            );
+            Unmovable::new(name, why)
+        })
+        .collect())
 }
 
 #[derive(Default)]
@@ -232,12 +335,13 @@ struct FileReport {
     planned: Vec<String>,
     moved: Vec<String>,
     unmovable: Vec<Unmovable>,
+    skipped: Vec<Unmovable>,
     notes: Vec<Note>,
     secrets: Vec<SecretString>,
 }
 
 impl FileReport {
-    fn print(&self, path: &Path, out: &mut dyn Write) -> Result<()> {
+    fn print(&self, path: &Path, dry_run: bool, out: &mut dyn Write) -> Result<()> {
         let shown = path.display();
         for item in &self.planned {
             say!(out, "would move {item} from {shown} into the keychain")?;
@@ -246,9 +350,9 @@ impl FileReport {
             say!(out, "moved {item} from {shown} into the keychain")?;
         }
         for note in &self.notes {
-            say!(out, "{}", note.to_string())?;
+            say!(out, "{}", note.display(!dry_run))?;
         }
-        for item in &self.unmovable {
+        for item in self.unmovable.iter().chain(&self.skipped) {
             say!(out, "left {:?} in {shown}: {}", item.name, item.why)?;
         }
         if self
@@ -286,13 +390,7 @@ fn conflict_advice(target: &Target) -> String {
     }
 }
 
-fn find(
-    path: &Path,
-    text: &str,
-    kind: FileKind,
-    scalr_host: Option<&str>,
-    all_hosts: bool,
-) -> Result<PlaintextScan<Found>> {
+fn find(path: &Path, text: &str, kind: FileKind, rule: &Rule) -> Result<PlaintextScan<Found>> {
     let registry = |host, username, secret, name| Found {
         target: Target::Registry { host, username },
         secret,
@@ -306,7 +404,7 @@ fn find(
                 unmovable: scan.unmovable,
             };
             // `credentials "HOST" { token = … }`: a host token by hand.
-            let wanted = |h: &str| token_files::is_scalr_host(&bare_host(h), scalr_host, all_hosts);
+            let wanted = |h: &str| rule.wanted(h);
             for (label, token) in
                 crate::credentials_helper::credentials_blocks(path, text, &wanted)?
             {
@@ -343,7 +441,8 @@ fn find(
             })
         }
         FileKind::Tokens(file) => {
-            let scan = token_files::find(path, text, file, scalr_host, all_hosts)?;
+            let wanted = |h: &str| rule.wanted(h);
+            let scan = token_files::find(path, text, file, &wanted)?;
             Ok(PlaintextScan {
                 found: scan
                     .found
@@ -360,6 +459,24 @@ fn find(
             })
         }
     }
+}
+
+/// What [`store_verified`] would do, asking the keychain only.
+fn predict(keychain: &Keychain, found: &Found) -> Result<Moved> {
+    let secret = found.secret.expose_secret();
+    let existing = match &found.target {
+        Target::Registry { host, username } => keychain
+            .get(host)?
+            .map(|c| &c.username == username && c.secret.expose_secret() == secret),
+        Target::ScalrToken { hostname } => keychain
+            .get_token(hostname)?
+            .map(|t| t.expose_secret() == secret),
+    };
+    Ok(match existing {
+        None => Moved::Stored,
+        Some(true) => Moved::AlreadyThere,
+        Some(false) => Moved::Conflict,
+    })
 }
 
 /// Stores the secret and reads it back; only a verified copy counts.

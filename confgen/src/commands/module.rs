@@ -150,6 +150,16 @@ pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
     say!(out, "source = \"{source}\"")
 }
 
+/// The reference as OCI tools write it: `oci://HOST/REPO:TAG` for a tag
+/// (`latest` when none was given), `oci://HOST/REPO@sha256:…` for a digest.
+fn reference_name(base: &str, version: Option<&Version>) -> String {
+    match version {
+        Some(Version::Digest(d)) => format!("{base}@{d}"),
+        Some(Version::Tag(t)) => format!("{base}:{t}"),
+        None => format!("{base}:{DEFAULT_TAG}"),
+    }
+}
+
 pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     let target = Reference::parse(target)?;
     let reference = match &target.version {
@@ -215,7 +225,7 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     let name = format!("{}@{digest}", target.base());
     if json {
         let doc = json!({
-            "reference": format!("{}:{reference}", target.base()),
+            "reference": reference_name(&target.base(), target.version.as_ref()),
             "digest": digest,
             "layer": layer_digest,
             "subdir": target.subdir,
@@ -315,13 +325,34 @@ impl Progress {
                 .is_none_or(|l| now.duration_since(l) >= PROGRESS_AFTER);
         if due || (sent == total && self.last.is_some()) {
             self.last = Some(now);
-            eprintln!(
-                "scalr-oci: uploading {}…: {} of {} KiB ({}%)",
+            crate::output::progress(format_args!(
+                "uploading {}…: {} of {} KiB ({}%)",
                 self.what,
                 sent / 1024,
                 total / 1024,
                 sent * 100 / total.max(1)
-            );
+            ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `module verify --json` used to write `oci://HOST/REPO:sha256:…`.
+    #[test]
+    fn a_digest_reference_uses_the_at_sign() {
+        let base = "oci://ghcr.io/acme/net";
+        let digest = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(
+            reference_name(base, Some(&Version::Digest(digest.clone()))),
+            format!("oci://ghcr.io/acme/net@{digest}")
+        );
+        assert_eq!(
+            reference_name(base, Some(&Version::Tag("1.0.0".into()))),
+            "oci://ghcr.io/acme/net:1.0.0"
+        );
+        assert_eq!(reference_name(base, None), "oci://ghcr.io/acme/net:latest");
     }
 }

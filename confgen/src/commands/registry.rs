@@ -9,10 +9,11 @@ use docker_credential_scalr::registry::RegistryHost;
 use secrecy::ExposeSecret;
 
 use crate::error::{Error, Result};
+use crate::login_check::{self, Verdict};
 use crate::output::say;
 use crate::secret_input::read_secret;
 
-pub fn add(registry: &str, username: &str, out: &mut dyn Write) -> Result<()> {
+pub fn add(registry: &str, username: &str, verify: bool, out: &mut dyn Write) -> Result<()> {
     let host = RegistryHost::parse(registry)?;
     if username.is_empty() {
         return Err(Error::Usage("the username must not be empty".into()));
@@ -20,6 +21,28 @@ pub fn add(registry: &str, username: &str, out: &mut dyn Write) -> Result<()> {
     let secret = read_secret(&format!(
         "Password or access token for {username} at {host}: "
     ))?;
+    if verify {
+        // Checked before anything is stored: a wrong password never
+        // replaces a working one.
+        let endpoint = host.api_endpoint();
+        match login_check::check(&endpoint, username, &secret)? {
+            Verdict::Accepted(scheme) => say!(
+                out,
+                "{endpoint} accepts the credentials of {username} ({scheme} flow)."
+            )?,
+            Verdict::Unchecked => say!(
+                out,
+                "{endpoint} allows anonymous access to /v2/, so the credentials could not be checked there; storing them as given."
+            )?,
+            Verdict::Refused(status) => {
+                return Err(Error::CredentialsRefused {
+                    host: host.to_string(),
+                    username: username.to_string(),
+                    status,
+                });
+            }
+        }
+    }
     let keychain = Keychain::new();
     let replaced = keychain.get(&host)?.is_some();
     let credential = Credential {

@@ -10,9 +10,10 @@ use serde_json::Value;
 
 use crate::docker_config::Flavor;
 use crate::environment::{Env, HELPER_BINARY, find_on_path};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::inventory::{DockerFile, Inventory, Reach, TofuFile};
 use crate::output::say;
+use crate::scalr;
 use crate::tofurc::Style;
 
 pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
@@ -26,7 +27,7 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
     }
 
     crate::tofurc::provider_mirror::report(env, "  ", out)?;
-    host_tokens(env, out)?;
+    host_tokens(env, &inventory, out)?;
 
     for flavor in [Flavor::Docker, Flavor::Containers] {
         say!(out, "\n{}:", flavor.name())?;
@@ -82,23 +83,42 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
             hosts.push(host.key());
         }
     }
+    // What the control plane exports counts as configured: in a Scalr run
+    // or CI job it is the only source.
+    for integration in control.integrations.as_deref().unwrap_or_default() {
+        if integration.usable()
+            && let Some(label) = scalr::label_of(integration)
+            && let Ok(host) = RegistryHost::parse(&label)
+            && !hosts.contains(&host.key())
+        {
+            hosts.push(host.key());
+        }
+    }
     hosts.sort();
+    let unreadable = inventory.unreadable().len();
     if hosts.is_empty() {
-        return say!(
+        say!(
             out,
             "\nNo registry is configured anywhere yet. Start with `scalr-oci registry add HOST --username NAME` and `scalr-oci configure tofu --registry HOST`."
-        );
+        )?;
+        return unreadable_files(unreadable);
     }
     say!(
         out,
         "\nWho answers for each registry (docker-credential-scalr asks its sources in this order):"
     )?;
     for host in hosts {
-        let answer = match RegistryHost::parse(&host) {
-            Ok(parsed) => control.who_answers(&parsed, listed),
-            Err(_) => "not a registry address".into(),
-        };
-        say!(out, "  {host}: {answer}")?;
+        let answers = RegistryHost::parse(&host).map(|parsed| control.who_answers(&parsed, listed));
+        match &answers {
+            Ok(answers) => say!(out, "  {host}: {answers}")?,
+            Err(_) => say!(out, "  {host}: not a registry address")?,
+        }
+        for shadowed in answers.iter().flat_map(|a| a.shadowed()) {
+            say!(
+                out,
+                "    shadows {shadowed}: asked only when the source above has nothing for this host"
+            )?;
+        }
         let host_claims = claims.by_host.get(&host).cloned().unwrap_or_default();
         for claim in &host_claims {
             let mark = if claim.plaintext {
@@ -116,7 +136,16 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
             )?;
         }
     }
-    Ok(())
+    unreadable_files(unreadable)
+}
+
+/// A file that could not be read or parsed was shown above; OpenTofu or
+/// Docker fails on it too, so status does not end as if all were well.
+fn unreadable_files(count: usize) -> Result<()> {
+    match count {
+        0 => Ok(()),
+        count => Err(Error::FilesUnreadable { count }),
+    }
 }
 
 fn describe_tofu_file(file: &TofuFile, out: &mut dyn Write) -> Result<()> {
@@ -201,25 +230,32 @@ fn plugin_line(dir: &Path, installed: Option<&Path>) -> String {
 
 /// The Scalr host token: OpenTofu's credentials_helper block, the plugin,
 /// and who answers each Scalr host.
-fn host_tokens(env: &Env, out: &mut dyn Write) -> Result<()> {
+fn host_tokens(env: &Env, inventory: &Inventory, out: &mut dyn Write) -> Result<()> {
     use crate::credentials_helper as ch;
     say!(out, "\nOpenTofu host tokens (credentials_helper):")?;
-    let blocks = crate::tofurc::TofuFiles::find(env)
-        .and_then(|files| ch::blocks(&files))
-        .unwrap_or_default();
-    if blocks.is_empty() {
+    let blocks = inventory.credentials_helpers();
+    let broken: Vec<&Path> = inventory
+        .tofu
+        .iter()
+        .filter(|f| f.blocks.is_err())
+        .map(|f| f.path.as_path())
+        .collect();
+    if !broken.is_empty() {
+        for path in &broken {
+            say!(
+                out,
+                "  {} cannot be parsed (see above), so whether it configures a credentials helper is unknown; fix it first",
+                path.display()
+            )?;
+        }
+    } else if blocks.is_empty() {
         say!(
             out,
             "  no credentials_helper block; `scalr-oci configure tofu --credentials-helper` adds one"
         )?;
     }
-    for block in &blocks {
-        say!(
-            out,
-            "  credentials_helper {:?} in {}",
-            block.name,
-            block.path.display()
-        )?;
+    for (path, name) in &blocks {
+        say!(out, "  credentials_helper {name:?} in {}", path.display())?;
     }
     if let Ok(dir) = ch::plugin_dir(env) {
         say!(
@@ -228,9 +264,25 @@ fn host_tokens(env: &Env, out: &mut dyn Write) -> Result<()> {
             plugin_line(&dir, ch::installed_plugin().as_deref())
         )?;
     }
-    let ours = blocks.iter().any(|b| b.name == ch::NAME);
-    for (host, who) in ch::who_answers(env, ours) {
+    let ours = blocks.iter().any(|(_, n)| *n == ch::NAME);
+    let file_hosts = inventory
+        .token_file
+        .as_ref()
+        .map(|f| f.host_list())
+        .unwrap_or_default();
+    for (host, who) in inventory.host_token_answers() {
         say!(out, "  {host}: {who}")?;
+        if ours && file_hosts.contains(&host) {
+            let file = inventory
+                .token_file
+                .as_ref()
+                .map(|f| f.path.display().to_string())
+                .unwrap_or_default();
+            say!(
+                out,
+                "    {file} still holds a plain-text token for {host}, which OpenTofu no longer reads (a credentials_helper is configured): `scalr-oci migrate --all-hosts` moves it into the keychain"
+            )?;
+        }
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 use std::io;
 use std::process::ExitCode;
 
+use docker_credential_scalr::closed_pipe;
 use docker_credential_scalr::host_token;
 use docker_credential_scalr::keychain::Keychain;
 
@@ -15,15 +16,21 @@ fn main() -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let (mut stdout, mut stderr) = closed_pipe::pair(io::stdout().lock(), io::stderr().lock());
     let code = host_token::serve(
         &args,
         &env,
         &mut io::stdin().lock(),
-        &mut io::stdout().lock(),
-        &mut io::stderr().lock(),
+        &mut stdout,
+        &mut stderr,
         // Connects on first use: an answer from the environment never opens
         // a Secret Service session.
         &Keychain::new(),
     );
+    // A closed pipe ends the command quietly (see closed_pipe).
+    let _ = io::Write::flush(&mut stdout);
+    if stdout.closed() || stderr.closed() {
+        return ExitCode::from(closed_pipe::EXIT_STATUS);
+    }
     ExitCode::from(code as u8)
 }
