@@ -147,7 +147,7 @@ if build $x86; then
     check_version "$x86: docker-credential-scalr version" "$dir/docker-credential-scalr"
     # CI=1: a missing peer fails these tests instead of skipping them.
     cargo_test "$x86: real-peer end-to-end tests against the static binaries" \
-        CI=1 SCALR_OCI_BIN_DIR="$dir" -- -p scalr-oci-e2e "${e2e_tests[@]}"
+        CI=1 SCALR_OCI_BIN_DIR="$dir" -- -p scalr-oci-e2e "${e2e_tests[@]}" -- --include-ignored
 fi
 
 # ---- aarch64, under qemu-user ----------------------------------------------------
@@ -169,7 +169,7 @@ if build $arm; then
         chmod +x "$work/aarch64/$bin"
     done
     cargo_test "$arm: Secret Service and Docker CLI end-to-end tests against the aarch64 binaries under qemu-user" \
-        CI=1 SCALR_OCI_BIN_DIR="$work/aarch64" -- -p scalr-oci-e2e --test helper_keychain --test docker_cli
+        CI=1 SCALR_OCI_BIN_DIR="$work/aarch64" -- -p scalr-oci-e2e --test helper_keychain --test docker_cli -- --include-ignored
 fi
 
 finish

@@ -140,6 +140,19 @@ pub fn require_for(test: &str, peers: &[Peer]) -> Option<Found> {
         .map(|p| format!("`{}` ({})", p.binary(), p.package()))
         .collect::<Vec<_>>()
         .join(", ");
+    missing_peers(test, &list);
+    None
+}
+
+/// What a test does when peers are missing (`list` names them with where
+/// they come from): with `CI` set it fails; in a test not marked
+/// `#[ignore = "needs peers"]` it fails (the mark is what makes libtest
+/// count it as not run); else it prints a loud skip notice and the caller
+/// returns without testing anything.
+///
+/// # Panics
+/// In the first two cases.
+pub fn missing_peers(test: &str, list: &str) {
     if in_ci() {
         panic!(
             "{test}: missing peer(s) {list}; CI is set, so this is a failure, not a skip. \
@@ -157,7 +170,6 @@ pub fn require_for(test: &str, peers: &[Peer]) -> Option<Found> {
          ***   Fix: run {INSTALL_HINT} (or put the binaries on PATH or in $SCALR_OCI_PEERS_BIN).\n\
          ***   With CI set this would be a failure.\n"
     ));
-    None
 }
 
 /// The reason on every test that needs a peer: `#[ignore = "needs peers"]`.
