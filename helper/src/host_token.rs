@@ -29,7 +29,6 @@ use std::io::{Read, Write};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::keychain::Keychain;
@@ -213,14 +212,15 @@ fn answer(stdout: &mut dyn Write, token: Option<&SecretString>) -> Result<()> {
     let Some(token) = token else {
         return write_out(stdout, "{}\n");
     };
-    // Serialised through a borrowed field; the buffer is wiped on drop.
-    let mut json = Zeroizing::new(
-        serde_json::to_string(&Wire {
-            token: token.expose_secret(),
-        })
-        .expect("a string serialises"),
+    // Serialised through a borrowed field into one pre-sized buffer, wiped
+    // on drop (crate::secret_json).
+    let wire = Wire {
+        token: token.expose_secret(),
+    };
+    let json = crate::secret_json::compact(
+        &wire,
+        crate::secret_json::worst_case(&["token", wire.token]),
     );
-    json.push('\n');
     write_out(stdout, &json)
 }
 

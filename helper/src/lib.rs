@@ -27,6 +27,7 @@ mod random;
 pub mod registry;
 pub mod resolve;
 pub mod scalr_access;
+pub mod secret_json;
 pub mod service_host;
 pub mod settings;
 
