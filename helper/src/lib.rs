@@ -18,6 +18,7 @@ pub mod cache;
 pub mod control_plane;
 pub mod core_dump;
 pub mod diagnostics;
+pub mod echo;
 pub mod error;
 pub mod host_token;
 pub mod https;

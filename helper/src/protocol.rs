@@ -116,8 +116,12 @@ pub fn serve<'w, B: Backend>(
         [word] => match Verb::parse(word) {
             Some(verb) => verb,
             None => {
-                let shown: String = word.chars().take(64).collect();
-                let _ = writeln!(stdout, "{NAME}: unknown action: {shown}\n{}", usage());
+                // The echo rule (crate::echo): argv may be where a secret
+                // was pasted by mistake.
+                let shown = crate::echo::quoted(word)
+                    .map(|q| format!(": {q}"))
+                    .unwrap_or_else(|| " (not shown: it may hold a secret)".into());
+                let _ = writeln!(stdout, "{NAME}: unknown action{shown}\n{}", usage());
                 return 1;
             }
         },
