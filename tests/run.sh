@@ -37,7 +37,9 @@ cargo test --workspace --no-fail-fast -- --include-ignored
 # byte for byte (release/reproducible.sh, one target: two release builds).
 echo "==> release"
 # Every Linux-buildable release target, so none is skipped on a fresh machine.
-rustup target add x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+add_targets x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-pc-windows-gnu
 dist=$(sh release/build.sh | tail -n 1)
 SCALR_OCI_RELEASE_DIR=$dist cargo test -p scalr-oci-e2e --test install_release --test scalr_run_hook -- --include-ignored
 debs=("$dist"/scalr-oci_*_"$(dpkg --print-architecture)".deb)
