@@ -24,11 +24,9 @@ targets=(
 )
 
 # Rust's standard library for each target.
-mapfile -t missing_targets < <(comm -23 <(printf '%s\n' "${targets[@]}" | sort) \
-    <(rustup target list --installed | sort))
-if ((${#missing_targets[@]})); then
-    rustup target add "${missing_targets[@]}"
-fi
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
+add_targets "${targets[@]}"
 
 # A C compiler per target for ring (program:Debian package).
 missing_packages=()

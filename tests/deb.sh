@@ -36,7 +36,7 @@ zcat /usr/share/man/man1/terraform-credentials-scalr.1.gz | grep -q '^\.B forget
 
 # The round trip, with the package's binaries as the binaries under test.
 SCALR_OCI_HELPER_BIN=/usr/bin/docker-credential-scalr SCALR_OCI_BIN=/usr/bin/scalr-oci \
-    cargo test --quiet -p scalr-oci-e2e --test docker_cli
+    cargo test --quiet -p scalr-oci-e2e --test docker_cli -- --include-ignored
 
 dpkg -r scalr-oci
 dpkg -s scalr-oci >/dev/null 2>&1 && fail "dpkg still knows scalr-oci after dpkg -r"

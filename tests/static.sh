@@ -34,20 +34,9 @@ started=$SECONDS
 # shellcheck source=release/targets.sh
 . release/targets.sh
 
-passed=0 failed=0
-ok() {
-    passed=$((passed + 1))
-    printf 'static: ok   %s\n' "$1"
-}
-bad() {
-    failed=$((failed + 1))
-    printf 'static: FAIL %s\n' "$1"
-    if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        /'; fi
-}
-finish() {
-    printf 'static: %d passed, %d failed (%d s)\n' "$passed" "$failed" "$((SECONDS - started))"
-    exit $((failed > 0))
-}
+check_prefix=static
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 peers_env=${SCALR_OCI_PEERS_DIR:-$HOME/.cache/scalr-oci-peers}/env.sh
 # shellcheck source=/dev/null
@@ -80,9 +69,7 @@ fi
 
 x86=x86_64-unknown-linux-musl
 arm=aarch64-unknown-linux-musl
-for t in $x86 $arm; do
-    rustup target list --installed 2>/dev/null | grep -qx "$t" || rustup target add "$t"
-done
+add_targets $x86 $arm
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
@@ -147,7 +134,7 @@ if build $x86; then
     check_version "$x86: docker-credential-scalr version" "$dir/docker-credential-scalr"
     # CI=1: a missing peer fails these tests instead of skipping them.
     cargo_test "$x86: real-peer end-to-end tests against the static binaries" \
-        CI=1 SCALR_OCI_BIN_DIR="$dir" -- -p scalr-oci-e2e "${e2e_tests[@]}"
+        CI=1 SCALR_OCI_BIN_DIR="$dir" -- -p scalr-oci-e2e "${e2e_tests[@]}" -- --include-ignored
 fi
 
 # ---- aarch64, under qemu-user ----------------------------------------------------
@@ -169,7 +156,7 @@ if build $arm; then
         chmod +x "$work/aarch64/$bin"
     done
     cargo_test "$arm: Secret Service and Docker CLI end-to-end tests against the aarch64 binaries under qemu-user" \
-        CI=1 SCALR_OCI_BIN_DIR="$work/aarch64" -- -p scalr-oci-e2e --test helper_keychain --test docker_cli
+        CI=1 SCALR_OCI_BIN_DIR="$work/aarch64" -- -p scalr-oci-e2e --test helper_keychain --test docker_cli -- --include-ignored
 fi
 
 finish

@@ -48,20 +48,9 @@ root=$PWD
 target=x86_64-pc-windows-gnu
 started=$SECONDS
 
-passed=0 failed=0
-ok() {
-    passed=$((passed + 1))
-    printf 'wine: ok   %s\n' "$1"
-}
-bad() {
-    failed=$((failed + 1))
-    printf 'wine: FAIL %s\n' "$1"
-    if [[ -n ${2:-} ]]; then printf '%s\n' "$2" | sed 's/^/        /'; fi
-}
-finish() {
-    printf 'wine: %d passed, %d failed (%d s)\n' "$passed" "$failed" "$((SECONDS - started))"
-    exit $((failed > 0))
-}
+check_prefix=wine
+# shellcheck source=tests/lib.sh
+. tests/lib.sh
 
 # ---- tools -------------------------------------------------------------------
 tools=(wine wineboot wineserver winepath x86_64-w64-mingw32-gcc python3)
@@ -82,7 +71,7 @@ if [[ -n $(missing) ]]; then
     printf '\n*** SKIPPED tests/wine.sh: missing %s(Debian: wine wine64 mingw-w64 python3).\n*** With CI set this would be a failure.\n\n' "$(missing)" >&2
     exit 0
 fi
-rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target"
+add_targets "$target"
 
 # ---- a fresh prefix with the shim ----------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/scalr-oci-wine.XXXXXX")

@@ -15,8 +15,6 @@ use crate::environment::Env;
 use crate::error::{Error, Result};
 use crate::oci::client::DEFAULT_CHUNK_SIZE;
 use crate::output::say;
-use crate::scalr;
-use crate::tofurc::Want;
 use crate::write::Mode;
 
 /// Point OpenTofu, Docker and containers at docker-credential-scalr, and move
@@ -424,49 +422,19 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             provider_mirror,
             includes,
             common,
-        }) => {
-            if let Some(template) = provider_mirror {
-                configure::provider_mirror(&env, &template, includes, &common.common(), out)?;
-                if registries.is_empty()
-                    && !default
-                    && !all_from_control_plane
-                    && !credentials_helper
-                {
-                    return Ok(());
-                }
-            }
-            if credentials_helper {
-                configure::credentials_helper(&env, &common.common(), out)?;
-                if registries.is_empty() && !default && !all_from_control_plane {
-                    return Ok(());
-                }
-            }
-            let mut wants: Vec<Want> = Vec::new();
-            if default {
-                wants.push(Want::Default);
-            }
-            wants.extend(registries.into_iter().map(Want::Registry));
-            if all_from_control_plane {
-                let keychain = docker_credential_scalr::keychain::Keychain::new();
-                let control_plane = scalr::connect(&keychain)?;
-                let (labels, left_out) = scalr::exported_labels(&control_plane)?;
-                for line in &left_out {
-                    say!(out, "skipped integration {line}")?;
-                }
-                if labels.is_empty() {
-                    say!(
-                        out,
-                        "{} exports no Docker registry integration to this token.",
-                        control_plane.hostname()
-                    )?;
-                }
-                wants.extend(labels.into_iter().map(Want::Registry));
-                if wants.is_empty() {
-                    return Ok(());
-                }
-            }
-            configure::tofu(&env, wants, &common.common(), out)
-        }
+        }) => configure::tofu_from_flags(
+            &env,
+            configure::TofuFlags {
+                registries,
+                default,
+                all_from_control_plane,
+                credentials_helper,
+                provider_mirror,
+                includes,
+            },
+            &common.common(),
+            out,
+        ),
         Command::Configure(Configure::Docker(args)) => configure::docker(
             &env,
             Flavor::Docker,

@@ -38,8 +38,10 @@ pub enum Error {
     #[error("{path}: {reason}; the file was left untouched")]
     UnexpectedShape { path: PathBuf, reason: String },
 
-    #[error("invalid registry label {label:?}: {reason}")]
-    BadLabel { label: String, reason: String },
+    /// `shown`: the label quoted after a space, or empty when it may hold a
+    /// secret (docker_credential_scalr::echo).
+    #[error("invalid registry label{shown}: {reason}")]
+    BadLabel { shown: String, reason: String },
 
     #[error("cannot find your home directory; set HOME or pass --file")]
     NoHome,

@@ -18,9 +18,8 @@ mod common;
 
 use base64::Engine;
 use common::{Home, KeyringSession, assert_contains, assert_success, stdout};
-use docker_credential_scalr::keychain::Keychain;
+use docker_credential_scalr::keychain;
 use docker_credential_scalr::registry::RegistryHost;
-use secrecy::ExposeSecret;
 
 struct Secret {
     /// Keychain key: a registry host, or `token:HOST` for a Scalr token.
@@ -103,24 +102,27 @@ fn seed(home: &Home) {
     );
 }
 
-/// Reads the keychain in-process, through the session's bus.
+/// Reads the keychain as another program would: libsecret's `secret-tool`
+/// on the session's bus (the bus goes in the child's environment; this
+/// process's never changes, so the tests run in parallel).
 fn in_keychain(session: &KeyringSession, item: &Secret) -> bool {
-    // SAFETY: this test binary runs one test function at a time on purpose
-    // (see `all_keychain_scenarios`), so no other thread reads the
-    // environment while it changes.
-    unsafe { std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &session.bus) };
-    let keychain = Keychain::new();
+    let (service, account) = match item.key.strip_prefix("token:") {
+        Some(host) => (keychain::TOKEN_SERVICE, host.to_string()),
+        None => (
+            keychain::SERVICE,
+            RegistryHost::parse(item.key).unwrap().key(),
+        ),
+    };
+    let out = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", service, "username", &account])
+        .env("DBUS_SESSION_BUS_ADDRESS", &session.bus)
+        .output()
+        .expect("run secret-tool (libsecret-tools)");
+    let stored = String::from_utf8_lossy(&out.stdout);
     match item.key.strip_prefix("token:") {
-        Some(host) => keychain
-            .get_token(host)
-            .unwrap()
-            .is_some_and(|t| t.expose_secret() == item.secret),
-        None => keychain
-            .get(&RegistryHost::parse(item.key).unwrap())
-            .unwrap()
-            .is_some_and(|c| {
-                c.username == item.username && c.secret.expose_secret() == item.secret
-            }),
+        Some(_) => stored.trim_end() == item.secret,
+        None => serde_json::from_str::<serde_json::Value>(&stored)
+            .is_ok_and(|blob| blob["Username"] == item.username && blob["Secret"] == item.secret),
     }
 }
 
@@ -129,13 +131,14 @@ fn in_file(home: &Home, item: &Secret) -> bool {
     text.contains(item.secret) || text.contains(&b64(item.username, item.secret))
 }
 
-/// A temporary home whose commands talk to a private keyring session.
-fn home_with_keyring() -> (Home, KeyringSession) {
+/// A temporary home whose commands talk to a private keyring session;
+/// `None` after a loud skip (see `KeyringSession::start`).
+fn home_with_keyring() -> Option<(Home, KeyringSession)> {
     let mut home = Home::new();
-    let session = KeyringSession::start(home.path()).unwrap();
+    let session = KeyringSession::start(home.path())?;
     home.env
         .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
-    (home, session)
+    Some((home, session))
 }
 
 fn migrate(home: &Home, failpoint: Option<&str>) -> std::process::Output {
@@ -201,25 +204,14 @@ fn assert_fully_migrated(home: &Home, session: &KeyringSession) {
     );
 }
 
-#[test]
-fn all_keychain_scenarios() {
-    // One test function: the keychain checks set DBUS_SESSION_BUS_ADDRESS
-    // in-process, which must not race another test.
-    if !migrate_in_one_go() {
-        return;
-    }
-    migrate_refuses_a_hard_linked_file();
-    migrate_moves_a_credentials_block_and_writes_the_helper_block();
-    migrate_interrupted_at_every_step_loses_nothing();
-    registry_and_login_take_secrets_from_stdin_only();
-    migrate_dry_run_predicts_the_conflict_the_run_meets();
-}
-
 /// The keychain already holds other credentials for a host: the dry run
 /// says what the run will say (left, with the advice), shows the redacted
 /// diff of what does move, and neither summary contradicts its lines.
+#[test]
 fn migrate_dry_run_predicts_the_conflict_the_run_meets() {
-    let (home, session) = home_with_keyring();
+    let Some((home, session)) = home_with_keyring() else {
+        return;
+    };
     let stored = home.run_with_stdin(
         &["registry", "add", "ghcr.io", "--username", "alice"],
         "kc-other-secret-9k",
@@ -278,11 +270,11 @@ fn migrate_dry_run_predicts_the_conflict_the_run_meets() {
 /// A host token written by hand, `credentials "HOST" { token = … }`, moves
 /// into the keychain like a `tofu login` token; another service's block
 /// stays, and OpenTofu is sent to terraform-credentials-scalr.
+#[test]
 fn migrate_moves_a_credentials_block_and_writes_the_helper_block() {
-    let mut home = Home::new();
-    let session = KeyringSession::start(home.path()).unwrap();
-    home.env
-        .push(("DBUS_SESSION_BUS_ADDRESS".into(), session.bus.clone()));
+    let Some((home, session)) = home_with_keyring() else {
+        return;
+    };
     let other = "credentials \"app.terraform.io\" {\n  token = \"kc-not-scalrs-1j\"\n}\n";
     home.write(
         ".tofurc",
@@ -307,8 +299,11 @@ fn migrate_moves_a_credentials_block_and_writes_the_helper_block() {
 /// A dotfiles repository hard-links the config: a rename would replace one
 /// name and leave the secret under the other while migrate says no file
 /// holds it. So migrate refuses, stores nothing, and changes neither name.
+#[test]
 fn migrate_refuses_a_hard_linked_file() {
-    let (home, session) = home_with_keyring();
+    let Some((home, session)) = home_with_keyring() else {
+        return;
+    };
     let secret = "kc-secret-hardlink-9i";
     let text = format!(
         "{{\n  \"auths\": {{\n    \"quay.io\": {{\n      \"auth\": \"{}\"\n    }}\n  }}\n}}\n",
@@ -335,10 +330,11 @@ fn migrate_refuses_a_hard_linked_file() {
     );
 }
 
-fn migrate_in_one_go() -> bool {
+#[test]
+fn migrate_in_one_go() {
     let home = Home::new();
     let Some(session) = KeyringSession::start(home.path()) else {
-        return false;
+        return;
     };
     let mut home = home;
     home.env
@@ -371,9 +367,9 @@ fn migrate_in_one_go() -> bool {
     assert_contains(&text, "`scalr-oci migrate --all-hosts` moves it");
     assert_contains(&text, "Nothing was moved; 1 plain-text secret(s) stay");
     assert!(!text.contains("Nothing to migrate"), "{text}");
-    true
 }
 
+#[test]
 fn migrate_interrupted_at_every_step_loses_nothing() {
     // 6 secrets are stored and verified; 6 files are written: the
     // credentials_helper block first, then 5 rewrites.
@@ -382,7 +378,9 @@ fn migrate_interrupted_at_every_step_loses_nothing() {
         .chain((1..=6).map(|n| format!("write:{n}")))
         .collect();
     for point in points {
-        let (home, session) = home_with_keyring();
+        let Some((home, session)) = home_with_keyring() else {
+            return;
+        };
         seed(&home);
         let out = migrate(&home, Some(&point));
         assert_eq!(
@@ -411,8 +409,11 @@ fn migrate_interrupted_at_every_step_loses_nothing() {
     }
 }
 
+#[test]
 fn registry_and_login_take_secrets_from_stdin_only() {
-    let (home, session) = home_with_keyring();
+    let Some((home, session)) = home_with_keyring() else {
+        return;
+    };
     let secret = "kc-secret-registry-add-7g";
     let out = home.run_with_stdin(
         &["registry", "add", "ghcr.io", "--username", "erin"],

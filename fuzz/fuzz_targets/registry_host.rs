@@ -12,7 +12,9 @@ fuzz_target!(|input: &str| {
         Ok(host) => host,
         Err(e) => {
             let trimmed = input.trim();
-            if trimmed.contains(['@', '?', '#']) && trimmed.len() >= scalr_oci_fuzz::MIN_SECRET {
+            if trimmed.contains(docker_credential_scalr::echo::MAY_HOLD_A_SECRET)
+                && trimmed.len() >= scalr_oci_fuzz::MIN_SECRET
+            {
                 // The part that quotes the input must be empty; the reason is
                 // a fixed text, which an input may happen to spell
                 // (`r@host`) is not` is inside the userinfo reason).

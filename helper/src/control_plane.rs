@@ -602,6 +602,7 @@ pub fn lasting_failure(error: &reqwest::Error) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::DEFAULT_TIMEOUT;
 
     /// Connection refused and an unresolvable name are not retried (login
     /// used to retry a DNS failure five times, 2.8 s).
@@ -641,6 +642,30 @@ mod tests {
             assert!(d <= BACKOFF_CAP, "{attempt}: {d:?}");
             assert!(d >= BACKOFF_BASE / 2, "{attempt}: {d:?}");
         }
+    }
+
+    /// The default limit, as the issue states it: a `get` against a control
+    /// plane that never answers ends within 30 seconds. The end-to-end test
+    /// proves the deadline is honoured with a 3 s limit; this proves the
+    /// default one is 30 s, without waiting for it.
+    #[test]
+    fn without_settings_a_control_plane_gets_30_seconds() {
+        assert_eq!(DEFAULT_TIMEOUT, Duration::from_secs(30));
+        let access = ScalrAccess {
+            hostname: "example.scalr.io".into(),
+            token: SecretString::from("t"),
+            origin: TokenOrigin::Environment,
+        };
+        let before = Instant::now();
+        let cp = ControlPlane::connect(access, &Settings::defaults()).unwrap();
+        assert_eq!(cp.timeout, Duration::from_secs(30));
+        let left = cp.remaining().unwrap();
+        assert!(
+            left <= Duration::from_secs(30) && left + before.elapsed() >= Duration::from_secs(30),
+            "{left:?}"
+        );
+        let said = cp.fail(cp.timeout_failure()).to_string();
+        assert!(said.contains("did not answer within 30 s"), "{said}");
     }
 
     #[test]

@@ -94,8 +94,10 @@ pub enum Error {
     #[error("settings file {path}: {reason}")]
     Settings { path: String, reason: String },
 
-    #[error("no credential source could be reached: {0}")]
-    NoSourceReachable(String),
+    /// Every configured source was unreachable; each one's own error, in
+    /// the order they were asked.
+    #[error("no credential source could be reached: {}", joined(unreachable))]
+    NoSourceReachable { unreachable: Vec<Error> },
 
     /// `input` is empty or a quoted, space-prefixed copy of what was sent.
     #[error("invalid service host name{input}: {reason}")]
@@ -238,6 +240,15 @@ impl fmt::Display for ControlPlaneFailure {
 
 /// `500 Internal Server Error`: the code and its standard reason, never the
 /// server's own reason phrase.
+/// Errors as one line, `; ` between them.
+fn joined(errors: &[Error]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn status_text(status: u16) -> String {
     StatusCode::from_u16(status).map_or_else(|_| status.to_string(), |s| s.to_string())
 }
@@ -327,7 +338,7 @@ impl Error {
                  In a CI job or a Scalr run, set SCALR_HOSTNAME and SCALR_TOKEN so that credentials come from the control plane instead."
                     .into(),
             ),
-            Error::NoSourceReachable(_) | Error::ControlPlaneNotConfigured => Some(
+            Error::NoSourceReachable { .. } | Error::ControlPlaneNotConfigured => Some(
                 "docker-credential-scalr answers from the OS keychain or from the Scalr control plane.\n\
                  On a workstation: unlock your keyring (Secret Service, macOS Keychain, Windows Credential Manager), or run `scalr-oci login`.\n\
                  In a CI job or a Scalr run: set SCALR_HOSTNAME and SCALR_TOKEN."

@@ -29,7 +29,6 @@ use std::io::{Read, Write};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 use crate::keychain::Keychain;
@@ -130,14 +129,9 @@ pub fn serve(
     }
 }
 
-/// The host as given, for error lines: short, and never an input that may
-/// carry a secret.
+/// The host as given, for error lines, by the echo rule (crate::echo).
 fn shown(host: &str) -> String {
-    if host.contains(['@', '?', '#']) {
-        "that host".into()
-    } else {
-        format!("{:?}", host.chars().take(100).collect::<String>())
-    }
+    crate::echo::quoted(host).unwrap_or_else(|| "that host".into())
 }
 
 /// What to do about an error, on the same line.
@@ -213,14 +207,15 @@ fn answer(stdout: &mut dyn Write, token: Option<&SecretString>) -> Result<()> {
     let Some(token) = token else {
         return write_out(stdout, "{}\n");
     };
-    // Serialised through a borrowed field; the buffer is wiped on drop.
-    let mut json = Zeroizing::new(
-        serde_json::to_string(&Wire {
-            token: token.expose_secret(),
-        })
-        .expect("a string serialises"),
+    // Serialised through a borrowed field into one pre-sized buffer, wiped
+    // on drop (crate::secret_json).
+    let wire = Wire {
+        token: token.expose_secret(),
+    };
+    let json = crate::secret_json::compact(
+        &wire,
+        crate::secret_json::worst_case(&["token", wire.token]),
     );
-    json.push('\n');
     write_out(stdout, &json)
 }
 
@@ -378,6 +373,32 @@ mod tests {
             (r.code, r.stdout.as_str()),
             (0, "{}\n"),
             "another port is another host"
+        );
+    }
+
+    #[test]
+    fn error_lines_follow_the_echo_rule() {
+        let store = Memory::default();
+        for host in ["me:hunter2@acme.scalr.io", "acme.scalr.io/%68unter2"] {
+            let r = run(&["forget", host], &[], "", &store);
+            assert_eq!(r.code, 1, "{host}");
+            assert!(
+                !r.stderr.contains("unter2") && r.stderr.contains("for that host"),
+                "{host}: {}",
+                r.stderr
+            );
+        }
+        let long = format!("{}/x", "a".repeat(300));
+        let r = run(&["forget", &long], &[], "", &store);
+        assert!(
+            r.stderr.contains(&"a".repeat(crate::echo::MAX_CHARS)),
+            "{}",
+            r.stderr
+        );
+        assert!(
+            !r.stderr.contains(&"a".repeat(crate::echo::MAX_CHARS + 1)),
+            "{}",
+            r.stderr
         );
     }
 

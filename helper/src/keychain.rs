@@ -260,14 +260,18 @@ struct BlobIn {
     secret: SecretString,
 }
 
+/// The stored blob, in one pre-sized buffer wiped on drop
+/// ([`crate::secret_json`]); its trailing newline is not stored.
 fn encode(credential: &Credential) -> Zeroizing<String> {
-    Zeroizing::new(
-        serde_json::to_string(&BlobOut {
-            username: &credential.username,
-            secret: credential.secret.expose_secret(),
-        })
-        .expect("strings always serialise"),
-    )
+    let blob = BlobOut {
+        username: &credential.username,
+        secret: credential.secret.expose_secret(),
+    };
+    let capacity =
+        crate::secret_json::worst_case(&["Username", blob.username, "Secret", blob.secret]);
+    let mut json = crate::secret_json::compact(&blob, capacity);
+    json.pop();
+    json
 }
 
 fn decode(host: &RegistryHost, bytes: Zeroizing<Vec<u8>>) -> Result<Credential> {

@@ -17,7 +17,9 @@
 pub mod cache;
 pub mod closed_pipe;
 pub mod control_plane;
+pub mod core_dump;
 pub mod diagnostics;
+pub mod echo;
 pub mod error;
 pub mod help;
 pub mod host_token;
@@ -28,6 +30,7 @@ mod random;
 pub mod registry;
 pub mod resolve;
 pub mod scalr_access;
+pub mod secret_json;
 pub mod service_host;
 pub mod settings;
 

@@ -4,6 +4,9 @@ use std::process::ExitCode;
 use docker_credential_scalr::closed_pipe;
 
 fn main() -> ExitCode {
+    // Before any input is read: no core file may hold a secret. A refusal
+    // must not stop a `get`; there is nothing more to do about it.
+    let _ = docker_credential_scalr::core_dump::forbid();
     std::panic::set_hook(docker_credential_scalr::quiet_panic_hook(
         docker_credential_scalr::protocol::NAME,
     ));

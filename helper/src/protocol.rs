@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 use crate::diagnostics::Diagnostics;
 use crate::error::{Error, Result};
 use crate::registry::RegistryHost;
+use crate::secret_json;
 
 // The wire strings are the error module's (clients compare them verbatim);
 // the protocol speaks them, so they are named here too.
@@ -115,8 +116,12 @@ pub fn serve<'w, B: Backend>(
         [word] => match Verb::parse(word) {
             Some(verb) => verb,
             None => {
-                let shown: String = word.chars().take(64).collect();
-                let _ = writeln!(stdout, "{NAME}: unknown action: {shown}\n{}", usage());
+                // The echo rule (crate::echo): argv may be where a secret
+                // was pasted by mistake.
+                let shown = crate::echo::quoted(word)
+                    .map(|q| format!(": {q}"))
+                    .unwrap_or_else(|| " (not shown: it may hold a secret)".into());
+                let _ = writeln!(stdout, "{NAME}: unknown action{shown}\n{}", usage());
                 return 1;
             }
         },
@@ -173,9 +178,7 @@ fn handle<B: Backend>(
         Verb::List => {
             // Clients send "unused" on stdin; like the Go helpers we do not read it.
             let listing = backend()?.list()?;
-            let mut json = go_json(&serde_json::to_string(&listing).expect("a string map"));
-            json.push('\n');
-            write_out(stdout, &json)
+            write_out(stdout, &secret_json::go_public(&listing))
         }
         Verb::Version => write_out(stdout, &format!("{}\n", version_line())),
     }
@@ -356,7 +359,8 @@ pub fn parse_store_request(input: &[u8]) -> Result<ParsedStore> {
 }
 
 /// Serialises through borrowed fields: the secret never sits in a type that
-/// could be logged, and the result is wiped after writing.
+/// could be logged, and is written into one pre-sized buffer, wiped when
+/// dropped ([`secret_json`]), with Go's escaping.
 pub fn get_response(server_url: &str, credential: &Credential) -> Zeroizing<String> {
     #[derive(Serialize)]
     struct Wire<'a> {
@@ -367,38 +371,20 @@ pub fn get_response(server_url: &str, credential: &Credential) -> Zeroizing<Stri
         #[serde(rename = "Secret")]
         secret: &'a str,
     }
-    let json = Zeroizing::new(
-        serde_json::to_string(&Wire {
-            server_url,
-            username: &credential.username,
-            secret: credential.secret.expose_secret(),
-        })
-        .expect("strings always serialise"),
-    );
-    let mut out = Zeroizing::new(go_json(&json));
-    out.push('\n');
-    out
-}
-
-/// Go's encoding/json escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings.
-/// Clients decode either form, but byte-identical output makes us a drop-in
-/// replacement (`<token>` reads `\u003ctoken\u003e` on the wire). Outside
-/// strings, JSON never contains these characters, so a plain replace is exact.
-fn go_json(json: &str) -> String {
-    // Worst case every char grows to six bytes; reserving that up front means
-    // no reallocation leaves an unwiped copy of a secret behind.
-    let mut out = String::with_capacity(json.len() * 6);
-    for c in json.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
+    let wire = Wire {
+        server_url,
+        username: &credential.username,
+        secret: credential.secret.expose_secret(),
+    };
+    let capacity = secret_json::worst_case(&[
+        "ServerURL",
+        wire.server_url,
+        "Username",
+        wire.username,
+        "Secret",
+        wire.secret,
+    ]);
+    secret_json::go(&wire, capacity)
 }
 
 pub(crate) fn write_out(stdout: &mut dyn Write, text: &str) -> Result<()> {

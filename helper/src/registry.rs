@@ -54,14 +54,11 @@ impl RegistryHost {
     /// newline are trimmed).
     pub fn parse(input: &str) -> Result<Self> {
         let trimmed = input.trim();
-        // Userinfo, queries and fragments are where people put passwords and
-        // tokens: an input holding one of those is never echoed back. Nor is
-        // one with percent-encoding: what it spells is not what it shows.
-        let shown = if trimmed.contains(['@', '?', '#', '%']) {
-            String::new()
-        } else {
-            format!(" {:?}", trimmed.chars().take(200).collect::<String>())
-        };
+        // The echo rule (crate::echo): an input that may hold a secret is
+        // not shown.
+        let shown = crate::echo::quoted(trimmed)
+            .map(|q| format!(" {q}"))
+            .unwrap_or_default();
         let bad = |reason| Error::BadRegistry {
             input: shown.clone(),
             reason,
@@ -315,6 +312,26 @@ mod tests {
         for spelling in [format!("https://{name253}/v2/"), name253.to_uppercase()] {
             assert_eq!(key(&spelling), name253, "{spelling:?}");
         }
+    }
+
+    #[test]
+    fn the_echo_rule_hides_secrets_and_cuts_the_rest() {
+        for input in [
+            "u:hunter2@ghcr.io",
+            "ghcr.io?t=hunter2",
+            "ghcr.io#hunter2",
+            "gh%63r.io/hunter2",
+        ] {
+            let err = RegistryHost::parse(input).unwrap_err().to_string();
+            assert!(!err.contains("hunter2"), "{input}: {err}");
+        }
+        let long = format!("{}\\x", "a".repeat(300));
+        let err = RegistryHost::parse(&long).unwrap_err().to_string();
+        assert!(err.contains(&"a".repeat(crate::echo::MAX_CHARS)), "{err}");
+        assert!(
+            !err.contains(&"a".repeat(crate::echo::MAX_CHARS + 1)),
+            "{err}"
+        );
     }
 
     #[test]

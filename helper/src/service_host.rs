@@ -33,13 +33,11 @@ impl ServiceHost {
     /// Parses `host[:port]` (surrounding white space trimmed).
     pub fn parse(input: &str) -> Result<ServiceHost> {
         let given = input.trim();
-        // A host name never holds these; an input that does may hold a
-        // secret (`user:pw@host`, `?token=`), so it is not echoed back.
-        let shown = if given.contains(['@', '?', '#']) {
-            String::new()
-        } else {
-            format!(" {:?}", given.chars().take(200).collect::<String>())
-        };
+        // The echo rule (crate::echo): an input that may hold a secret
+        // (`user:pw@host`, `?token=`) is not shown.
+        let shown = crate::echo::quoted(given)
+            .map(|q| format!(" {q}"))
+            .unwrap_or_default();
         let bad = |reason: &'static str| Error::BadServiceHost {
             input: shown.clone(),
             reason,
@@ -180,5 +178,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("example.scalr.io/x"), "{err}");
+        // The echo rule's whole set: percent-encoding too.
+        let err = ServiceHost::parse("example.scalr.io/%74oken")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("oken"), "{err}");
+    }
+
+    #[test]
+    fn a_shown_input_is_cut_to_the_echo_rules_length() {
+        let long = format!("{}/x", "a".repeat(250));
+        let err = ServiceHost::parse(&long).unwrap_err().to_string();
+        assert!(err.contains(&"a".repeat(crate::echo::MAX_CHARS)), "{err}");
+        assert!(
+            !err.contains(&"a".repeat(crate::echo::MAX_CHARS + 1)),
+            "{err}"
+        );
     }
 }

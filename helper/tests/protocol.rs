@@ -96,7 +96,16 @@ fn usage_for_no_verb_extra_arguments_and_unknown_verbs() {
     assert_eq!(out.code, 1);
     assert_eq!(
         out.stdout,
-        format!("docker-credential-scalr: unknown action: fetch\n{USAGE}")
+        format!("docker-credential-scalr: unknown action: \"fetch\"\n{USAGE}")
+    );
+    // The echo rule: an argument that may hold a secret is not shown.
+    let out = call(&mem, &["u:hunter2@ghcr.io"], "");
+    assert_eq!(out.code, 1);
+    assert_eq!(
+        out.stdout,
+        format!(
+            "docker-credential-scalr: unknown action (not shown: it may hold a secret)\n{USAGE}"
+        )
     );
 }
 

@@ -20,3 +20,10 @@ pub fn ready_then_serve() {
 pub fn quote(path: &Path) -> String {
     format!("'{}'", path.display().to_string().replace('\'', "'\\''"))
 }
+
+/// The `main` of a bench setup binary where there is no Unix stage: says
+/// so, naming the binary, and fails.
+pub fn unix_only(binary: &str) -> std::process::ExitCode {
+    eprintln!("{binary}: needs a Unix stage (gnome-keyring over D-Bus)");
+    std::process::ExitCode::FAILURE
+}

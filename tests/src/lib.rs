@@ -40,3 +40,4 @@ pub mod tls;
 #[cfg(unix)]
 pub mod tofu;
 pub mod token_server;
+pub mod zip_bomb;

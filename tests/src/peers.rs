@@ -140,10 +140,29 @@ pub fn require_for(test: &str, peers: &[Peer]) -> Option<Found> {
         .map(|p| format!("`{}` ({})", p.binary(), p.package()))
         .collect::<Vec<_>>()
         .join(", ");
+    missing_peers(test, &list);
+    None
+}
+
+/// What a test does when peers are missing (`list` names them with where
+/// they come from): with `CI` set it fails; in a test not marked
+/// `#[ignore = "needs peers"]` it fails (the mark is what makes libtest
+/// count it as not run); else it prints a loud skip notice and the caller
+/// returns without testing anything.
+///
+/// # Panics
+/// In the first two cases.
+pub fn missing_peers(test: &str, list: &str) {
     if in_ci() {
         panic!(
             "{test}: missing peer(s) {list}; CI is set, so this is a failure, not a skip. \
              Fix: run {INSTALL_HINT}"
+        );
+    }
+    if under_libtest() && !running_ignored() {
+        panic!(
+            "{test} needs peer(s) {list} but is not marked #[ignore = \"{NEEDS_PEERS}\"], \
+             so a plain `cargo test` would count its skip as a pass; mark it"
         );
     }
     loud(&format!(
@@ -151,7 +170,58 @@ pub fn require_for(test: &str, peers: &[Peer]) -> Option<Found> {
          ***   Fix: run {INSTALL_HINT} (or put the binaries on PATH or in $SCALR_OCI_PEERS_BIN).\n\
          ***   With CI set this would be a failure.\n"
     ));
-    None
+}
+
+/// The reason on every test that needs a peer: `#[ignore = "needs peers"]`.
+///
+/// Why ignored rather than skipped inside the test: libtest has no way for a
+/// running test to say "skipped", so a test that returns early on a missing
+/// peer is counted as a pass. Ignored, it is listed as `ignored, needs
+/// peers` by a plain `cargo test` (which passes on any machine) and counted
+/// as such, and `cargo test -- --include-ignored` (tests/run.sh, CI) runs
+/// it. [`require`] keeps the two honest: a test that reaches it without
+/// its peers panics when it was not marked (outside CI), and with `CI` set
+/// a missing peer always fails; [`ci_runs_the_ignored_tests!`] fails a CI
+/// run that forgot `--include-ignored`.
+pub const NEEDS_PEERS: &str = "needs peers";
+
+/// One test per test binary: with `CI` set, the binary must have been run
+/// with `--include-ignored` (or `--ignored`), else every test that needs a
+/// peer would silently not run.
+#[macro_export]
+macro_rules! ci_runs_the_ignored_tests {
+    () => {
+        #[test]
+        fn ci_runs_the_tests_that_need_peers() {
+            $crate::peers::assert_ci_runs_ignored();
+        }
+    };
+}
+
+/// See [`ci_runs_the_ignored_tests!`].
+///
+/// # Panics
+/// When `CI` is set and libtest was not asked to run ignored tests.
+pub fn assert_ci_runs_ignored() {
+    assert!(
+        !in_ci() || running_ignored(),
+        "CI is set, but this test binary runs without --include-ignored, so every test \
+         marked #[ignore = \"{NEEDS_PEERS}\"] was left out: run `cargo test -- --include-ignored`"
+    );
+}
+
+/// libtest was asked to run the ignored tests too (`--include-ignored`) or
+/// only them (`--ignored`): its own arguments are this process's.
+pub fn running_ignored() -> bool {
+    std::env::args().any(|a| a == "--include-ignored" || a == "--ignored")
+}
+
+/// libtest runs every test on a thread named after it; a program of ours
+/// (the bench environments) runs on `main`.
+fn under_libtest() -> bool {
+    std::thread::current()
+        .name()
+        .is_some_and(|name| name != "main")
 }
 
 /// True when the `CI` environment variable is set to anything non-empty.
@@ -228,14 +298,10 @@ pub fn path_with(dir: &Path) -> OsString {
 /// `env!("CARGO_BIN_EXE_…")` only exists for binaries of the test's own
 /// package, and `cargo test -p scalr-oci-e2e` does not build other packages'
 /// binaries, so a binary found lying next to the test executable may be
-/// missing or stale. So, once per test process, this runs
-/// `cargo build -p docker-credential-scalr` into the very target directory
-/// and profile the test executable itself was built in (derived from
-/// `current_exe()`, so `--target-dir`, `CARGO_TARGET_DIR` and `--release`
-/// all carry over), and uses the binary it reports. When nothing changed,
-/// that build is a no-op well under a second. `cargo test` holds the build
-/// lock only while compiling, not while running tests, so this cannot
-/// deadlock.
+/// missing or stale. So, once per test process, [`cargo_build_bin`] builds
+/// every binary of the workspace in one cargo call, with the very feature
+/// set `cargo test --workspace` gives them (see there), and this uses the
+/// one it names.
 ///
 /// `$SCALR_OCI_HELPER_BIN`, when set, is used as is instead (e.g. to test an
 /// installed release), or the one in `$SCALR_OCI_BIN_DIR` ([`our_bin`]).
@@ -285,43 +351,93 @@ pub fn our_bin(override_var: &str, package: &str, bin: &str) -> PathBuf {
     cargo_build_bin(package, bin)
 }
 
-/// Builds `bin` of `package` like the running test was built and returns its
-/// path. Panics with cargo's output when the build fails.
+/// The path of `bin` (of `package`, which only names it in messages),
+/// built like the running test was built.
+///
+/// The first call in a test process runs [`build_command`] (every binary of
+/// the workspace, one cargo call); later calls reuse its result. Panics with
+/// cargo's output when the build fails.
 pub fn cargo_build_bin(package: &str, bin: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let profile_dir = BUILT.get_or_init(build_workspace_bins);
+    let path = profile_dir.join(format!("{bin}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        is_executable(&path),
+        "cargo built the workspace's binaries but {package}'s {} is not there",
+        path.display()
+    );
+    path
+}
+
+/// Where the running test executable was built: `(target_dir, profile_dir,
+/// profile)`, from `current_exe()` (`<target>/<profile-dir>/deps/<test>-<hash>`),
+/// so `--target-dir`, `CARGO_TARGET_DIR` and `--release` all carry over.
+fn build_location() -> (PathBuf, PathBuf, String) {
     let exe = std::env::current_exe().expect("the test executable's path");
-    // <target-dir>/<profile-dir>/deps/<test>-<hash>
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("the test executable lives in <target>/<profile>/deps");
     let target_dir = profile_dir.parent().expect("a target directory");
     let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
-        Some("debug") => "dev",
+        Some("debug") | None => "dev",
         Some(other) => other,
-        None => "dev",
     };
+    (
+        target_dir.to_path_buf(),
+        profile_dir.to_path_buf(),
+        profile.to_string(),
+    )
+}
+
+/// The one build of our binaries: `cargo build --workspace --bins --test
+/// bounded` into the test's own target directory and profile.
+///
+/// Why that command: cargo compiles a crate once per feature set, and a
+/// dependency's features are the union over what the build selects
+/// (`--workspace` plus, because a test target is selected, every member's
+/// dev-dependencies). `cargo build -p docker-credential-scalr` alone unifies
+/// fewer features (no axum server, no tokio macros, no reqwest `json`) than
+/// `cargo test --workspace` does, so it compiled reqwest, hyper and the
+/// helper a second time during a workspace test run, and each
+/// `-p` of another package a third. This command selects exactly what
+/// `cargo test --workspace` selects, so after that run's own build it is a
+/// no-op (under a second), and under `cargo test -p scalr-oci-e2e` it builds
+/// the set a later workspace run reuses. `--test bounded` is the cheapest
+/// way to turn the dev-dependencies on; it is one of this package's tests.
+/// `cargo test` holds the build lock only while compiling, not while running
+/// tests, so this cannot deadlock; concurrent test processes wait for
+/// cargo's lock on the target directory, and the second finds it done.
+pub fn build_command() -> Command {
+    let (target_dir, _, profile) = build_location();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--quiet", "--package", package, "--bin", bin])
-        .arg("--profile")
-        .arg(profile)
-        .arg("--target-dir")
-        .arg(target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    // Generous: a cold build of the helper takes a minute or two on 2 cores.
-    let out = run(&mut cmd, b"", Duration::from_secs(900));
+    cmd.args([
+        "build",
+        "--quiet",
+        "--workspace",
+        "--bins",
+        "--test",
+        "bounded",
+    ])
+    .arg("--profile")
+    .arg(profile)
+    .arg("--target-dir")
+    .arg(target_dir)
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+fn build_workspace_bins() -> PathBuf {
+    let (_, profile_dir, _) = build_location();
+    // Generous: a cold build of the workspace takes minutes on 2 cores.
+    let out = run(&mut build_command(), b"", Duration::from_secs(1800));
     assert!(
         out.status.success(),
-        "cargo build -p {package} failed:\n{}",
+        "cargo build --workspace --bins failed:\n{}",
         out.stderr_lossy()
     );
-    let path = profile_dir.join(bin);
-    assert!(
-        is_executable(&path),
-        "cargo built {package} but {} is not there",
-        path.display()
-    );
-    path
+    profile_dir
 }
 
 // ---------------------------------------------------------------------------

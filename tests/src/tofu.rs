@@ -65,19 +65,7 @@ pub fn require(peers_needed: &[Peer]) -> Option<Tools> {
                 .map(|m| format!("`{m}` (built from the Go module proxy)"))
                 .collect::<Vec<_>>()
                 .join(", ");
-            if peers::in_ci() {
-                panic!(
-                    "{test}: missing peer(s) {list}; CI is set, so this is a failure, not a skip. \
-                     Fix: run {}",
-                    peers::INSTALL_HINT
-                );
-            }
-            peers::loud(&format!(
-                "\n*** SKIPPED {test}: missing peer(s) {list}.\n\
-                 ***   Fix: run {} (or put the binaries on PATH or in $SCALR_OCI_PEERS_BIN).\n\
-                 ***   With CI set this would be a failure.\n",
-                peers::INSTALL_HINT
-            ));
+            peers::missing_peers(&test, &list);
             None
         }
     }

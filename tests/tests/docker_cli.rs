@@ -25,6 +25,8 @@ use scalr_oci_e2e::client_stage::ClientStage;
 use scalr_oci_e2e::peers::{self, Output, Peer};
 use scalr_oci_e2e::secrets::{assert_no_credential_in_files, fresh_secret};
 
+scalr_oci_e2e::ci_runs_the_ignored_tests!();
+
 const USER: &str = "docker-e2e";
 
 struct Bed {
@@ -184,6 +186,7 @@ fn login_get_logout(
 }
 
 #[test]
+#[ignore = "needs peers"]
 fn docker_login_and_logout_through_cred_helpers() {
     login_get_logout(
         |host| serde_json::json!({ "credHelpers": { host: "scalr" } }),
@@ -194,6 +197,7 @@ fn docker_login_and_logout_through_cred_helpers() {
 }
 
 #[test]
+#[ignore = "needs peers"]
 fn docker_login_and_logout_through_creds_store() {
     login_get_logout(
         |_| serde_json::json!({ "credsStore": "scalr" }),

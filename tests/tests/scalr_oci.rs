@@ -20,6 +20,8 @@ use scalr_oci_e2e::secrets::{
     assert_no_credential_in_files, assert_no_file_contains, fresh_secret,
 };
 
+scalr_oci_e2e::ci_runs_the_ignored_tests!();
+
 fn scalr_oci() -> &'static PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| peers::our_bin("SCALR_OCI_BIN", "scalr-oci", "scalr-oci"))
@@ -70,6 +72,7 @@ impl Workstation {
 }
 
 #[test]
+#[ignore = "needs peers"]
 fn login_alone_lets_the_helper_fetch_from_the_control_plane() {
     let Some(ws) = Workstation::start("login_alone_lets_the_helper_fetch_from_the_control_plane")
     else {
@@ -110,6 +113,7 @@ fn login_alone_lets_the_helper_fetch_from_the_control_plane() {
 }
 
 #[test]
+#[ignore = "needs peers"]
 fn login_with_a_rejected_token_stores_nothing() {
     let Some(ws) = Workstation::start("login_with_a_rejected_token_stores_nothing") else {
         return;
@@ -133,6 +137,7 @@ fn login_with_a_rejected_token_stores_nothing() {
 }
 
 #[test]
+#[ignore = "needs peers"]
 fn configure_tofu_all_from_control_plane_writes_one_block_per_exported_host() {
     let Some(ws) = Workstation::start(
         "configure_tofu_all_from_control_plane_writes_one_block_per_exported_host",
@@ -218,6 +223,7 @@ fn configure_tofu_all_from_control_plane_writes_one_block_per_exported_host() {
 /// as the registry's refusal, and a registry with no credentials says how to
 /// add them. Never a secret in the report.
 #[test]
+#[ignore = "needs peers"]
 fn doctor_checks_a_real_registry_live() {
     let mut needed = KeyringSession::PEERS.to_vec();
     needed.extend_from_slice(Registry::PEERS);

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::inventory::{Inventory, Reach, TofuFile};
 use crate::output::{self, say};
 use crate::report::Note;
+use crate::scalr;
 use crate::tofurc::{self, Policy, TofuFiles, Want};
 use crate::write::{self, FileChange, Mode};
 
@@ -20,6 +21,71 @@ pub struct Common {
     pub file: Option<PathBuf>,
     pub mode: Mode,
     pub force: bool,
+}
+
+/// What `configure tofu` was asked for, flag by flag.
+pub struct TofuFlags {
+    pub registries: Vec<String>,
+    pub default: bool,
+    pub all_from_control_plane: bool,
+    pub credentials_helper: bool,
+    /// `--provider-mirror TEMPLATE`: a `provider_installation` block with an
+    /// `oci_mirror` for what `includes` names (everything without any).
+    pub provider_mirror: Option<String>,
+    pub includes: Vec<String>,
+}
+
+/// `configure tofu` from its flags: the provider mirror and the host-token
+/// helper block first when asked (alone, when nothing else is), then a helper block per wanted
+/// registry; with `--all-from-control-plane`, every registry the control
+/// plane exports to this token.
+pub fn tofu_from_flags(
+    env: &Env,
+    flags: TofuFlags,
+    common: &Common,
+    out: &mut dyn Write,
+) -> Result<()> {
+    if let Some(template) = flags.provider_mirror {
+        provider_mirror(env, &template, flags.includes, common, out)?;
+        if flags.registries.is_empty()
+            && !flags.default
+            && !flags.all_from_control_plane
+            && !flags.credentials_helper
+        {
+            return Ok(());
+        }
+    }
+    if flags.credentials_helper {
+        credentials_helper(env, common, out)?;
+        if flags.registries.is_empty() && !flags.default && !flags.all_from_control_plane {
+            return Ok(());
+        }
+    }
+    let mut wants: Vec<Want> = Vec::new();
+    if flags.default {
+        wants.push(Want::Default);
+    }
+    wants.extend(flags.registries.into_iter().map(Want::Registry));
+    if flags.all_from_control_plane {
+        let keychain = docker_credential_scalr::keychain::Keychain::new();
+        let control_plane = scalr::connect(&keychain)?;
+        let (labels, left_out) = scalr::exported_labels(&control_plane)?;
+        for line in &left_out {
+            say!(out, "skipped integration {line}")?;
+        }
+        if labels.is_empty() {
+            say!(
+                out,
+                "{} exports no Docker registry integration to this token.",
+                control_plane.hostname()
+            )?;
+        }
+        wants.extend(labels.into_iter().map(Want::Registry));
+        if wants.is_empty() {
+            return Ok(());
+        }
+    }
+    tofu(env, wants, common, out)
 }
 
 /// `configure tofu`: makes OpenTofu ask docker-credential-scalr.

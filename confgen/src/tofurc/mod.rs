@@ -92,22 +92,31 @@ pub fn credential_blocks(path: &Path, text: &str) -> Result<Vec<CredBlock>> {
 /// Checks a label for a helper block as OpenTofu (through ORAS) does: a bare
 /// `host[:port]`, no scheme, no path, no user information.
 pub fn validate_helper_label(label: &str) -> Result<()> {
+    // The echo rule: a label that may hold a secret is not shown, nor is a
+    // suggestion built from it.
+    let echo = docker_credential_scalr::echo::quoted;
     let bad = |reason: String| Error::BadLabel {
-        label: label.to_string(),
+        shown: echo(label).map(|q| format!(" {q}")).unwrap_or_default(),
         reason,
+    };
+    let write = |host: &str| {
+        echo(host)
+            .map(|q| format!("; write {q}"))
+            .unwrap_or_default()
     };
     if label.is_empty() {
         return Err(bad("it is empty".into()));
     }
     if label.contains("://") {
         return Err(bad(match written_authority(label) {
-            Ok((_, host)) => format!("OpenTofu labels have no scheme; write {host:?}"),
+            Ok((_, host)) => format!("OpenTofu labels have no scheme{}", write(&host)),
             Err(_) => "OpenTofu labels have no scheme".into(),
         }));
     }
     if let Some((host, _)) = label.split_once('/') {
         return Err(bad(format!(
-            "a credential helper answers for a whole registry, so OpenTofu allows no repository path with it; write {host:?}"
+            "a credential helper answers for a whole registry, so OpenTofu allows no repository path with it{}",
+            write(host)
         )));
     }
     if label.contains('@') {
@@ -290,4 +299,32 @@ pub fn first_duplicate<'a>(blocks: impl Iterator<Item = &'a CredBlock>) -> Optio
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The echo rule (docker_credential_scalr::echo): a label that may hold
+    /// a secret is never quoted back, not even in the suggested fix.
+    #[test]
+    fn a_refused_label_never_shows_a_secret() {
+        for label in [
+            "me:hunter2@ghcr.io",
+            "me:hunter2@ghcr.io/team/repo",
+            "https://me:hunter2@ghcr.io",
+            "ghcr.io/%68unter2",
+        ] {
+            let err = validate_helper_label(label).unwrap_err().to_string();
+            assert!(!err.contains("unter2"), "{label}: {err}");
+            assert!(err.contains("invalid registry label"), "{err}");
+        }
+        let err = validate_helper_label("ghcr.io/team")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"ghcr.io/team\"") && err.contains("write \"ghcr.io\""),
+            "{err}"
+        );
+    }
 }

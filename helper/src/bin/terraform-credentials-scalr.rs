@@ -10,6 +10,8 @@ use docker_credential_scalr::host_token;
 use docker_credential_scalr::keychain::Keychain;
 
 fn main() -> ExitCode {
+    // Before any input is read: no core file may hold the host token.
+    let _ = docker_credential_scalr::core_dump::forbid();
     std::panic::set_hook(docker_credential_scalr::quiet_panic_hook(host_token::NAME));
     let args: Vec<String> = std::env::args_os()
         .skip(1)

@@ -269,36 +269,27 @@ pub fn rfc3339(epoch: &str) -> Result<String> {
     Ok(format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z"))
 }
 
-/// Seconds since 1970 (UTC) to (year, month, day, hour, minute, second).
+/// Seconds since 1970 (UTC) to (year, month, day, hour, minute, second),
+/// by `jiff` (the calendar crate the helper already links).
 fn civil(text: &str) -> Result<(i64, u8, u8, u8, u8, u8)> {
     let secs: i64 = text.trim().parse().map_err(|_| Error::BadEpoch {
         text: text.to_string(),
     })?;
-    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
+    let at = jiff::Timestamp::from_second(secs).map_err(|_| PackageError::EpochOutOfRange {
+        text: text.to_string(),
+    })?;
+    let t = jiff::tz::Offset::UTC.to_datetime(at);
+    // jiff's fields are small signed integers; a civil time's month, day,
+    // hour, minute and second are never negative.
+    let field = |v: i8| v.unsigned_abs();
     Ok((
-        year,
-        month as u8,
-        day as u8,
-        (rem / 3600) as u8,
-        (rem % 3600 / 60) as u8,
-        (rem % 60) as u8,
+        i64::from(t.year()),
+        field(t.month()),
+        field(t.day()),
+        field(t.hour()),
+        field(t.minute()),
+        field(t.second()),
     ))
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Refuses a package path (`--output`) inside `dir`: re-running would pack
@@ -558,6 +549,17 @@ mod tests {
     fn source_date_epoch_is_converted_exactly() {
         assert_eq!(rfc3339("1700000000").unwrap(), "2023-11-14T22:13:20Z");
         assert_eq!(rfc3339("4107542399").unwrap(), "2100-02-28T23:59:59Z");
+        // A leap day, and the last second zip can store.
+        assert_eq!(rfc3339("951782400").unwrap(), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339("4354819199").unwrap(), "2107-12-31T23:59:59Z");
+        assert!(
+            entry_time(Some("4354819200")).is_err(),
+            "2108 is past zip's range"
+        );
+        assert!(
+            entry_time(Some("99999999999999999")).is_err(),
+            "past jiff's range"
+        );
         assert!(entry_time(Some("0")).is_err());
         assert!(entry_time(Some("soon")).is_err());
         assert_eq!(entry_time(None).unwrap(), DateTime::default());
