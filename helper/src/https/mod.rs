@@ -113,10 +113,10 @@ fn tls_config() -> std::result::Result<ClientConfig, TrustRootsError> {
         .with_safe_default_protocol_versions()
         .map_err(|e| TrustRootsError::Tls(e.to_string()))?;
     let config = match RootsSource::from_env() {
-        Some(source) => {
-            let roots = source.load()?;
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
+        Some(source) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(source.verifier(provider)?)
+            .with_no_client_auth(),
         None => system::with_system_roots(builder, provider)?,
     };
     Ok(config)
@@ -169,6 +169,20 @@ impl RootsSource {
             file,
             dirs,
         })
+    }
+
+    /// The verifier that trusts exactly the certificates of [`Self::load`].
+    fn verifier(
+        &self,
+        provider: Arc<CryptoProvider>,
+    ) -> std::result::Result<Arc<dyn rustls::client::danger::ServerCertVerifier>, TrustRootsError>
+    {
+        let roots = self.load()?;
+        let verifier =
+            rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| TrustRootsError::Tls(e.to_string()))?;
+        Ok(verifier)
     }
 
     /// Every certificate of the file and of the regular files in the
@@ -317,7 +331,7 @@ mod system {
 
     pub(super) fn with_system_roots(
         builder: rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>,
-        _provider: Arc<CryptoProvider>,
+        provider: Arc<CryptoProvider>,
     ) -> std::result::Result<ClientConfig, TrustRootsError> {
         // SSL_CERT_FILE and SSL_CERT_DIR are unset here (RootsSource took
         // them), so the probe looks at the system locations only.
@@ -338,10 +352,13 @@ mod system {
                 "no CA bundle or certificate directory".into(),
             ));
         }
-        let roots = source
-            .load()
+        let verifier = source
+            .verifier(provider)
             .map_err(|e| TrustRootsError::NoSystemRoots(e.to_string()))?;
-        Ok(builder.with_root_certificates(roots).with_no_client_auth())
+        Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth())
     }
 }
 
@@ -408,6 +425,9 @@ pub fn base_url(hostname: &str, allow_http_loopback: bool) -> Result<Url> {
         _ => Err(bad("must be an https:// host")),
     }
 }
+
+#[cfg(test)]
+mod trust_decisions;
 
 #[cfg(test)]
 mod tests {
