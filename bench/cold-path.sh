@@ -44,7 +44,7 @@ start_fake
 # /etc/ssl/certs) would add every root of the system to each row.
 count() {
   local name=$1; shift
-  local file=$out/callgrind.out.$name
+  local file=$out/callgrind.out.${name//[^A-Za-z0-9]/_}
   env -i PATH="$PATH" SCALR_HOSTNAME="$SCALR_HOSTNAME" SCALR_TOKEN="$SCALR_TOKEN" \
     SSL_CERT_FILE="$fake_ca" "$@" valgrind --tool=callgrind --callgrind-out-file="$file" --trace-children=no \
     "$HELPER" "${verb:-get}" <"$work/host" >"$work/answer" 2>"$work/valgrind.err" ||
@@ -86,7 +86,7 @@ grep -q "\"Secret\":\"$password\"" "$work/answer" || { echo "bench: the cached g
 verb=version count "version" HOME="$work/home"
 
 if command -v gnome-keyring-daemon >/dev/null && command -v dbus-run-session >/dev/null; then
-  export HELPER work out password
+  export HELPER work out password fake_ca
   export -f count
   HOME=$work/home XDG_RUNTIME_DIR=$work/run dbus-run-session -- bash -c '
     set -euo pipefail
