@@ -291,6 +291,23 @@ fn pem_text_around_and_between_certificates_is_as_before() {
 }
 
 #[test]
+fn a_certificate_after_an_unfinished_section_is_not_trusted_as_before() {
+    // rustls-pki-types decodes what it gathered after the unfinished BEGIN
+    // together with the certificate: the result is no certificate.
+    let tmp = tempfile::tempdir().unwrap();
+    let swallowed = ca("Swallowed Root");
+    let kept = ca("Kept Root");
+    let text = format!(
+        "-----BEGIN CERTIFICATE-----\nAAAA\n{}{}",
+        swallowed.pem, kept.pem
+    );
+    let bundle = write(&tmp.path().join("bundle.pem"), &text);
+    let v = verifier(Some(&bundle), &[]);
+    assert_untrusted(&*v, "after an unfinished section", &leaf(&swallowed), &[]);
+    assert_trusted(&*v, "the next one", &leaf(&kept));
+}
+
+#[test]
 fn directory_entries_that_are_not_certificates_are_ignored() {
     let tmp = tempfile::tempdir().unwrap();
     let root = ca("Directory Root");
