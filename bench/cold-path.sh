@@ -4,8 +4,10 @@
 # not. Rows:
 #   - cold control-plane `get` against the loopback fake (tests/src/bin/fake-scalr.rs;
 #     cache off, so: TLS handshake, list request, credentials request);
-#   - the same with the system CA bundle plus the fake's CA as SSL_CERT_FILE
-#     (what loading ~150 real roots adds);
+#   - the same under three trust set-ups side by side: the fake's CA only
+#     (SSL_CERT_FILE); the system bundle with the fake's CA appended
+#     (SSL_CERT_FILE, ~150 real roots); that bundle plus SSL_CERT_DIR=/etc/ssl/certs,
+#     as many CI images (and this machine) set them: every root named twice;
 #   - `version` (bare start-up);
 #   - keychain `get` with the cache off, when gnome-keyring and dbus are here.
 # Also checks that no release binary links aws-lc-rs (helper/src/https.rs says why).
@@ -42,24 +44,37 @@ start_fake
 # /etc/ssl/certs) would add every root of the system to each row.
 count() {
   local name=$1; shift
-  local file=$out/callgrind.out.$name
+  local file=$out/callgrind.out.${name//[^A-Za-z0-9]/_}
   env -i PATH="$PATH" SCALR_HOSTNAME="$SCALR_HOSTNAME" SCALR_TOKEN="$SCALR_TOKEN" \
-    SSL_CERT_FILE="$SSL_CERT_FILE" "$@" valgrind --tool=callgrind --callgrind-out-file="$file" --trace-children=no \
+    SSL_CERT_FILE="$fake_ca" "$@" valgrind --tool=callgrind --callgrind-out-file="$file" --trace-children=no \
     "$HELPER" "${verb:-get}" <"$work/host" >"$work/answer" 2>"$work/valgrind.err" ||
     { cat "$work/answer" "$work/valgrind.err" >&2; exit 1; }
   printf '%-58s %14s instructions\n' "$name" \
     "$(awk '/^summary:/ {print $2}' "$file" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta')"
 }
 
+fake_ca=$SSL_CERT_FILE
 common=(HOME="$work/home" XDG_RUNTIME_DIR="$work/run" SCALR_OCI_SOURCES=control-plane SCALR_OCI_CACHE_TTL=0)
-count "cold control-plane get (fake CA as SSL_CERT_FILE)" "${common[@]}"
-grep -q "\"Secret\":\"$password\"" "$work/answer" || { echo "bench: the cold get did not answer" >&2; exit 1; }
+cold_answered() {
+  grep -q "\"Secret\":\"$password\"" "$work/answer" || { echo "bench: the cold get ($1) did not answer" >&2; exit 1; }
+}
 
+# ---- the three trust set-ups of a cold get (issue 21) ----
+count "cold control-plane get (1: fake CA only as SSL_CERT_FILE)" "${common[@]}"
+cold_answered 1
 system_bundle=$(ls /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt 2>/dev/null | head -1 || true)
 if [[ -n $system_bundle ]]; then
-  cat "$system_bundle" "$SSL_CERT_FILE" >"$work/bundle.pem"
-  count "cold control-plane get (system bundle + fake CA, $(grep -c 'BEGIN CERT' "$work/bundle.pem") roots)" \
+  cat "$system_bundle" "$fake_ca" >"$work/bundle.pem"
+  count "cold control-plane get (2: system bundle + fake CA, $(grep -c 'BEGIN CERT' "$work/bundle.pem") roots)" \
     "${common[@]}" SSL_CERT_FILE="$work/bundle.pem"
+  cold_answered 2
+  if [[ -d /etc/ssl/certs ]]; then
+    count "cold control-plane get (3: 2 + SSL_CERT_DIR=/etc/ssl/certs, $(find /etc/ssl/certs -maxdepth 1 | wc -l) entries)" \
+      "${common[@]}" SSL_CERT_FILE="$work/bundle.pem" SSL_CERT_DIR=/etc/ssl/certs
+    cold_answered 3
+  fi
+else
+  echo "cold control-plane get (2, 3): not measured (no system CA bundle)"
 fi
 
 # The cache as main has it (kernel keyring): one get fills it, the next is
@@ -71,7 +86,7 @@ grep -q "\"Secret\":\"$password\"" "$work/answer" || { echo "bench: the cached g
 verb=version count "version" HOME="$work/home"
 
 if command -v gnome-keyring-daemon >/dev/null && command -v dbus-run-session >/dev/null; then
-  export HELPER work out password
+  export HELPER work out password fake_ca
   export -f count
   HOME=$work/home XDG_RUNTIME_DIR=$work/run dbus-run-session -- bash -c '
     set -euo pipefail

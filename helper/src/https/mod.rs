@@ -56,13 +56,15 @@ use std::sync::Arc;
 use reqwest::blocking::{Client, ClientBuilder};
 use rustls::ClientConfig;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use url::Url;
 
 use crate::error::{ControlPlaneFailure, Error, Result, chain};
 use crate::protocol::{NAME, VERSION};
 use crate::settings::Settings;
+use root_index::RootIndex;
+
+mod root_index;
+mod verifier;
 
 /// The most bytes of trust-root files read in one process: Debian's whole
 /// bundle is about 220 KB; a corporate bundle a few MB at most.
@@ -113,10 +115,10 @@ fn tls_config() -> std::result::Result<ClientConfig, TrustRootsError> {
         .with_safe_default_protocol_versions()
         .map_err(|e| TrustRootsError::Tls(e.to_string()))?;
     let config = match RootsSource::from_env() {
-        Some(source) => {
-            let roots = source.load()?;
-            builder.with_root_certificates(roots).with_no_client_auth()
-        }
+        Some(source) => builder
+            .dangerous()
+            .with_custom_certificate_verifier(source.verifier(provider)?)
+            .with_no_client_auth(),
         None => system::with_system_roots(builder, provider)?,
     };
     Ok(config)
@@ -171,13 +173,27 @@ impl RootsSource {
         })
     }
 
+    /// The verifier that trusts exactly the certificates of [`Self::load`].
+    fn verifier(
+        &self,
+        provider: Arc<CryptoProvider>,
+    ) -> std::result::Result<Arc<dyn rustls::client::danger::ServerCertVerifier>, TrustRootsError>
+    {
+        let roots = self.load()?;
+        Ok(Arc::new(verifier::IndexedRootsVerifier::new(
+            roots, provider,
+        )))
+    }
+
     /// Every certificate of the file and of the regular files in the
-    /// directories. The file must hold at least one; unreadable or non-PEM
-    /// files in a directory are skipped, as OpenSSL does.
-    fn load(&self) -> std::result::Result<rustls::RootCertStore, TrustRootsError> {
+    /// directories, indexed by subject (root_index.rs). The file must hold
+    /// at least one; unreadable or non-PEM files in a directory are skipped,
+    /// as OpenSSL does.
+    fn load(&self) -> std::result::Result<RootIndex, TrustRootsError> {
         let mut budget = Budget(MAX_ROOTS_BYTES);
         let mut seen = Seen::default();
-        let mut roots = rustls::RootCertStore::empty();
+        let mut roots = RootIndex::default();
+        let mut has_anchor = false;
         if let Some(file) = &self.file {
             seen.first_visit(file);
             let unusable = |why: String| TrustRootsError::Unusable {
@@ -186,11 +202,14 @@ impl RootsSource {
                 why,
             };
             let pem = read_regular_file(file, &mut budget).map_err(unusable)?;
-            let (added, _) = roots.add_parsable_certificates(certificates(&pem));
-            if added == 0 {
+            let sections = roots.add(pem);
+            if !roots.has_anchor(sections) {
                 return Err(unusable("it holds no PEM certificate".into()));
             }
+            has_anchor = true;
         }
+        // The sections the directories added.
+        let from_dirs = roots.len();
         for dir in &self.dirs {
             let unusable = |why: String| TrustRootsError::Unusable {
                 var: "SSL_CERT_DIR",
@@ -206,14 +225,14 @@ impl RootsSource {
                 }
                 match read_regular_file(&entry.path(), &mut budget) {
                     Ok(pem) => {
-                        roots.add_parsable_certificates(certificates(&pem));
+                        roots.add(pem);
                     }
                     Err(why) if budget.0 == 0 => return Err(unusable(why)),
                     Err(_) => {}
                 }
             }
         }
-        if roots.is_empty() {
+        if !has_anchor && !roots.has_anchor(from_dirs..roots.len()) {
             return Err(TrustRootsError::Unusable {
                 var: self.var,
                 path: self
@@ -227,14 +246,6 @@ impl RootsSource {
         }
         Ok(roots)
     }
-}
-
-/// The certificates of a PEM text; other sections and broken ones are
-/// skipped.
-fn certificates(pem: &[u8]) -> Vec<CertificateDer<'static>> {
-    CertificateDer::pem_slice_iter(pem)
-        .filter_map(|c| c.ok())
-        .collect()
 }
 
 /// Files already read, by identity: device and inode on Unix, the resolved
@@ -317,7 +328,7 @@ mod system {
 
     pub(super) fn with_system_roots(
         builder: rustls::ConfigBuilder<ClientConfig, rustls::WantsVerifier>,
-        _provider: Arc<CryptoProvider>,
+        provider: Arc<CryptoProvider>,
     ) -> std::result::Result<ClientConfig, TrustRootsError> {
         // SSL_CERT_FILE and SSL_CERT_DIR are unset here (RootsSource took
         // them), so the probe looks at the system locations only.
@@ -338,10 +349,13 @@ mod system {
                 "no CA bundle or certificate directory".into(),
             ));
         }
-        let roots = source
-            .load()
+        let verifier = source
+            .verifier(provider)
             .map_err(|e| TrustRootsError::NoSystemRoots(e.to_string()))?;
-        Ok(builder.with_root_certificates(roots).with_no_client_auth())
+        Ok(builder
+            .dangerous()
+            .with_custom_certificate_verifier(verifier)
+            .with_no_client_auth())
     }
 }
 
@@ -408,6 +422,9 @@ pub fn base_url(hostname: &str, allow_http_loopback: bool) -> Result<Url> {
         _ => Err(bad("must be an https:// host")),
     }
 }
+
+#[cfg(test)]
+mod trust_decisions;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,392 @@
+//! The trust roots as read, indexed by subject: the PEM text of every file
+//! is kept, each `CERTIFICATE` section is found by the line rules of
+//! rustls-pki-types' PEM reader, and only the start of each certificate is
+//! decoded, up to its subject. At verify time only the sections whose
+//! subject is an issuer of the server's chain are decoded and parsed into
+//! trust anchors, by rustls-pki-types and webpki as before (issue 21: a cold
+//! `get` trusting the system store parsed ~440 roots for one handshake).
+//!
+//! Why the same chains are trusted: webpki tries a trust anchor only when its
+//! subject equals, byte for byte, the issuer of the end-entity certificate or
+//! of an intermediate the server sent; every other anchor is skipped without
+//! effect. [`RootIndex::anchors_for`] keeps every section whose subject is one
+//! of those issuers, in file order, and every section whose subject could not
+//! be read here, and parses them exactly as the eager loader did
+//! (`CertificateDer::from_pem_slice` on the section's own lines, then
+//! `RootCertStore::add_parsable_certificates`).
+
+use std::ops::Range;
+
+use rustls::RootCertStore;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+
+/// The most bytes of a certificate decoded to reach its subject; a section
+/// whose subject ends later is a candidate for every chain.
+const MAX_SUBJECT_END: usize = 4096;
+
+/// Every certificate section of the roots read, with its subject.
+#[derive(Debug, Default)]
+pub(super) struct RootIndex {
+    texts: Vec<Vec<u8>>,
+    sections: Vec<Section>,
+    /// The subjects (DER contents of the Name), one after another.
+    subjects: Vec<u8>,
+}
+
+#[derive(Debug)]
+struct Section {
+    /// Which of `texts`.
+    text: usize,
+    /// From the start of the `BEGIN` line to the end of the `END` line.
+    lines: Range<usize>,
+    /// Into `subjects`; `None` when the start of the body is not a
+    /// certificate this reader understands (webpki decides at verify time).
+    subject: Option<Range<usize>>,
+}
+
+impl RootIndex {
+    /// Adds the certificate sections of one file's text; returns which
+    /// sections are its own (for [`Self::has_anchor`]).
+    pub(super) fn add(&mut self, text: Vec<u8>) -> Range<usize> {
+        let first = self.sections.len();
+        let index = self.texts.len();
+        let mut found = Vec::new();
+        certificate_sections(&text, &mut found);
+        for (lines, body) in found {
+            let subject = body
+                .and_then(|body| subject_of(&text[body]))
+                .map(|subject| {
+                    let start = self.subjects.len();
+                    self.subjects.extend_from_slice(&subject);
+                    start..self.subjects.len()
+                });
+            self.sections.push(Section {
+                text: index,
+                lines,
+                subject,
+            });
+        }
+        self.texts.push(text);
+        first..self.sections.len()
+    }
+
+    /// How many certificate sections have been added.
+    pub(super) fn len(&self) -> usize {
+        self.sections.len()
+    }
+
+    /// Whether one of `sections` is a certificate webpki takes as a trust
+    /// anchor (what `add_parsable_certificates` counted). Parses them in
+    /// order until the first that is.
+    pub(super) fn has_anchor(&self, sections: Range<usize>) -> bool {
+        self.sections[sections].iter().any(|section| {
+            self.certificate(section)
+                .is_some_and(|der| webpki::anchor_from_trusted_cert(&der).is_ok())
+        })
+    }
+
+    /// The trust anchors that can anchor a chain whose certificates name
+    /// `issuers`: every root with one of those subjects, and every root whose
+    /// subject this index could not read; in the order they were read.
+    pub(super) fn anchors_for(&self, issuers: &[&[u8]]) -> RootCertStore {
+        let mut store = RootCertStore::empty();
+        let candidates = self
+            .sections
+            .iter()
+            .filter(|section| match &section.subject {
+                Some(range) => issuers.contains(&&self.subjects[range.clone()]),
+                None => true,
+            });
+        store.add_parsable_certificates(candidates.filter_map(|s| self.certificate(s)));
+        store
+    }
+
+    /// The section decoded by rustls-pki-types, as the eager loader did.
+    fn certificate(&self, section: &Section) -> Option<CertificateDer<'static>> {
+        CertificateDer::from_pem_slice(&self.texts[section.text][section.lines.clone()]).ok()
+    }
+}
+
+/// The `CERTIFICATE` sections of `text` as rustls-pki-types' `SliceIter`
+/// frames them: lines end at each `\n` or `\r`; a line starting
+/// `-----BEGIN ` opens a section (or, with a malformed trailer, closes any
+/// open one), `-----END LABEL-----` closes the open section of that label,
+/// and a section open at the end of the text is dropped. Only lines starting
+/// with `-` can do any of that, so the scan jumps from one to the next.
+///
+/// A BEGIN inside an open section does not clear what rustls-pki-types has
+/// gathered of the first: its text is decoded as part of the second. So the
+/// lines pushed start at the first BEGIN, and such a section has no body of
+/// its own (its subject is not read here; webpki decides).
+/// Pushes (the section's lines, its body when it has one).
+fn certificate_sections(text: &[u8], found: &mut Vec<(Range<usize>, Option<Range<usize>>)>) {
+    // The open section: where its first BEGIN line starts, where its body
+    // starts (None after a second BEGIN), and its label.
+    let mut open: Option<(usize, Option<usize>, &[u8])> = None;
+    let mut pos = 0;
+    while let Some(offset) = memchr::memchr(b'-', &text[pos..]) {
+        let start = pos + offset;
+        if start > 0 && !matches!(text[start - 1], b'\n' | b'\r') {
+            pos = start + 1;
+            continue;
+        }
+        let end = memchr::memchr2(b'\n', b'\r', &text[start..]).map_or(text.len(), |e| start + e);
+        let line = &text[start..end];
+        if line.starts_with(b"-----BEGIN ") {
+            open = begin_label(line).map(|label| match open {
+                Some((first, _, _)) => (first, None, label),
+                None => (start, Some(end), label),
+            });
+        } else if let Some((first, body, label)) = open
+            && is_end(line, label)
+        {
+            if label == b"CERTIFICATE" {
+                found.push((first..end, body.map(|body| body..start)));
+            }
+            open = None;
+        }
+        if end >= text.len() {
+            break;
+        }
+        pos = end + 1;
+    }
+}
+
+/// The label of a `-----BEGIN LABEL-----` line; `None` when its trailer is
+/// not exactly five dashes (trailing spaces allowed), as rustls-pki-types.
+fn begin_label(line: &[u8]) -> Option<&[u8]> {
+    let (mut trailer, mut pos) = (0, line.len());
+    for (i, &b) in line.iter().enumerate().rev() {
+        match b {
+            b'-' => {
+                trailer += 1;
+                pos = i;
+            }
+            b'\n' | b'\r' | b' ' => continue,
+            _ => break,
+        }
+    }
+    if trailer != 5 {
+        return None;
+    }
+    line.get(11..pos)
+}
+
+/// Whether `line` is `-----END LABEL-----` (anything may follow).
+fn is_end(line: &[u8], label: &[u8]) -> bool {
+    line.strip_prefix(b"-----END ")
+        .and_then(|rest| rest.strip_prefix(label))
+        .is_some_and(|rest| rest.starts_with(b"-----"))
+}
+
+/// The subject of the certificate whose base64 `body` starts here: the
+/// contents of the sixth element of the TBSCertificate (the fifth of a v1
+/// one without a version), as webpki reads it for a trust anchor. Decodes no
+/// further than the subject's end; `None` for anything unexpected.
+fn subject_of(body: &[u8]) -> Option<Vec<u8>> {
+    let mut der = Prefix::new(body);
+    let (tag, certificate, _) = der.header(0)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (tag, tbs, _) = der.header(certificate)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let mut at = tbs;
+    let (tag, contents, len) = der.header(at)?;
+    if tag == 0xa0 {
+        at = contents + len;
+    }
+    // serialNumber, signature, issuer, validity.
+    for _ in 0..4 {
+        let (_, contents, len) = der.header(at)?;
+        at = contents + len;
+    }
+    let (tag, contents, len) = der.header(at)?;
+    if tag != 0x30 {
+        return None;
+    }
+    der.bytes(contents..contents + len).map(<[u8]>::to_vec)
+}
+
+/// Base64 decoded on demand from the start of a PEM body, skipping the
+/// whitespace rustls-pki-types skips (`\t` to `\r`, space) and stopping at
+/// padding or anything else. Public data: no need for constant time.
+struct Prefix<'a> {
+    rest: &'a [u8],
+    out: Vec<u8>,
+    /// Sextets not yet making a whole byte, and how many bits they hold.
+    acc: u32,
+    bits: u32,
+}
+
+impl<'a> Prefix<'a> {
+    fn new(body: &'a [u8]) -> Self {
+        Prefix {
+            rest: body,
+            out: Vec::with_capacity(512),
+            acc: 0,
+            bits: 0,
+        }
+    }
+
+    /// Decodes until `n` bytes are out; false if the text ends first.
+    fn fill(&mut self, n: usize) -> bool {
+        if n > MAX_SUBJECT_END {
+            return false;
+        }
+        while self.out.len() < n {
+            let Some((&c, rest)) = self.rest.split_first() else {
+                return false;
+            };
+            self.rest = rest;
+            let value = match c {
+                b'A'..=b'Z' => c - b'A',
+                b'a'..=b'z' => c - b'a' + 26,
+                b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                b'\t'..=b'\r' | b' ' => continue,
+                _ => return false,
+            };
+            self.acc = (self.acc << 6) | u32::from(value);
+            self.bits += 6;
+            if self.bits >= 8 {
+                self.bits -= 8;
+                self.out.push((self.acc >> self.bits) as u8);
+                self.acc &= (1 << self.bits) - 1;
+            }
+        }
+        true
+    }
+
+    fn bytes(&mut self, range: Range<usize>) -> Option<&[u8]> {
+        self.fill(range.end).then(|| &self.out[range])
+    }
+
+    /// The DER header at `at`: (tag, where the contents start, their
+    /// length). Single-byte tags, definite lengths of up to four bytes.
+    fn header(&mut self, at: usize) -> Option<(u8, usize, usize)> {
+        let head = self.bytes(at..at + 2)?;
+        let (tag, first) = (head[0], head[1]);
+        if first < 0x80 {
+            return Some((tag, at + 2, usize::from(first)));
+        }
+        let count = usize::from(first & 0x7f);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let len = self
+            .bytes(at + 2..at + 2 + count)?
+            .iter()
+            .fold(0usize, |len, &b| (len << 8) | usize::from(b));
+        Some((tag, at + 2 + count, len))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sections(text: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        certificate_sections(text.as_bytes(), &mut found);
+        found
+            .into_iter()
+            .map(|(lines, _)| text[lines].to_string())
+            .collect()
+    }
+
+    /// The certificates rustls-pki-types finds in `text`, and those of the
+    /// sections found here, decoded one by one: the same list.
+    fn assert_same_certificates(text: &[u8]) {
+        let theirs: Vec<_> = CertificateDer::pem_slice_iter(text)
+            .filter_map(|c| c.ok())
+            .collect();
+        let mut index = RootIndex::default();
+        let ours = index.add(text.to_vec());
+        let ours: Vec<_> = index.sections[ours]
+            .iter()
+            .filter_map(|s| index.certificate(s))
+            .collect();
+        assert_eq!(theirs, ours, "{:?}", String::from_utf8_lossy(text));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_same_certificates_as_rustls_pki_types(
+            lines in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----",
+                    "-----BEGIN CERTIFICATE----- ", "-----END CERTIFICATE-----x",
+                    "-----BEGIN CERTIFICATE----", "-----BEGIN PRIVATE KEY-----",
+                    "-----END PRIVATE KEY-----", "-----BEGIN X-----", "-----END X-----",
+                    "-----BEGIN -----", "-----END -----", "--", "-", "MAMCAQE=", "MAMC", "AQE=",
+                    "MA MC", "AAAA", "!!", "", "# - comment -",
+                ]),
+                0..14,
+            ),
+            breaks in proptest::collection::vec(proptest::sample::select(vec!["\n", "\r\n", "\r"]), 14),
+        ) {
+            let mut text = String::new();
+            for (line, brk) in lines.iter().zip(&breaks) {
+                text.push_str(line);
+                text.push_str(brk);
+            }
+            assert_same_certificates(text.as_bytes());
+            assert_same_certificates(text.trim_end().as_bytes());
+        }
+    }
+
+    #[test]
+    fn sections_are_framed_as_rustls_pki_types_frames_them() {
+        let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----";
+        assert_eq!(sections(cert), [cert]);
+        assert_eq!(sections(&format!("x-y\n{cert}\n-- {cert}")), [cert]);
+        // A BEGIN inside a section starts over; an unknown label's END
+        // closes it; a bad trailer closes it; an open one at the end is lost.
+        let nested = format!("-----BEGIN CERTIFICATE-----\nBBBB\n{cert}");
+        assert_eq!(sections(&format!("{nested}\n")), [nested]);
+        assert!(sections("-----BEGIN CERTIFICATE----\nAAAA\n-----END CERTIFICATE-----").is_empty());
+        assert!(sections("-----BEGIN CERTIFICATE-----\nAAAA\n").is_empty());
+        assert!(
+            sections("-----BEGIN X-----\n-----END CERTIFICATE-----\n-----END X-----").is_empty()
+        );
+        assert_eq!(
+            sections("-----BEGIN CERTIFICATE-----  \r\nAAAA\r\n-----END CERTIFICATE-----xyz"),
+            ["-----BEGIN CERTIFICATE-----  \r\nAAAA\r\n-----END CERTIFICATE-----xyz"]
+        );
+    }
+
+    /// The subject read from the start of each certificate is the one webpki
+    /// reads for a trust anchor: for rcgen's (v3, P-256) and, where the
+    /// system bundle is here, for every root of it.
+    #[test]
+    fn subjects_are_webpkis() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "A Root With A Name");
+        let mut text = params.self_signed(&key).unwrap().pem().into_bytes();
+        for bundle in [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+        ] {
+            if let Ok(system) = std::fs::read(bundle) {
+                text.extend_from_slice(&system);
+            }
+        }
+        let mut index = RootIndex::default();
+        let sections = index.add(text);
+        assert!(!sections.is_empty());
+        for section in &index.sections[sections] {
+            let der = index.certificate(section).unwrap();
+            let anchor = webpki::anchor_from_trusted_cert(&der).unwrap();
+            let ours = &index.subjects[section.subject.clone().expect("a subject")];
+            assert_eq!(ours, anchor.subject.as_ref());
+        }
+    }
+}
