@@ -275,7 +275,7 @@ fn unsafe_entry(name: &str) -> Option<Problem> {
 // The construction the e2e tests attack with too: one copy, included by path
 // (a file-level module, so the path is relative to this file's directory).
 #[cfg(test)]
-#[path = "../../tests/src/zip_bomb.rs"]
+#[path = "../../../tests/src/zip_bomb.rs"]
 mod zip_bomb;
 
 #[cfg(test)]
