@@ -309,13 +309,31 @@ fn connect(target: &Reference, access: Access) -> Result<Repository> {
             target.host, target.host
         )));
     }
-    Ok(Repository::connect(
+    Ok(Repository::connect_within(
         client::http_client()?,
         &target.endpoint(),
         &target.repository,
         access,
         login,
+        deadline(std::env::var("SCALR_OCI_DEADLINE").ok().as_deref())?,
     )?)
+}
+
+/// The longest a deadline may be set to (an hour).
+const MAX_DEADLINE_SECS: u64 = 3600;
+
+/// `SCALR_OCI_DEADLINE`: the seconds one command may spend with the
+/// registry, every request, retry and pause included (default 600).
+fn deadline(value: Option<&str>) -> Result<Duration> {
+    let Some(text) = value.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(client::COMMAND_DEADLINE);
+    };
+    match text.parse::<u64>() {
+        Ok(secs) if (1..=MAX_DEADLINE_SECS).contains(&secs) => Ok(Duration::from_secs(secs)),
+        _ => Err(Error::Usage(format!(
+            "SCALR_OCI_DEADLINE={text:?} is not a number of seconds from 1 to {MAX_DEADLINE_SECS}"
+        ))),
+    }
 }
 
 /// Progress lines on stderr, only once an upload has taken a while, at
@@ -349,6 +367,25 @@ impl Progress {
                 sent / 1024,
                 total / 1024,
                 sent * 100 / total.max(1)
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deadline_is_600_s_unless_set_to_1_to_3600() {
+        assert_eq!(deadline(None).unwrap(), client::COMMAND_DEADLINE);
+        assert_eq!(deadline(Some(" ")).unwrap(), client::COMMAND_DEADLINE);
+        assert_eq!(deadline(Some("3")).unwrap(), Duration::from_secs(3));
+        for bad in ["0", "3601", "-1", "2s", "x"] {
+            let e = deadline(Some(bad)).unwrap_err().to_string();
+            assert!(
+                e.contains("SCALR_OCI_DEADLINE") && e.contains("1 to 3600"),
+                "{e}"
             );
         }
     }
