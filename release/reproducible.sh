@@ -8,6 +8,9 @@
 # (two release builds from scratch); a step of tests/run.sh.
 #   --here  one of the two builds is this checkout itself (it must be clean:
 #           no change against HEAD), the other a fresh clone: half the time.
+#           It reuses this checkout's target/ for compiling but writes its
+#           files to a temporary directory: target/dist, which the release
+#           step wrote for every target, is left as it was (checked).
 set -eu
 cd "$(dirname -- "$0")/.."
 # Each build in its own checkout's target directory.
@@ -32,8 +35,14 @@ fi
 git clone --quiet --no-local . "$b"
 git -C "$b" checkout --quiet "$commit"
 echo "release/reproducible.sh: building $commit for $target in $a and in $b" >&2
-out_a=$(sh "$a/release/build.sh" "$target" | tail -n 1)
-out_b=$(sh "$b/release/build.sh" "$target" | tail -n 1)
+# What a checkout's target/dist holds (path, size and CRC of each file).
+dist_listing() { (cd "$1" && find target/dist -type f -exec cksum {} + 2>/dev/null | sort) || true; }
+dist_before=$(dist_listing "$a")
+# Both builds write elsewhere (--out): never over a checkout's target/dist.
+out_a=$(sh "$a/release/build.sh" --out "$work/first-out" "$target" | tail -n 1)
+out_b=$(sh "$b/release/build.sh" --out "$work/second-out" "$target" | tail -n 1)
+[ "$(dist_listing "$a")" = "$dist_before" ] \
+    || { echo "release/reproducible.sh: $a/target/dist changed during the check" >&2; exit 1; }
 status=0
 for file in "$out_a"/*; do
     name=$(basename "$file")

@@ -124,6 +124,8 @@ pub struct Repository {
     authorization: Authorization,
     budget: Budget,
     deadline: Instant,
+    /// The deadline's length, for messages.
+    limit: Duration,
 }
 
 impl Repository {
@@ -134,6 +136,19 @@ impl Repository {
         repository: &str,
         access: Access,
         login: Option<Login>,
+    ) -> Result<Repository> {
+        Self::connect_within(http, endpoint, repository, access, login, COMMAND_DEADLINE)
+    }
+
+    /// [`Repository::connect`] with `limit` as the one deadline of
+    /// everything this connection does (every request, retry and pause).
+    pub fn connect_within(
+        http: Client,
+        endpoint: &str,
+        repository: &str,
+        access: Access,
+        login: Option<Login>,
+        limit: Duration,
     ) -> Result<Repository> {
         let base = Url::parse(&format!("https://{endpoint}/")).map_err(|_| Error::BadUrl {
             request: format!("https://{endpoint}/"),
@@ -147,7 +162,8 @@ impl Repository {
             login,
             authorization: Authorization::Anonymous,
             budget: Budget::default(),
-            deadline: Instant::now() + COMMAND_DEADLINE,
+            deadline: Instant::now() + limit,
+            limit,
         };
         let url = repo.join("/v2/")?;
         let ping = repo.send(Req::new(Method::GET, url.clone()))?;
@@ -176,7 +192,7 @@ impl Repository {
             .filter(|d| !d.is_zero())
             .ok_or_else(|| Error::Deadline {
                 request: shown.to_string(),
-                secs: COMMAND_DEADLINE.as_secs(),
+                secs: self.limit.as_secs(),
             })
     }
 
@@ -224,7 +240,7 @@ impl Repository {
                 Err(e) if e.is_timeout() && self.remaining(&shown).is_err() => {
                     return Err(Error::Deadline {
                         request: shown,
-                        secs: COMMAND_DEADLINE.as_secs(),
+                        secs: self.limit.as_secs(),
                     });
                 }
                 Err(e) => {
@@ -266,7 +282,16 @@ impl Repository {
                     self.pause(wait, &shown)?;
                     continue;
                 }
-                return Ok(response);
+                // The retry the registry asks for would end after the
+                // command's deadline: stop now, and say so.
+                return Err(Error::Deadline {
+                    request: format!(
+                        "{shown}, answered {} with a retry due in {} s",
+                        status.as_u16(),
+                        wait.as_secs_f64().ceil()
+                    ),
+                    secs: self.limit.as_secs(),
+                });
             }
             if req.follow && status.is_redirection() && status != StatusCode::NOT_MODIFIED {
                 hops += 1;
@@ -291,7 +316,7 @@ impl Repository {
         if wait >= self.remaining(shown)? {
             return Err(Error::Deadline {
                 request: shown.to_string(),
-                secs: COMMAND_DEADLINE.as_secs(),
+                secs: self.limit.as_secs(),
             });
         }
         std::thread::sleep(wait);

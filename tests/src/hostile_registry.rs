@@ -70,6 +70,10 @@ pub enum Attack {
     Flaky,
     /// Every manifest GET answers 503.
     Down,
+    /// Every manifest GET answers 503 with `Retry-After: 2`.
+    DownRetryAfter,
+    /// Manifest GETs are received and never answered.
+    Stall,
     /// Manifest GETs answer 403 with an error body that echoes the
     /// request's `Authorization`, decoded and raw.
     EchoCredentials,
@@ -140,7 +144,18 @@ impl HostileRegistry {
             Router::new().fallback(
                 move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                     let shared = shared.clone();
-                    async move { answer(&shared, other, method, uri, headers, body) }
+                    async move {
+                        let stall = !other
+                            && method == Method::GET
+                            && uri.path().contains("/manifests/")
+                            && shared.lock().expect("state").attack == Attack::Stall;
+                        // Recorded, then never sent.
+                        let response = answer(&shared, other, method, uri, headers, body);
+                        if stall {
+                            std::future::pending::<()>().await;
+                        }
+                        response
+                    }
                 },
             )
         };
@@ -391,6 +406,14 @@ fn answer(
             )
         }
         (&Method::GET, r) if r.starts_with("manifests/") => match attack {
+            Attack::DownRetryAfter => {
+                s.manifest_gets += 1;
+                reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &[(header::RETRY_AFTER, "2".to_string())],
+                    Body::empty(),
+                )
+            }
             Attack::Flaky | Attack::Down if attack == Attack::Down || s.manifest_gets < 3 => {
                 s.manifest_gets += 1;
                 let (status, after) = if attack == Attack::Flaky && s.manifest_gets == 3 {

@@ -27,6 +27,11 @@ const WITHIN: Duration = Duration::from_secs(5);
 const PEAK_MIB: f64 = 64.0;
 /// What a test waits before it kills the child (the old code never ended).
 const KILL_AFTER: Duration = Duration::from_secs(40);
+/// The deadline the deadline tests configure (`SCALR_OCI_DEADLINE`).
+const DEADLINE_SECS: u64 = 3;
+const DEADLINE: Duration = Duration::from_secs(DEADLINE_SECS);
+/// Process start and connecting, beyond the deadline.
+const DEADLINE_SLACK: Duration = Duration::from_secs(5);
 
 struct Scene {
     registry: HostileRegistry,
@@ -367,6 +372,63 @@ fn unavailable_and_rate_limited_answers_are_retried() {
         "Retry-After ignored: {:?}",
         m.elapsed
     );
+}
+
+/// One deadline for the whole command, across retries: with
+/// `SCALR_OCI_DEADLINE=3`, a registry that keeps answering 503 with
+/// `Retry-After: 2` gets at most two GETs (a third would start after the
+/// deadline), and the error names the deadline and the last answer.
+#[test]
+fn retries_end_at_the_command_deadline() {
+    let mut s = scene(Auth::Basic, Attack::DownRetryAfter);
+    s.env
+        .push(("SCALR_OCI_DEADLINE".into(), DEADLINE_SECS.to_string()));
+    let m = s.verify();
+    assert_eq!(m.output.code(), Some(2), "{}", show(&m));
+    let err = m.output.stderr_lossy();
+    assert!(
+        err.contains(&format!(
+            "within this command's deadline of {DEADLINE_SECS} s"
+        )) && err.contains("answered 503 with a retry due in 2 s"),
+        "{}",
+        show(&m)
+    );
+    let gets = s.registry.count("/manifests/");
+    assert!(
+        (1..=2).contains(&gets),
+        "{gets} manifest GETs: {}",
+        show(&m)
+    );
+    // Retry-After was honoured between them, and nothing waited past the deadline.
+    assert!(
+        m.elapsed >= Duration::from_secs(2 * (gets as u64 - 1)),
+        "{}",
+        show(&m)
+    );
+    assert!(m.elapsed < DEADLINE + DEADLINE_SLACK, "{}", show(&m));
+}
+
+/// A registry that takes the request and never answers: the command ends
+/// at its configured deadline with an error that says so (the old client
+/// waited for its fixed 600 s).
+#[test]
+fn a_stalled_registry_ends_at_the_command_deadline() {
+    let mut s = scene(Auth::Basic, Attack::Stall);
+    s.env
+        .push(("SCALR_OCI_DEADLINE".into(), DEADLINE_SECS.to_string()));
+    let m = s.verify();
+    assert_eq!(m.output.code(), Some(2), "{}", show(&m));
+    assert!(
+        m.output.stderr_lossy().contains(&format!(
+            "the registry did not answer within this command's deadline of {DEADLINE_SECS} s"
+        )),
+        "{}",
+        show(&m)
+    );
+    assert_eq!(s.registry.count("/manifests/"), 1, "{}", show(&m));
+    // A stall can end no sooner than the deadline, and ends with it.
+    assert!(m.elapsed >= DEADLINE, "{}", show(&m));
+    assert!(m.elapsed < DEADLINE + DEADLINE_SLACK, "{}", show(&m));
 }
 
 /// A registry that stays down: a clear error after the last attempt, well

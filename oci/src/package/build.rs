@@ -275,7 +275,7 @@ fn civil(text: &str) -> Result<(i64, u8, u8, u8, u8, u8)> {
     let secs: i64 = text.trim().parse().map_err(|_| Error::BadEpoch {
         text: text.to_string(),
     })?;
-    let at = jiff::Timestamp::from_second(secs).map_err(|_| PackageError::EpochOutOfRange {
+    let at = jiff::Timestamp::from_second(secs).map_err(|_| Error::EpochOutOfRange {
         text: text.to_string(),
     })?;
     let t = jiff::tz::Offset::UTC.to_datetime(at);
