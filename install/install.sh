@@ -135,8 +135,16 @@ take_lock() {
     [ "$uninstall" = 0 ] || [ -d "$prefix" ] || return 0
     mkdir -p "$prefix" || die "cannot create $prefix"
     waited=0
+    missing=0
     until mkdir -- "$lock" 2>/dev/null; do
-        [ -d "$lock" ] || die "cannot create the lock $lock"
+        if [ ! -d "$lock" ]; then
+            # Released between our mkdir and this test: try again at once.
+            # Only a lock that can never be made (an unwritable prefix) is an error.
+            missing=$((missing + 1))
+            [ "$missing" -lt 20 ] || die "cannot create the lock $lock"
+            continue
+        fi
+        missing=0
         if [ "$waited" -ge "${SCALR_OCI_INSTALL_LOCK_WAIT:-300}" ]; then
             die "another install into $prefix has held $lock for ${waited}s; if none is running, remove that directory"
         fi
