@@ -49,10 +49,10 @@ pub fn require() -> Option<Zips> {
             .map(|f| f.is_file().then_some(f))
             .collect()
     });
-    if let (Some(dir), Some(files)) = (dir, files) {
-        if dir.join(".stamp").is_file() {
-            return Some(Zips { dir, files });
-        }
+    if let (Some(dir), Some(files)) = (dir, files)
+        && dir.join(".stamp").is_file()
+    {
+        return Some(Zips { dir, files });
     }
     let test = std::thread::current()
         .name()
