@@ -322,10 +322,11 @@ impl ControlPlane {
             untrusted @ NetworkFailure::UntrustedCertificate { .. } => {
                 Failed::Fatal(ControlPlaneFailure::Network(untrusted))
             }
-            // A name that does not resolve, or a port nobody listens on, is
-            // not a blip like a 5xx: asking again five times only delays
-            // the answer.
-            unreachable if is_lasting(&e) => {
+            // A name that does not resolve is not a blip like a 5xx:
+            // asking again five times only delays the answer. (A refused
+            // connection is retried: a control plane restarting refuses
+            // for a moment, and the contract tests hold us to that.)
+            unreachable if is_unresolvable(&e) => {
                 Failed::Fatal(ControlPlaneFailure::Network(unreachable))
             }
             unreachable => Failed::Transient(ControlPlaneFailure::Network(unreachable)),
@@ -571,10 +572,12 @@ struct CredentialsAttributes {
     expires_at: Option<String>,
 }
 
-/// Whether a request failed in a way that another try will not change.
-fn is_lasting(error: &reqwest::Error) -> bool {
-    lasting_failure(error).is_some()
+/// Whether a request failed because the host name does not resolve.
+fn is_unresolvable(error: &reqwest::Error) -> bool {
+    lasting_failure(error) == Some(UNRESOLVABLE)
 }
+
+const UNRESOLVABLE: &str = "cannot be resolved: no such host name";
 
 /// A failure that another try will not change, in our words: the name does
 /// not resolve (hyper's resolver says "dns error"), or the connection was
@@ -592,7 +595,7 @@ pub fn lasting_failure(error: &reqwest::Error) -> Option<&'static str> {
             return Some("refused the connection: nothing listens at that host and port");
         }
         if e.to_string().starts_with("dns error") {
-            return Some("cannot be resolved: no such host name");
+            return Some(UNRESOLVABLE);
         }
         source = e.source();
     }
@@ -604,18 +607,20 @@ mod tests {
     use super::*;
     use crate::settings::DEFAULT_TIMEOUT;
 
-    /// Connection refused and an unresolvable name are not retried (login
-    /// used to retry a DNS failure five times, 2.8 s).
+    /// An unresolvable name is not retried (login used to retry a DNS
+    /// failure five times, 2.8 s); a refused connection is lasting for the
+    /// registry client, and retried by the control plane.
     #[test]
     fn refused_and_unresolvable_are_lasting_failures() {
         let client = crate::https::builder().unwrap().build().unwrap();
         let refused = client.get("https://127.0.0.1:1/").send().unwrap_err();
-        assert!(is_lasting(&refused), "{refused:?}");
+        assert!(lasting_failure(&refused).is_some(), "{refused:?}");
+        assert!(!is_unresolvable(&refused), "{refused:?}");
         let unresolvable = client
             .get("https://no-such-host.invalid/")
             .send()
             .unwrap_err();
-        assert!(is_lasting(&unresolvable), "{unresolvable:?}");
+        assert!(is_unresolvable(&unresolvable), "{unresolvable:?}");
     }
 
     #[test]

@@ -281,22 +281,27 @@ fn login_with_a_bad_token_on_stdin_names_stdin() {
     assert!(!err.contains("keychain"), "{err}");
 }
 
-/// `login` against a host nobody listens on answers at once: a refused
-/// connection is not retried like a 5xx (old: five tries, 2.8 s).
+/// `login` to a host name that does not resolve answers at once: a DNS
+/// failure is not retried like a 5xx (old: five tries, 2.8 s).
 #[test]
-fn login_does_not_retry_a_refused_connection() {
+fn login_does_not_retry_a_dns_failure() {
+    // No time bound: the test machine's resolver may itself be slow to
+    // say "no such host"; the message tells one try from five (old:
+    // "... gave up after 5 times").
     let machine = NoKeychain::new();
-    let started = std::time::Instant::now();
     let out = without_keychain(
         &machine,
-        &["login", "--hostname", "127.0.0.1:1"],
+        &["login", "--hostname", "no-such-host.invalid"],
         &[],
         "some-token\n",
     );
-    let took = started.elapsed();
     assert_eq!(out.code(), Some(2), "{}", out.show());
-    assert!(out.stderr_lossy().contains("refused"), "{}", out.show());
-    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    let err = out.stderr_lossy();
+    assert!(
+        err.contains("the Scalr control plane at no-such-host.invalid cannot be reached"),
+        "{err}"
+    );
+    assert!(!err.contains("5 times"), "retried: {err}");
 }
 
 /// A registry that allows anonymous pulls, and an empty keychain: doctor

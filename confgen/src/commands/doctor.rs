@@ -7,7 +7,6 @@
 //! as OpenTofu calls it, has credentials; and the Basic or Bearer token flow
 //! succeeds with them. Failures are explained; no secret is printed.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -112,7 +111,7 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
                 endpoint,
                 &claims,
                 control,
-                inventory.keychain.entries(),
+                &inventory,
                 helper.as_deref(),
                 &mut report,
             )?;
@@ -154,7 +153,7 @@ fn check(
     endpoint: &str,
     claims: &Claims,
     control: &ControlPlaneView,
-    keychain: &BTreeMap<String, String>,
+    inventory: &Inventory,
     helper: Option<&Path>,
     report: &mut Report,
 ) -> Result<()> {
@@ -240,7 +239,8 @@ fn check(
         ))?;
     }
 
-    let Some((username, secret)) = credentials(&host, helper, anonymous, report)? else {
+    let keychain = inventory.keychain_store();
+    let Some((username, secret)) = credentials(&host, keychain, helper, anonymous, report)? else {
         return Ok(());
     };
     if username == TOKEN_USERNAME {
@@ -264,7 +264,10 @@ fn check(
     // Who answered, so a rejection names the source and its fix.
     let source = Source {
         host: host.to_string(),
-        answer: control.who_answers(&host, keychain).first().cloned(),
+        answer: control
+            .who_answers(&host, inventory.keychain.entries())
+            .first()
+            .cloned(),
         plaintext: plain.iter().map(|p| p.to_string()).collect(),
     };
     let authorised = match scheme.as_str() {
@@ -325,6 +328,7 @@ fn check(
 /// `https://host`); falls back to the keychain when it is not on PATH.
 fn credentials(
     host: &RegistryHost,
+    keychain: &Keychain,
     helper: Option<&Path>,
     anonymous: bool,
     report: &mut Report,
@@ -343,7 +347,7 @@ fn credentials(
         }
     };
     let Some(helper) = helper else {
-        return match Keychain::new().get(host) {
+        return match keychain.get(host) {
             Ok(Some(c)) => {
                 report.ok(&format!(
                     "the keychain holds credentials of {} for {host}",

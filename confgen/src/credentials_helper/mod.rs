@@ -5,41 +5,33 @@
 //! Facts from OpenTofu v1.12.6's source:
 //! - At most one `credentials_helper` block across the merged CLI config set
 //!   (two is a fatal error), so we never add one when any file has one.
-//! - OpenTofu runs `terraform-credentials-NAME` from its global plugin
-//!   directories only (cmd/tofu/plugins.go: `plugins` and `plugins/OS_ARCH`
-//!   of each data directory). On Unix: `~/.terraform.d/plugins` and, only
-//!   when `XDG_DATA_HOME` is set, `$XDG_DATA_HOME/opentofu/plugins`.
-//!   Creating `~/.terraform.d` moves OpenTofu's config directory away from
-//!   `$XDG_CONFIG_HOME/opentofu`, so a setup living there gets the XDG data
-//!   directory instead (the same rule as install/install.sh). On Windows:
-//!   `%APPDATA%\terraform.d\plugins` (cliconfig/config_windows.go: the data
-//!   directory is the config directory, under `SHGetFolderPath(CSIDL_APPDATA)`;
-//!   no XDG variable counts there).
-//! - Any file there named `terraform-credentials-NAME` counts, `.exe` trimmed
-//!   (internal/plugin/discovery/find.go); a dot-prefixed temporary name never
-//!   does. On Windows we place `terraform-credentials-scalr.exe`, the name
-//!   Windows runs ([`PLUGIN_FILE`]).
-//! - The plugin is found with `os.Stat`, which follows links. On Unix we
-//!   place a symbolic link to the installed binary, so that an upgrade of the
-//!   binary needs no second copy, and so that we can tell our link from a
-//!   file we must not touch. On Windows we place a copy: a symbolic link needs
-//!   SeCreateSymbolicLinkPrivilege (an administrator, or Developer Mode),
-//!   which most users do not have, and a hard link works on one volume only
-//!   and silently keeps the old binary when an upgrade replaces the file. A
-//!   copy works for everyone; we know it is ours when its bytes are the
-//!   installed binary's, and after an upgrade `status` says it differs and
-//!   `configure tofu --credentials-helper --force` copies it again.
 //!
-//! This module computes; the commands print.
+//! This module computes; the commands print. It is split by job:
+//! - here: the `credentials_helper` block (find, add, replace) and
+//!   [`ensure`], which writes the block and places the plugin;
+//! - [`plaintext`]: plain-text `credentials "HOST" { token }` blocks, which
+//!   `migrate` moves into the keychain;
+//! - [`plugin`]: where OpenTofu looks for `terraform-credentials-scalr`,
+//!   and placing it there.
+//!
+//! Who answers each Scalr host is a fact of the machine, not of this block:
+//! [`crate::inventory::Inventory::host_token_answers`].
+
+mod plaintext;
+mod plugin;
+
+pub use plaintext::{credentials_blocks, without_credentials};
+use plugin::placing;
+pub use plugin::{Placement, installed_plugin, place, placement, plugin_dir, plugin_path};
 
 use std::path::{Path, PathBuf};
 
 use hcl_edit::Span;
 use hcl_edit::structure::{Block, Body, Structure};
-use secrecy::SecretString;
+
 use serde_json::{Map, Value};
 
-use crate::environment::{Env, find_on_path};
+use crate::environment::Env;
 use crate::error::{Error, Result};
 use crate::json_format;
 use crate::tofurc::{self, Syntax, TofuFiles};
@@ -50,7 +42,7 @@ pub const NAME: &str = "scalr";
 pub const BLOCK: &str = "credentials_helper";
 pub const PLUGIN: &str = "terraform-credentials-scalr";
 /// The plugin's file name in the plugin directory: the program name, with
-/// `.exe` on Windows (see the module docs).
+/// `.exe` on Windows (see [`plugin`]).
 #[cfg(windows)]
 pub const PLUGIN_FILE: &str = "terraform-credentials-scalr.exe";
 #[cfg(not(windows))]
@@ -147,7 +139,7 @@ fn without_hcl_blocks(path: &Path, text: &str) -> Result<String> {
 
 /// `text` without the `ident` blocks that `pick` selects, each with the whole
 /// lines it stands on (`tofurc::hcl::whole_lines`).
-fn cut_hcl_blocks(
+pub(super) fn cut_hcl_blocks(
     path: &Path,
     text: &str,
     ident: &str,
@@ -180,188 +172,6 @@ fn append_hcl(text: &str) -> String {
     }
     out.push_str(&format!("{BLOCK} \"{NAME}\" {{}}{newline}"));
     out
-}
-
-/// `credentials "HOST" { token = "…" }` in a CLI config file: a host token
-/// in plain text, which OpenTofu prefers to any credentials helper. Each
-/// comes back as (the label as written, the token); only literal string
-/// tokens of hosts `wanted` accepts.
-pub fn credentials_blocks(
-    path: &Path,
-    text: &str,
-    wanted: &dyn Fn(&str) -> bool,
-) -> Result<Vec<(String, SecretString)>> {
-    Ok(match Syntax::of(path) {
-        Syntax::Hcl => tofurc::hcl::parse(path, text)?
-            .iter()
-            .filter_map(Structure::as_block)
-            .filter(|b| b.ident.as_str() == CREDENTIALS)
-            .filter_map(|b| {
-                let host = b.labels.first()?.as_str().to_string();
-                let token = b.body.get_attribute("token")?.value.as_str()?;
-                (wanted(&host) && !token.trim().is_empty())
-                    .then(|| (host, SecretString::from(token.trim())))
-            })
-            .collect(),
-        Syntax::Json => match tofurc::json::parse(path, text)?.get(CREDENTIALS) {
-            Some(Value::Object(hosts)) => hosts
-                .iter()
-                .filter_map(|(host, v)| {
-                    let token = v.get("token")?.as_str()?;
-                    (wanted(host) && !token.trim().is_empty())
-                        .then(|| (host.clone(), SecretString::from(token.trim())))
-                })
-                .collect(),
-            _ => Vec::new(),
-        },
-    })
-}
-
-/// `text` without the `credentials` blocks (HCL) or keys (JSON) of `hosts`,
-/// every other byte kept.
-pub fn without_credentials(path: &Path, text: &str, hosts: &[String]) -> Result<String> {
-    match Syntax::of(path) {
-        Syntax::Hcl => cut_hcl_blocks(path, text, CREDENTIALS, |b| {
-            b.labels
-                .first()
-                .is_some_and(|l| hosts.iter().any(|h| h == l.as_str()))
-        }),
-        Syntax::Json => {
-            let mut root = match tofurc::json::parse(path, text)? {
-                Value::Object(map) => map,
-                _ => return Ok(text.to_string()),
-            };
-            if let Some(Value::Object(creds)) = root.get_mut(CREDENTIALS) {
-                for host in hosts {
-                    creds.shift_remove(host);
-                }
-                if creds.is_empty() {
-                    root.shift_remove(CREDENTIALS);
-                }
-            }
-            Ok(json_format::to_string_like(
-                &Value::Object(root),
-                Some(text),
-            ))
-        }
-    }
-}
-
-/// The directory OpenTofu searches that we place the plugin in.
-#[cfg(not(windows))]
-pub fn plugin_dir(env: &Env) -> Result<PathBuf> {
-    let dot = env.home()?.join(".terraform.d");
-    Ok(match (&env.xdg_config_home, &env.xdg_data_home) {
-        (Some(config), Some(data)) if !dot.exists() && config.join("opentofu").is_dir() => {
-            data.join("opentofu").join("plugins")
-        }
-        _ => dot.join("plugins"),
-    })
-}
-
-/// The directory OpenTofu searches that we place the plugin in.
-#[cfg(windows)]
-pub fn plugin_dir(env: &Env) -> Result<PathBuf> {
-    let appdata = env.appdata.as_ref().ok_or(Error::NoHome)?;
-    Ok(appdata.join("terraform.d").join("plugins"))
-}
-
-/// Where the plugin is (or would be) placed: [`PLUGIN_FILE`] in
-/// [`plugin_dir`].
-pub fn plugin_path(env: &Env) -> Result<PathBuf> {
-    Ok(plugin_dir(env)?.join(PLUGIN_FILE))
-}
-
-/// The installed `terraform-credentials-scalr`: beside this program (as
-/// install.sh and `cargo install` put them), else on `PATH`.
-pub fn installed_plugin() -> Option<PathBuf> {
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.join(PLUGIN_FILE)))
-        .filter(|p| p.is_file());
-    beside.or_else(|| find_on_path(PLUGIN))
-}
-
-/// What is at the plugin's place.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Placement {
-    /// A link to `target` (ours when it is the installed binary).
-    Link(PathBuf),
-    /// A file with the installed binary's bytes: our copy (Windows).
-    Copy,
-    /// A file or something else that is neither.
-    Other,
-    Missing,
-}
-
-/// What is at `dir`'s plugin place, compared with `installed`.
-pub fn placement(dir: &Path, installed: Option<&Path>) -> Placement {
-    let place = dir.join(PLUGIN_FILE);
-    match std::fs::symlink_metadata(&place) {
-        Ok(m) if m.file_type().is_symlink() => match std::fs::read_link(&place) {
-            Ok(target) => Placement::Link(target),
-            Err(_) => Placement::Other,
-        },
-        Ok(m) if m.is_file() && installed.is_some_and(|bin| same_bytes(&place, bin)) => {
-            Placement::Copy
-        }
-        Ok(_) => Placement::Other,
-        Err(_) => Placement::Missing,
-    }
-}
-
-fn same_bytes(a: &Path, b: &Path) -> bool {
-    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
-    len(a).is_some() && len(a) == len(b) && {
-        matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
-    }
-}
-
-/// Places `dir`'s plugin for `target` (a link on Unix, a copy on Windows),
-/// replacing an older one of ours atomically (a new one beside it, then a
-/// rename).
-pub fn place(dir: &Path, target: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{PLUGIN_FILE}.new"));
-    let _ = std::fs::remove_file(&tmp);
-    placing::put(target, &tmp)?;
-    std::fs::rename(&tmp, dir.join(PLUGIN_FILE))
-}
-
-/// How the plugin gets to its place, and the words for it (module docs:
-/// why a link on Unix and a copy on Windows).
-#[cfg(unix)]
-mod placing {
-    use std::path::Path;
-
-    pub const VERB: &str = "link";
-    pub const DONE: &str = "linked";
-    pub const NOT_OURS: &str = "is not a link of ours";
-
-    pub fn put(target: &Path, at: &Path) -> std::io::Result<()> {
-        std::os::unix::fs::symlink(target, at)
-    }
-
-    pub fn shown(place: &str, binary: &Path) -> String {
-        format!("{place} -> {}", binary.display())
-    }
-}
-
-#[cfg(not(unix))]
-mod placing {
-    use std::path::Path;
-
-    pub const VERB: &str = "copy";
-    pub const DONE: &str = "copied";
-    pub const NOT_OURS: &str = "is not a copy of the installed one";
-
-    pub fn put(target: &Path, at: &Path) -> std::io::Result<()> {
-        std::fs::copy(target, at).map(drop)
-    }
-
-    pub fn shown(place: &str, binary: &Path) -> String {
-        format!("{place} (a copy of {})", binary.display())
-    }
 }
 
 /// What [`ensure`] did or would do, as lines for the person who ran it.
