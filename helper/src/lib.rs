@@ -15,6 +15,7 @@
 //! through [`diagnostics::Diagnostics`].
 
 pub mod cache;
+pub mod client;
 pub mod control_plane;
 pub mod core_dump;
 pub mod diagnostics;
