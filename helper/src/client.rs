@@ -130,20 +130,20 @@ mod tests {
     fn a_hit_not_found_a_failure_and_garbage() {
         let hit =
             b"{\"ServerURL\":\"https://ghcr.io\",\"Username\":\"u\",\"Secret\":\"p\\u003c\"}\n";
-        match GetAnswer::parse(Some(0), hit) {
-            GetAnswer::Found {
-                username,
-                secret,
-                keys,
-                one_line,
-            } => {
-                assert_eq!(username, "u");
-                assert_eq!(secret.expose_secret(), "p<");
-                assert_eq!(keys, ["ServerURL", "Username", "Secret"]);
-                assert!(one_line);
-            }
-            other => panic!("{other:?}"),
-        }
+        let answer = GetAnswer::parse(Some(0), hit);
+        let GetAnswer::Found {
+            username,
+            secret,
+            keys,
+            one_line,
+        } = &answer
+        else {
+            panic!("not a hit: {answer:?}");
+        };
+        assert_eq!(username, "u");
+        assert_eq!(secret.expose_secret(), "p<");
+        assert_eq!(*keys, ["ServerURL", "Username", "Secret"]);
+        assert!(*one_line);
         assert!(matches!(
             GetAnswer::parse(Some(1), b"credentials not found in native keychain\n"),
             GetAnswer::NotFound
