@@ -15,6 +15,7 @@
 //! through [`diagnostics::Diagnostics`].
 
 pub mod cache;
+pub mod client;
 pub mod closed_pipe;
 pub mod control_plane;
 pub mod core_dump;

@@ -278,25 +278,28 @@ impl Drop for KeyringSession {
 /// not-found answer; panics on anything else, and unless a hit is exactly
 /// one line of JSON with `ServerURL`, `Username` and `Secret`, in that order.
 pub fn parse_get(server_url: &str, out: &Output) -> Option<(String, String)> {
-    match out.code() {
-        Some(0) => {
-            let text = out.stdout_lossy();
+    use docker_credential_scalr::client::GetAnswer;
+    use secrecy::ExposeSecret;
+    match GetAnswer::parse(out.code(), &out.stdout) {
+        GetAnswer::Found {
+            username,
+            secret,
+            keys,
+            one_line,
+        } => {
             assert!(
-                text.ends_with('\n') && text.trim_end().lines().count() == 1,
-                "get {server_url:?} must print one JSON line: {text:?}"
+                one_line,
+                "get {server_url:?} must print one JSON line: {:?}",
+                out.stdout_lossy()
             );
-            let answer: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("get {server_url:?} printed bad JSON ({e})"));
-            let keys: Vec<&str> = answer.keys().map(String::as_str).collect();
             assert_eq!(
                 keys,
                 ["ServerURL", "Username", "Secret"],
                 "get {server_url:?}"
             );
-            let field = |k: &str| answer[k].as_str().expect("string fields").to_string();
-            Some((field("Username"), field("Secret")))
+            Some((username, secret.expose_secret().to_string()))
         }
-        Some(1) if out.stdout_lossy().trim() == NOT_FOUND => None,
+        GetAnswer::NotFound => None,
         _ => panic!("get {server_url:?}: {}", out.show()),
     }
 }

@@ -7,12 +7,13 @@
 //! as OpenTofu calls it, has credentials; and the Basic or Bearer token flow
 //! succeeds with them. Failures are explained; no secret is printed.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use docker_credential_scalr::error::{NetworkFailure, is_not_found_message};
+use docker_credential_scalr::client::{self, GetAnswer};
+use docker_credential_scalr::error::NetworkFailure;
 use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::protocol::TOKEN_USERNAME;
 use docker_credential_scalr::registry::{DOCKER_HUB_ENDPOINT, RegistryHost};
@@ -365,47 +366,31 @@ fn credentials(
             }
         };
     };
-    let mut child = Command::new(helper)
-        .arg("get")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
+    let mut get = Command::new(helper);
+    get.arg("get").stderr(Stdio::inherit());
+    let answer = client::get(get, &format!("https://{}", host.authority()))
         .map_err(Error::io(helper, "run"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        let _ = stdin.write_all(format!("https://{}", host.authority()).as_bytes());
-    }
-    let mut output = zeroize::Zeroizing::new(Vec::new());
-    if let Some(mut stdout) = child.stdout.take() {
-        let _ = stdout.read_to_end(&mut output);
-    }
-    let status = child.wait().map_err(Error::io(&helper, "wait for"))?;
-    if !status.success() {
-        // The helper prints only its error message on failure, never a secret.
-        let message = String::from_utf8_lossy(&output).trim().to_string();
-        if is_not_found_message(&message) {
-            none_found(report, "docker-credential-scalr")?;
-        } else {
-            report.fail(&format!("docker-credential-scalr get failed: {message}"))?;
+    let (username, secret) = match answer {
+        GetAnswer::Found {
+            username, secret, ..
+        } if !username.is_empty() => (username, secret),
+        GetAnswer::Found { .. } => {
+            report.fail("docker-credential-scalr answered without a username")?;
+            return Ok(None);
         }
-        return Ok(None);
-    }
-    let parsed: Value = serde_json::from_slice(&output).unwrap_or(Value::Null);
-    let username = parsed
-        .get("Username")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let secret = SecretString::from(
-        parsed
-            .get("Secret")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-    );
-    if username.is_empty() {
-        report.fail("docker-credential-scalr answered without a username")?;
-        return Ok(None);
-    }
+        GetAnswer::NotFound => {
+            none_found(report, "docker-credential-scalr")?;
+            return Ok(None);
+        }
+        GetAnswer::Failed { message, .. } => {
+            report.fail(&format!("docker-credential-scalr get failed: {message}"))?;
+            return Ok(None);
+        }
+        GetAnswer::Malformed { .. } => {
+            report.fail("docker-credential-scalr answered without a username")?;
+            return Ok(None);
+        }
+    };
     report.ok(&format!(
         "docker-credential-scalr answers for {host} (user {username})"
     ))?;
