@@ -14,6 +14,8 @@
 #
 #   bench/cold-path.sh                 # prints one line per row
 #   KEEP=1 bench/cold-path.sh          # keeps callgrind.out.* in bench/out/ for callgrind_annotate
+#   KEEP=1 HELPER_BIN=path bench/cold-path.sh   # measures that helper binary instead, e.g. one built
+#       with CARGO_PROFILE_RELEASE_DEBUG=true CARGO_PROFILE_RELEASE_STRIP=none (same code, symbols kept)
 #
 # Needs valgrind. A benchmark, never a test.
 set -euo pipefail
@@ -33,6 +35,7 @@ echo "cargo tree -e features -i aws-lc-rs: no release binary depends on aws-lc-r
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 fake_work
+HELPER=${HELPER_BIN:-$HELPER}
 out=${KEEP:+$PWD/bench/out}
 out=${out:-$work}
 mkdir -p "$out"

@@ -220,10 +220,11 @@ impl RootsSource {
             for entry in entries.flatten().take(MAX_ROOT_FILES) {
                 // A hashed directory names each certificate twice (`name.pem`
                 // and `1a2b3c4d.0`), and may hold the bundle itself.
-                if !seen.first_visit(&entry.path()) {
+                let path = entry.path();
+                if !seen.first_visit(&path) {
                     continue;
                 }
-                match read_regular_file(&entry.path(), &mut budget) {
+                match read_regular_file(&path, &mut budget) {
                     Ok(pem) => {
                         roots.add(pem);
                     }

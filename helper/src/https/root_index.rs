@@ -211,6 +211,27 @@ fn subject_of(body: &[u8]) -> Option<Vec<u8>> {
     der.bytes(contents..contents + len).map(<[u8]>::to_vec)
 }
 
+/// A base64 digit's value; [`WHITESPACE`] for what rustls-pki-types skips
+/// (`\t` to `\r`, space); [`INVALID`] for the rest, padding included.
+const SEXTET: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let digits = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        table[digits[i] as usize] = i as u8;
+        i += 1;
+    }
+    let mut space = b'\t';
+    while space <= b'\r' {
+        table[space as usize] = WHITESPACE;
+        space += 1;
+    }
+    table[b' ' as usize] = WHITESPACE;
+    table
+};
+const WHITESPACE: u8 = 0x40;
+const INVALID: u8 = 0x80;
+
 /// Base64 decoded on demand from the start of a PEM body, skipping the
 /// whitespace rustls-pki-types skips (`\t` to `\r`, space) and stopping at
 /// padding or anything else. Public data: no need for constant time.
@@ -233,23 +254,39 @@ impl<'a> Prefix<'a> {
     }
 
     /// Decodes until `n` bytes are out; false if the text ends first.
+    /// Four characters at a time where they are four base64 digits (a PEM
+    /// line is sixteen such groups), else one at a time.
     fn fill(&mut self, n: usize) -> bool {
         if n > MAX_SUBJECT_END {
             return false;
         }
         while self.out.len() < n {
+            if self.bits == 0
+                && let [a, b, c, d, rest @ ..] = self.rest
+            {
+                let (a, b, c, d) = (
+                    SEXTET[*a as usize],
+                    SEXTET[*b as usize],
+                    SEXTET[*c as usize],
+                    SEXTET[*d as usize],
+                );
+                if (a | b | c | d) < 64 {
+                    let v =
+                        u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+                    self.out
+                        .extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
+                    self.rest = rest;
+                    continue;
+                }
+            }
             let Some((&c, rest)) = self.rest.split_first() else {
                 return false;
             };
             self.rest = rest;
-            let value = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                b'\t'..=b'\r' | b' ' => continue,
-                _ => return false,
+            let value = match SEXTET[c as usize] {
+                WHITESPACE => continue,
+                INVALID => return false,
+                value => value,
             };
             self.acc = (self.acc << 6) | u32::from(value);
             self.bits += 6;

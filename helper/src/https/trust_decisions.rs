@@ -211,7 +211,7 @@ fn a_chain_to_any_root_of_the_bundle_or_the_directory_is_trusted_nothing_else() 
             &*v,
             setup,
             &leaf(&intermediate),
-            &[intermediate.der.clone()],
+            std::slice::from_ref(&intermediate.der),
         );
         // The intermediate's root is trusted, but the server did not send it.
         assert_untrusted(&*v, setup, &leaf(&intermediate), &[]);
@@ -221,11 +221,16 @@ fn a_chain_to_any_root_of_the_bundle_or_the_directory_is_trusted_nothing_else() 
             &*v,
             setup,
             &leaf(&stray_intermediate),
-            &[stray_intermediate.der.clone()],
+            std::slice::from_ref(&stray_intermediate.der),
         );
         // A trusted root's certificate sent as an intermediate does not
         // anchor a chain it did not sign.
-        assert_untrusted(&*v, setup, &leaf(&elsewhere), &[in_bundle.der.clone()]);
+        assert_untrusted(
+            &*v,
+            setup,
+            &leaf(&elsewhere),
+            std::slice::from_ref(&in_bundle.der),
+        );
     }
 
     let bundle_only = verifier(Some(&bundle), &[]);
