@@ -41,7 +41,9 @@
 //!   loading the roots takes a bounded time well inside the deadline. Without
 //!   them, on Linux and the BSDs the system bundle (found by openssl-probe) is
 //!   read the same way; only the bundle, not also the hashed directory of the
-//!   same certificates beside it, which would parse every root twice. On
+//!   same certificates beside it, which would read every root twice. The
+//!   roots read are indexed by subject and parsed at verify time only when
+//!   they can anchor the server's chain (root_index.rs, verifier.rs). On
 //!   macOS and Windows the OS verifier (rustls-platform-verifier) decides.
 //! - **Proxies**: `HTTPS_PROXY`/`NO_PROXY` are honoured for HTTPS (reqwest's
 //!   system proxy). Plain HTTP goes only to a literal loopback address and
