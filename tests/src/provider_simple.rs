@@ -59,15 +59,6 @@ pub fn require() -> Option<Zips> {
         .unwrap_or("an end-to-end test")
         .to_string();
     let what = "OpenTofu's provider-simple-v6 zips (built from the Go module proxy)";
-    if crate::peers::in_ci() {
-        panic!(
-            "{test}: missing peer {what}; CI is set, so this is a failure, not a skip. Fix: run {}",
-            crate::peers::INSTALL_HINT
-        );
-    }
-    crate::peers::loud(&format!(
-        "\n*** SKIPPED {test}: missing peer {what}.\n***   Fix: run {}.\n***   With CI set this would be a failure.\n",
-        crate::peers::INSTALL_HINT
-    ));
+    crate::peers::missing_peers(&test, what);
     None
 }

@@ -26,6 +26,8 @@ use scalr_oci_e2e::tofu::{self, Env, show};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
+scalr_oci_e2e::ci_runs_the_ignored_tests!();
+
 const USER: &str = "provider-bot";
 const TIMEOUT: Duration = Duration::from_secs(180);
 const PREFIX: &str = "scalr-e2e-provider-";
@@ -417,6 +419,7 @@ fn compare_indexes(stage: &Stage, env: &Env, ours: &str, theirs: &str) -> Vec<St
 /// file's hashes; then the ORAS recipe's index, accepted by `tofu` too and
 /// compared field by field with ours.
 #[test]
+#[ignore = "needs peers"]
 fn push_then_tofu_installs_from_the_mirror_and_agrees_with_the_oras_recipe() {
     let Some((stage, session, env, zips)) = keychain_stage() else {
         return;
@@ -519,6 +522,7 @@ fn push_then_tofu_installs_from_the_mirror_and_agrees_with_the_oras_recipe() {
 /// mirror` directory into another prefix (a rerun skips what is there), and
 /// `tofu init` + `tofu plan` from that copy.
 #[test]
+#[ignore = "needs peers"]
 fn control_plane_only_mirror_of_a_tofu_providers_mirror_directory() {
     let Some(zips) = provider_simple::require() else {
         return;
@@ -732,6 +736,7 @@ fn bad_packages_are_refused_before_anything_is_sent() {
 /// a tag naming another index is refused without --force (nothing moved);
 /// a push killed midway leaves no tag, and a rerun completes it.
 #[test]
+#[ignore = "needs peers"]
 fn metadata_versions_taken_tags_and_interrupted_pushes() {
     let Some((stage, _session, env, zips)) = keychain_stage() else {
         return;
