@@ -61,7 +61,9 @@ fn docker_helper_help_lists_verbs_environment_settings_and_an_example() {
     }
     let files: Vec<_> = sources(&[
         "settings.rs",
-        "https.rs",
+        "https/mod.rs",
+        "https/root_index.rs",
+        "https/verifier.rs",
         "scalr_access.rs",
         "resolve.rs",
         "control_plane.rs",
