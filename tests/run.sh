@@ -26,6 +26,11 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The fuzz crate is a workspace of its own, so neither clippy nor cargo test
+# compiles it: build it now, so that an API change its targets call fails in
+# minutes rather than at the end (fuzz/run.sh below reuses this build).
+echo "==> cargo fuzz build"
+(cd fuzz && nice cargo +nightly fuzz build -s none)
 bash tests/cross.sh
 echo "==> cargo test"
 # The end-to-end tests that need peers are #[ignore = "needs peers"] (so a
