@@ -10,10 +10,16 @@ use secrecy::ExposeSecret;
 
 use crate::error::{Error, Result};
 use crate::login_check::{self, Verdict};
-use crate::output::say;
+use crate::output::{self, say};
 use crate::secret_input::read_secret;
 
-pub fn add(registry: &str, username: &str, verify: bool, out: &mut dyn Write) -> Result<()> {
+pub fn add(
+    keychain: &Keychain,
+    registry: &str,
+    username: &str,
+    verify: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let host = RegistryHost::parse(registry)?;
     if username.is_empty() {
         return Err(Error::Usage("the username must not be empty".into()));
@@ -43,7 +49,6 @@ pub fn add(registry: &str, username: &str, verify: bool, out: &mut dyn Write) ->
             }
         }
     }
-    let keychain = Keychain::new();
     let replaced = keychain.get(&host)?.is_some();
     let credential = Credential {
         username: username.to_string(),
@@ -77,23 +82,14 @@ pub fn add(registry: &str, username: &str, verify: bool, out: &mut dyn Write) ->
     )
 }
 
-pub fn remove(registry: &str, out: &mut dyn Write) -> Result<()> {
+pub fn remove(keychain: &Keychain, registry: &str, out: &mut dyn Write) -> Result<()> {
     let host = RegistryHost::parse(registry)?;
-    if Keychain::new().erase(&host)? {
-        say!(
-            out,
-            "Removed the credentials for {host} from the OS keychain."
-        )
-    } else {
-        say!(
-            out,
-            "The OS keychain held no credentials for {host}; nothing to remove."
-        )
-    }
+    let removed = keychain.erase(&host)?;
+    output::keychain_removal(out, removed, "credentials", &host.to_string())
 }
 
-pub fn list(out: &mut dyn Write) -> Result<()> {
-    let listed = Keychain::new().list()?;
+pub fn list(keychain: &Keychain, out: &mut dyn Write) -> Result<()> {
+    let listed = keychain.list()?;
     if listed.is_empty() {
         return say!(
             out,
