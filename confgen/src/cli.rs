@@ -464,7 +464,14 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             registry,
             username,
             verify,
-        }) => registry::add(machine.keychain(), &registry, &username, verify, out),
+        }) => {
+            let request = registry::Add {
+                registry,
+                username,
+                verify,
+            };
+            registry::add(machine.keychain(), &request, out)
+        }
         Command::Registry(Registry::Remove { registry }) => {
             registry::remove(machine.keychain(), &registry, out)
         }

@@ -718,6 +718,25 @@ pub(crate) mod tests {
         (keychain, control)
     }
 
+    /// The scan of [`machine_in`]'s files beside [`nothing_asked`], for a
+    /// command's report.
+    pub(crate) fn scanned_in(dir: &Path, tofurc: &str) -> (Machine, Inventory) {
+        let machine = machine_in(dir, tofurc);
+        let (keychain, control) = nothing_asked();
+        let inventory = Inventory::of_files(&machine, keychain, Some(control));
+        (machine, inventory)
+    }
+
+    /// Fails unless `text` has each of `lines` as a whole line.
+    pub(crate) fn assert_has_lines(text: &str, lines: &[String]) {
+        for line in lines {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in:\n{text}"
+            );
+        }
+    }
+
     /// The helpers are found on the `Env`'s PATH, not the process's: the
     /// scan of a machine whose PATH is a temporary `bin/` finds both there,
     /// and with no PATH in its `Env` finds neither.

@@ -74,28 +74,32 @@ impl Machine {
 mod tests {
     use super::*;
 
+    fn reading(file: &std::path::Path) -> Machine {
+        Machine::new(Env {
+            settings_vars: vec![("SCALR_OCI_CONFIG".into(), file.display().to_string())],
+            ..Env::default()
+        })
+    }
+
     /// The settings come from the `Env`, not the process: a settings file
     /// named by the Env's SCALR_OCI_CONFIG is read, and a broken one is an
     /// error that every asker gets, naming the file.
     #[test]
     fn the_settings_come_from_the_env() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("settings.toml");
-        std::fs::write(&file, "[control_plane]\nhostname = \"acme.scalr.io\"\n").unwrap();
-        let env = |file: &std::path::Path| Env {
-            settings_vars: vec![("SCALR_OCI_CONFIG".into(), file.display().to_string())],
-            ..Env::default()
-        };
-        let machine = Machine::new(env(&file));
-        assert_eq!(
-            machine.settings().unwrap().hostname.as_deref(),
-            Some("acme.scalr.io")
-        );
-        std::fs::write(&file, "sources = 3\n").unwrap();
-        let broken = Machine::new(env(&file));
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            file.path(),
+            "[control_plane]\nhostname = \"acme.scalr.io\"\n",
+        )
+        .unwrap();
+        let hostname = reading(file.path()).settings().unwrap().hostname.clone();
+        assert_eq!(hostname.as_deref(), Some("acme.scalr.io"));
+
+        std::fs::write(file.path(), "sources = 3\n").unwrap();
+        let broken = reading(file.path());
         for _ in 0..2 {
             let e = broken.settings().unwrap_err().to_string();
-            assert!(e.contains(&file.display().to_string()), "{e}");
+            assert!(e.contains(&file.path().display().to_string()), "{e}");
         }
     }
 }

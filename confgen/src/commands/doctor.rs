@@ -525,44 +525,7 @@ fn check_scalr_host(client: &Client, env: &Env, host: &str, report: &mut Report)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::tests::{machine_in, nothing_asked};
-
-    /// A doctor report from an Inventory built in-process: the helper on
-    /// PATH and the provider mirror it names come from the scan of the
-    /// machine's `Env`; a registry that cannot be reached is a failure.
-    #[test]
-    fn doctor_reports_the_scan() {
-        let dir = tempfile::tempdir().unwrap();
-        let tofurc = "provider_installation {\n  direct {}\n}\n";
-        let machine = machine_in(dir.path(), tofurc);
-        let (keychain, control) = nothing_asked();
-        let inventory = Inventory::of_files(&machine, keychain, Some(control));
-        let helper = inventory.helper_binary.clone().unwrap();
-        let mut out = Vec::new();
-        // Port 1 on the loopback: nothing listens.
-        let e = diagnose(&inventory, vec!["127.0.0.1:1".into()], &mut out).unwrap_err();
-        assert!(matches!(e, Error::ProblemsFound { problems: 1 }), "{e}");
-        let text = String::from_utf8(out).unwrap();
-        let config = dir.path().join("home").join(".tofurc");
-        for line in [
-            format!(
-                "info  provider_installation in {}: no oci_mirror (not written by scalr-oci)",
-                config.display()
-            ),
-            format!("ok    {HELPER_BINARY} is on PATH ({})", helper.display()),
-            "ok    Scalr control plane: not asked (a unit test)".into(),
-            "127.0.0.1:1:".into(),
-        ] {
-            assert!(
-                text.lines().any(|l| l == line),
-                "no line {line:?} in:\n{text}"
-            );
-        }
-        assert!(
-            text.contains("  FAIL  https://127.0.0.1:1 cannot be reached ("),
-            "{text}"
-        );
-    }
+    use crate::inventory::tests::{assert_has_lines, scanned_in};
 
     #[test]
     fn endpoints_keep_what_was_typed() {
@@ -657,5 +620,38 @@ mod tests {
     fn a_rejection_names_plain_text_claims_too() {
         let e = keychain_rejected(&["Docker auths (plain text) in /h/.docker/config.json"]);
         assert!(e.ends_with("(Docker auths (plain text) in /h/.docker/config.json), and a client may send those instead: `scalr-oci migrate`."), "{e}");
+    }
+
+    /// A doctor report from an Inventory built in-process: the helper on
+    /// PATH and the provider mirror it names come from the scan of the
+    /// machine's `Env`; a registry that cannot be reached is a failure.
+    #[test]
+    fn doctor_reports_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let tofurc = "provider_installation {\n  direct {}\n}\n";
+        let (_, inventory) = scanned_in(dir.path(), tofurc);
+        let helper = inventory.helper_binary.clone().unwrap();
+        let mut out = Vec::new();
+        // Port 1 on the loopback: nothing listens.
+        let e = diagnose(&inventory, vec!["127.0.0.1:1".into()], &mut out).unwrap_err();
+        assert!(matches!(e, Error::ProblemsFound { problems: 1 }), "{e}");
+        let text = String::from_utf8(out).unwrap();
+        let config = dir.path().join("home").join(".tofurc");
+        assert_has_lines(
+            &text,
+            &[
+                format!(
+                    "info  provider_installation in {}: no oci_mirror (not written by scalr-oci)",
+                    config.display()
+                ),
+                format!("ok    {HELPER_BINARY} is on PATH ({})", helper.display()),
+                "ok    Scalr control plane: not asked (a unit test)".into(),
+                "127.0.0.1:1:".into(),
+            ],
+        );
+        assert!(
+            text.contains("  FAIL  https://127.0.0.1:1 cannot be reached ("),
+            "{text}"
+        );
     }
 }

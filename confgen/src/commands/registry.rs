@@ -13,13 +13,22 @@ use crate::login_check::{self, Verdict};
 use crate::output::{self, say};
 use crate::secret_input::read_secret;
 
-pub fn add(
-    keychain: &Keychain,
-    registry: &str,
-    username: &str,
-    verify: bool,
-    out: &mut dyn Write,
-) -> Result<()> {
+/// What `registry add` is asked for.
+pub struct Add {
+    /// As `docker login` takes it: `host[:port]` or a URL.
+    pub registry: String,
+    pub username: String,
+    /// Log in with the credentials first; store them only if accepted.
+    pub verify: bool,
+}
+
+/// `registry add`: the secret from stdin or a prompt, into `keychain`.
+pub fn add(keychain: &Keychain, request: &Add, out: &mut dyn Write) -> Result<()> {
+    let Add {
+        registry,
+        username,
+        verify,
+    } = request;
     let host = RegistryHost::parse(registry)?;
     if username.is_empty() {
         return Err(Error::Usage("the username must not be empty".into()));
@@ -27,7 +36,7 @@ pub fn add(
     let secret = read_secret(&format!(
         "Password or access token for {username} at {host}: "
     ))?;
-    if verify {
+    if *verify {
         // Checked before anything is stored: a wrong password never
         // replaces a working one.
         let endpoint = host.api_endpoint();

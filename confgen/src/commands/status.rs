@@ -296,55 +296,7 @@ fn host_tokens(inventory: &Inventory, out: &mut dyn Write) -> Result<()> {
 mod tests {
     use super::*;
     use crate::credentials_helper::{PLUGIN_FILE, place};
-    use crate::inventory::tests::{machine_in, nothing_asked};
-
-    /// A status report from an Inventory built in-process: what it says of
-    /// PATH, the plugin, the provider mirror and the host-token helper
-    /// comes from the scan of the machine's `Env`.
-    #[test]
-    fn status_reports_the_scan() {
-        let dir = tempfile::tempdir().unwrap();
-        let tofurc = "credentials_helper \"scalr\" {}\nprovider_installation {\n  oci_mirror {\n    repository_template = \"r.example/${namespace}/${type}\"\n  }\n}\n";
-        let machine = machine_in(dir.path(), tofurc);
-        let (keychain, control) = nothing_asked();
-        let inventory = Inventory::of_files(&machine, keychain, Some(control));
-        let (helper, plugin) = (
-            inventory.helper_binary.clone().unwrap(),
-            inventory.plugin_binary.clone().unwrap(),
-        );
-        assert!(helper.starts_with(dir.path().join("bin")), "{helper:?}");
-        let plugins = crate::credentials_helper::plugin_dir(&machine.env).unwrap();
-        place(&plugins, &plugin).unwrap();
-        let mut out = Vec::new();
-        report(inventory, &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
-        let config = dir.path().join("home").join(".tofurc");
-        for line in [
-            format!("{HELPER_BINARY} on PATH: {}", helper.display()),
-            format!(
-                "  provider_installation in {}: oci_mirror \"r.example/${{namespace}}/${{type}}\" (not written by scalr-oci)",
-                config.display()
-            ),
-            format!("  credentials_helper \"scalr\" in {}", config.display()),
-            plugin_line(&plugins, Some(&plugin)),
-            "OS keychain: reachable (none (a unit test)), 0 registry credential(s)".into(),
-            "Scalr control plane: not asked (a unit test)".into(),
-        ] {
-            assert!(
-                text.lines().any(|l| l == line),
-                "no line {line:?} in:\n{text}"
-            );
-        }
-        #[cfg(unix)]
-        assert!(
-            text.contains(&format!(
-                "  plugin {} -> {}\n",
-                plugins.join(PLUGIN_FILE).display(),
-                plugin.display()
-            )),
-            "{text}"
-        );
-    }
+    use crate::inventory::tests::{assert_has_lines, scanned_in};
 
     #[test]
     fn the_plugin_line_names_the_file_opentofu_runs() {
@@ -372,6 +324,50 @@ mod tests {
             shown.ends_with(".exe"),
             cfg!(windows),
             "the real file name: {shown}"
+        );
+    }
+
+    /// A status report from an Inventory built in-process: what it says of
+    /// PATH, the plugin, the provider mirror and the host-token helper
+    /// comes from the scan of the machine's `Env`.
+    #[test]
+    fn status_reports_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let tofurc = "credentials_helper \"scalr\" {}\nprovider_installation {\n  oci_mirror {\n    repository_template = \"r.example/${namespace}/${type}\"\n  }\n}\n";
+        let (machine, inventory) = scanned_in(dir.path(), tofurc);
+        let (helper, plugin) = (
+            inventory.helper_binary.clone().unwrap(),
+            inventory.plugin_binary.clone().unwrap(),
+        );
+        assert!(helper.starts_with(dir.path().join("bin")), "{helper:?}");
+        let plugins = crate::credentials_helper::plugin_dir(&machine.env).unwrap();
+        place(&plugins, &plugin).unwrap();
+        let mut out = Vec::new();
+        report(inventory, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let config = dir.path().join("home").join(".tofurc");
+        assert_has_lines(
+            &text,
+            &[
+                format!("{HELPER_BINARY} on PATH: {}", helper.display()),
+                format!(
+                    "  provider_installation in {}: oci_mirror \"r.example/${{namespace}}/${{type}}\" (not written by scalr-oci)",
+                    config.display()
+                ),
+                format!("  credentials_helper \"scalr\" in {}", config.display()),
+                plugin_line(&plugins, Some(&plugin)),
+                "OS keychain: reachable (none (a unit test)), 0 registry credential(s)".into(),
+                "Scalr control plane: not asked (a unit test)".into(),
+            ],
+        );
+        #[cfg(unix)]
+        assert!(
+            text.contains(&format!(
+                "  plugin {} -> {}\n",
+                plugins.join(PLUGIN_FILE).display(),
+                plugin.display()
+            )),
+            "{text}"
         );
     }
 }
