@@ -4,7 +4,8 @@
 //! settings, the keychain's registry entries and (when asked for) what the
 //! Scalr control plane says. `status`, `doctor`, `migrate` and `configure`
 //! read the same [`Inventory`], so they cannot disagree about what is
-//! configured where; none of them reads the environment or a file again.
+//! configured where. `status` and `doctor` read nothing else; `migrate`
+//! reads the files it rewrites again, for the secrets the scan drops.
 //!
 //! Decisions:
 //! - A scan never fails as a whole: a file that cannot be read or parsed is
