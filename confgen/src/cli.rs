@@ -13,6 +13,7 @@ use crate::commands::{doctor, login, migrate, provider, registry, status};
 use crate::docker_config::Flavor;
 use crate::environment::Env;
 use crate::error::{Error, Result};
+use crate::machine::Machine;
 use crate::oci::client::DEFAULT_CHUNK_SIZE;
 use crate::output::say;
 use crate::write::Mode;
@@ -225,21 +226,21 @@ Examples:\n  scalr-oci provider verify 'oci://registry.example.com/providers/has
     },
 }
 
-fn run_provider(command: Provider, out: &mut dyn Write) -> Result<()> {
+fn run_provider(machine: &Machine, command: Provider, out: &mut dyn Write) -> Result<()> {
     match command {
         Provider::Push {
             zips,
             target,
             force,
             json,
-        } => provider::push(&zips, &target, force, json, out),
+        } => provider::push(machine, &zips, &target, force, json, out),
         Provider::Mirror {
             dir,
             repository_template,
             force,
-        } => provider::mirror(&dir, &repository_template, force, out),
-        Provider::Verify { target, json } => provider::verify(&target, json, out),
-        Provider::Tags { target, json } => provider::tags(&target, json, out),
+        } => provider::mirror(machine, &dir, &repository_template, force, out),
+        Provider::Verify { target, json } => provider::verify(machine, &target, json, out),
+        Provider::Tags { target, json } => provider::tags(machine, &target, json, out),
     }
 }
 
@@ -412,7 +413,9 @@ Examples:\n  scalr-oci registry add ghcr.io --username alice            # prompt
 }
 
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
-    let env = Env::from_process();
+    // The one reading of the environment and the settings, and the one
+    // keychain of the process, for whichever command runs.
+    let machine = Machine::new(Env::from_process());
     match cli.command {
         Command::Configure(Configure::Tofu {
             registries,
@@ -423,7 +426,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             includes,
             common,
         }) => configure::tofu_from_flags(
-            &env,
+            &machine,
             configure::TofuFlags {
                 registries,
                 default,
@@ -436,7 +439,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             out,
         ),
         Command::Configure(Configure::Docker(args)) => configure::docker(
-            &env,
+            &machine,
             Flavor::Docker,
             &args.registries,
             args.store,
@@ -444,36 +447,47 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
             out,
         ),
         Command::Configure(Configure::Containers(args)) => configure::docker(
-            &env,
+            &machine,
             Flavor::Containers,
             &args.registries,
             args.store,
             &args.common.common(),
             out,
         ),
-        Command::Migrate { dry_run, all_hosts } => migrate::run(&env, dry_run, all_hosts, out),
+        Command::Migrate { dry_run, all_hosts } => migrate::run(&machine, dry_run, all_hosts, out),
         Command::Login {
             hostname,
             no_verify,
-        } => login::login(hostname, !no_verify, out),
-        Command::Logout { hostname } => login::logout(hostname, out),
+        } => login::login(&machine, hostname, !no_verify, out),
+        Command::Logout { hostname } => login::logout(&machine, hostname, out),
         Command::Registry(Registry::Add {
             registry,
             username,
             verify,
-        }) => registry::add(&registry, &username, verify, out),
-        Command::Registry(Registry::Remove { registry }) => registry::remove(&registry, out),
-        Command::Registry(Registry::List) => registry::list(out),
-        Command::Status => status::run(&env, out),
-        Command::Doctor { registries } => doctor::run(&env, &registries, out),
-        Command::Module(Module::Publish(args)) => module::publish(&args.publish(), out),
-        Command::Module(Module::Verify { target, json }) => module::verify(&target, json, out),
+        }) => {
+            let request = registry::Add {
+                registry,
+                username,
+                verify,
+            };
+            registry::add(machine.keychain(), &request, out)
+        }
+        Command::Registry(Registry::Remove { registry }) => {
+            registry::remove(machine.keychain(), &registry, out)
+        }
+        Command::Registry(Registry::List) => registry::list(machine.keychain(), out),
+        Command::Status => status::run(&machine, out),
+        Command::Doctor { registries } => doctor::run(&machine, &registries, out),
+        Command::Module(Module::Publish(args)) => module::publish(&machine, &args.publish(), out),
+        Command::Module(Module::Verify { target, json }) => {
+            module::verify(&machine, &target, json, out)
+        }
         Command::Module(Module::Tags {
             target,
             json,
             page_size,
-        }) => module::tags(&target, page_size, json, out),
-        Command::Provider(command) => run_provider(command, out),
+        }) => module::tags(&machine, &target, page_size, json, out),
+        Command::Provider(command) => run_provider(&machine, command, out),
         Command::Completions { shell } => {
             // Into a buffer first: clap_complete panics on a failed write.
             let mut script = Vec::new();

@@ -1,11 +1,15 @@
 //! The process environment as scalr-oci reads it, once: the variables that
 //! decide where config files live ([`Env`], so that every module and every
-//! test agrees on them), and where the helper binary is found on `PATH`.
+//! test agrees on them), the helper's settings variables, and `PATH`, where
+//! [`Env::find_on_path`] finds the helper binaries.
 //!
 //! Not to be confused with [`crate::tofurc::TofuFiles`], which is the set of
 //! OpenTofu CLI config files derived from an `Env`.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+
+use docker_credential_scalr::settings::Settings;
 
 use crate::error::{Error, Result};
 
@@ -31,6 +35,11 @@ pub struct Env {
     /// The names of the `TF_TOKEN_<host>` variables that are set (OpenTofu
     /// reads them before any file or helper); never their values.
     pub tf_token_vars: Vec<String>,
+    /// `PATH`, where OpenTofu and Docker look for the helpers.
+    pub path: Option<OsString>,
+    /// The variables the helper's settings read (`SCALR_HOSTNAME`,
+    /// `SCALR_OCI_*`, `XDG_CONFIG_HOME`), by name; none of them is a secret.
+    pub settings_vars: Vec<(String, String)>,
 }
 
 impl Env {
@@ -65,7 +74,40 @@ impl Env {
                     (k.starts_with("TF_TOKEN_") && !v.is_empty()).then_some(k)
                 })
                 .collect(),
+            path: std::env::var_os("PATH"),
+            settings_vars: std::env::vars_os()
+                .filter_map(|(k, v)| {
+                    let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
+                    is_settings_var(&k).then_some((k, v))
+                })
+                .collect(),
         }
+    }
+
+    /// The helper's settings, read as the helper reads them, from this
+    /// environment (the settings file it names, then its variables).
+    pub fn settings(&self) -> docker_credential_scalr::Result<Settings> {
+        Settings::from_env(&|name| self.settings_var(name).map(str::to_string))
+    }
+
+    /// One of the variables of [`Env::settings_vars`] (`SCALR_OCI_DEADLINE`
+    /// is one), when set.
+    pub fn settings_var(&self, name: &str) -> Option<&str> {
+        self.settings_vars
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The executable `name` as a shell (or OpenTofu's exec.LookPath) finds
+    /// it on this environment's `PATH`: the file itself, so `name.exe` on
+    /// Windows.
+    pub fn find_on_path(&self, name: &str) -> Option<PathBuf> {
+        let file = executable_file_name(name);
+        std::env::split_paths(self.path.as_ref()?).find_map(|dir| {
+            let candidate = dir.join(&file);
+            is_executable(&candidate).then_some(candidate)
+        })
     }
 
     /// `TF_TOKEN_<host>` for a host, as OpenTofu names it (`-` → `__`,
@@ -91,15 +133,9 @@ impl Env {
     }
 }
 
-/// The executable `name` as a shell (or OpenTofu's exec.LookPath) finds it:
-/// the file itself, so `name.exe` on Windows.
-pub fn find_on_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let file = executable_file_name(name);
-    std::env::split_paths(&path).find_map(|dir| {
-        let candidate = dir.join(&file);
-        is_executable(&candidate).then_some(candidate)
-    })
+/// Whether the helper's settings read the variable `name`.
+fn is_settings_var(name: &str) -> bool {
+    name.starts_with("SCALR_OCI_") || name == "SCALR_HOSTNAME" || name == "XDG_CONFIG_HOME"
 }
 
 /// The file name of program `name`: `name.exe` on Windows, where Docker's

@@ -1,8 +1,11 @@
-//! What this machine has, read once: the OpenTofu CLI config files, Docker's
-//! and containers' config files, the keychain's registry entries and (when
-//! asked for) what the Scalr control plane says. `status`, `doctor` and
-//! `configure` read the same [`Inventory`], so they cannot disagree about
-//! what is configured where.
+//! What this machine has, read once: the OpenTofu CLI config files (their
+//! credentials blocks and provider installation), Docker's and containers'
+//! config files, where the helper binaries are on `PATH`, the helper's
+//! settings, the keychain's registry entries and (when asked for) what the
+//! Scalr control plane says. `status`, `doctor`, `migrate` and `configure`
+//! read the same [`Inventory`], so they cannot disagree about what is
+//! configured where. `status` and `doctor` read nothing else; `migrate`
+//! reads the files it rewrites again, for the secrets the scan drops.
 //!
 //! Decisions:
 //! - A scan never fails as a whole: a file that cannot be read or parsed is
@@ -16,6 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use docker_credential_scalr::control_plane::{ControlPlane, Integration, pick};
 use docker_credential_scalr::keychain::Keychain;
@@ -24,9 +28,11 @@ use docker_credential_scalr::settings::{Settings, SourceKind};
 use serde_json::{Map, Value};
 
 use crate::docker_config::{self, Flavor, PlaintextAuth};
-use crate::environment::Env;
+use crate::environment::{Env, HELPER_BINARY};
 use crate::error::{Error, Result};
+use crate::machine::Machine;
 use crate::report::PlaintextScan;
+use crate::tofurc::provider_mirror::{self, Installation};
 use crate::tofurc::{self, CredBlock, Style, TofuFiles};
 use crate::token_files::TokenFile;
 use crate::{credentials_helper, scalr, write};
@@ -39,15 +45,20 @@ pub struct TofuFile {
     /// The labels of its `credentials_helper` blocks (empty when the file
     /// is missing or broken: `blocks` holds the error then).
     pub helpers: Vec<String>,
+    /// Its `provider_installation` blocks (none when missing or broken).
+    pub installations: Vec<Installation>,
 }
 
 impl TofuFile {
     /// Reads and parses one file: the one scan of the OpenTofu configuration.
     pub fn read(path: &Path) -> TofuFile {
         let text = write::read_optional(path);
-        let helpers = match &text {
-            Ok(Some(text)) => credentials_helper::names_in(path, text).unwrap_or_default(),
-            _ => Vec::new(),
+        let (helpers, installations) = match &text {
+            Ok(Some(text)) => (
+                credentials_helper::names_in(path, text).unwrap_or_default(),
+                provider_mirror::installations(path, text),
+            ),
+            _ => (Vec::new(), Vec::new()),
         };
         let blocks = text.and_then(|text| {
             text.map(|text| tofurc::credential_blocks(path, &text))
@@ -57,6 +68,7 @@ impl TofuFile {
             path: path.to_path_buf(),
             blocks,
             helpers,
+            installations,
         }
     }
 
@@ -130,6 +142,21 @@ pub struct KeychainView {
 }
 
 impl KeychainView {
+    /// Lists `keychain`'s registry entries and Scalr token hosts.
+    pub fn read(keychain: &Keychain) -> KeychainView {
+        KeychainView {
+            // No keychain (a container, CI) simply means nothing known there.
+            listed: keychain.list(),
+            vendor: keychain.vendor().unwrap_or_default(),
+            token_hosts: keychain
+                .token_hosts()
+                .unwrap_or_default()
+                .iter()
+                .map(|h| canonical_service_host(h))
+                .collect(),
+        }
+    }
+
     /// The entries, or none when the keychain could not be listed.
     pub fn entries(&self) -> &BTreeMap<String, String> {
         static EMPTY: BTreeMap<String, String> = BTreeMap::new();
@@ -160,9 +187,14 @@ pub struct Inventory {
     /// The Scalr host of the helper's settings (`SCALR_HOSTNAME`, else the
     /// settings file), when there is one.
     pub settings_hostname: Option<String>,
-    /// The one keychain of the scan, for a command that goes on to store or
+    /// docker-credential-scalr as OpenTofu and Docker find it on `PATH`.
+    pub helper_binary: Option<PathBuf>,
+    /// The installed terraform-credentials-scalr (beside this program, else
+    /// on `PATH`), which the plugin in OpenTofu's directory should be.
+    pub plugin_binary: Option<PathBuf>,
+    /// The machine's one keychain, for a command that goes on to store or
     /// read a secret (migrate, doctor).
-    store: Keychain,
+    store: Arc<Keychain>,
 }
 
 /// `tofu login`'s plain-text token file: where it is and which hosts it
@@ -217,7 +249,23 @@ pub struct Unreadable<'a> {
 }
 
 impl Inventory {
-    pub fn scan(env: &Env, reach: Reach) -> Inventory {
+    /// Scans the machine: its files, `PATH`, its keychain and, with
+    /// [`Reach::WithControlPlane`], the control plane.
+    pub fn scan(machine: &Machine, reach: Reach) -> Inventory {
+        let keychain = KeychainView::read(machine.keychain());
+        let control_plane = (reach == Reach::WithControlPlane)
+            .then(|| ControlPlaneView::load(machine.settings(), machine.keychain()));
+        Inventory::of_files(machine, keychain, control_plane)
+    }
+
+    /// The files and `PATH` of `machine`'s environment, read now, beside a
+    /// keychain and control-plane view read already (a test's own).
+    pub fn of_files(
+        machine: &Machine,
+        keychain: KeychainView,
+        control_plane: Option<ControlPlaneView>,
+    ) -> Inventory {
+        let env = &machine.env;
         let (tofu, tofu_error) = match TofuFiles::find(env) {
             Ok(files) => (TofuFile::read_all(&files), None),
             Err(e) => (Vec::new(), Some(e)),
@@ -231,35 +279,31 @@ impl Inventory {
                     .map(move |path| DockerFile::read(flavor, path))
             })
             .collect();
-        // The one keychain of the scan.
-        let keychain = Keychain::new();
-        let view = KeychainView {
-            // No keychain (a container, CI) simply means nothing known there.
-            listed: keychain.list(),
-            vendor: keychain.vendor().unwrap_or_default(),
-            token_hosts: keychain
-                .token_hosts()
-                .unwrap_or_default()
-                .iter()
-                .map(|h| canonical_service_host(h))
-                .collect(),
-        };
-        let control_plane =
-            (reach == Reach::WithControlPlane).then(|| ControlPlaneView::load(&keychain));
         Inventory {
             tofu_error,
             tofu,
             docker,
             token_file: TokenFileView::read(env),
-            keychain: view,
+            keychain,
             control_plane,
             env: env.clone(),
-            settings_hostname: Settings::load().ok().and_then(|s| s.hostname),
-            store: keychain,
+            settings_hostname: machine.settings().ok().and_then(|s| s.hostname.clone()),
+            helper_binary: env.find_on_path(HELPER_BINARY),
+            plugin_binary: credentials_helper::installed_plugin(env),
+            store: machine.shared_keychain(),
         }
     }
 
-    /// The keychain the scan opened.
+    /// Every `provider_installation` block of the OpenTofu files, in their
+    /// merge order.
+    pub fn installations(&self) -> Vec<Installation> {
+        self.tofu
+            .iter()
+            .flat_map(|f| f.installations.iter().cloned())
+            .collect()
+    }
+
+    /// The machine's one keychain.
     pub fn keychain_store(&self) -> &Keychain {
         &self.store
     }
@@ -469,8 +513,10 @@ pub struct ControlPlaneView {
 }
 
 impl ControlPlaneView {
-    pub fn load(keychain: &Keychain) -> ControlPlaneView {
-        let (settings, access) = match scalr::access(keychain) {
+    /// Asks the control plane the helper's settings lead to.
+    pub fn load(settings: Result<&Settings>, keychain: &Keychain) -> ControlPlaneView {
+        let found = settings.and_then(|s| Ok((s.clone(), scalr::access(s, keychain)?)));
+        let (settings, access) = match found {
             Ok(pair) => pair,
             Err(e) => {
                 return ControlPlaneView {
@@ -622,8 +668,165 @@ impl std::fmt::Display for Answers {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A machine whose home, settings directory and `PATH` are in `dir`
+    /// (`home/`, `config/`, `bin/`), with the helpers installed in `bin/`
+    /// and `tofurc` as its one OpenTofu CLI config file.
+    pub(crate) fn machine_in(dir: &Path, tofurc: &str) -> Machine {
+        let (home, bin) = (dir.join("home"), dir.join("bin"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        for name in [HELPER_BINARY, credentials_helper::PLUGIN] {
+            let file = bin.join(crate::environment::executable_file_name(name));
+            std::fs::write(&file, "#!/bin/sh\n").unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).unwrap();
+            }
+        }
+        let config = home.join(".tofurc");
+        std::fs::write(&config, tofurc).unwrap();
+        Machine::new(Env {
+            home: Some(home),
+            tf_cli_config_file: Some(config),
+            docker_config: Some(dir.join("docker")),
+            registry_auth_file: Some(dir.join("auth.json")),
+            path: Some(std::env::join_paths([bin]).unwrap()),
+            settings_vars: vec![(
+                "XDG_CONFIG_HOME".into(),
+                dir.join("config").display().to_string(),
+            )],
+            ..Env::default()
+        })
+    }
+
+    /// The keychain and control plane of an in-process scan: nothing asked.
+    pub(crate) fn nothing_asked() -> (KeychainView, ControlPlaneView) {
+        let keychain = KeychainView {
+            listed: Ok(BTreeMap::new()),
+            vendor: "none (a unit test)".into(),
+            token_hosts: Vec::new(),
+        };
+        let control = ControlPlaneView {
+            settings: None,
+            integrations: None,
+            summary: "Scalr control plane: not asked (a unit test)".into(),
+            failed: false,
+        };
+        (keychain, control)
+    }
+
+    /// The scan of [`machine_in`]'s files beside [`nothing_asked`], for a
+    /// command's report.
+    pub(crate) fn scanned_in(dir: &Path, tofurc: &str) -> (Machine, Inventory) {
+        let machine = machine_in(dir, tofurc);
+        let (keychain, control) = nothing_asked();
+        let inventory = Inventory::of_files(&machine, keychain, Some(control));
+        (machine, inventory)
+    }
+
+    /// Fails unless `text` has each of `lines` as a whole line.
+    pub(crate) fn assert_has_lines(text: &str, lines: &[String]) {
+        for line in lines {
+            assert!(
+                text.lines().any(|l| l == line),
+                "no line {line:?} in:\n{text}"
+            );
+        }
+    }
+
+    /// The helpers are found on the `Env`'s PATH, not the process's: the
+    /// scan of a machine whose PATH is a temporary `bin/` finds both there,
+    /// and with no PATH in its `Env` finds neither.
+    #[test]
+    fn the_helpers_are_found_on_the_envs_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let machine = machine_in(dir.path(), "");
+        let bin = dir.path().join("bin");
+        let (keychain, _) = nothing_asked();
+        let inventory = Inventory::of_files(&machine, keychain, None);
+        let file = |name| bin.join(crate::environment::executable_file_name(name));
+        assert_eq!(inventory.helper_binary, Some(file(HELPER_BINARY)));
+        assert_eq!(
+            inventory.plugin_binary,
+            Some(file(credentials_helper::PLUGIN))
+        );
+
+        let no_path = Machine::new(Env {
+            path: None,
+            ..machine.env.clone()
+        });
+        let (keychain, _) = nothing_asked();
+        let inventory = Inventory::of_files(&no_path, keychain, None);
+        assert_eq!(inventory.helper_binary, None);
+    }
+
+    /// The provider installation is a fact of the one scan: the mirror of a
+    /// `provider_installation` block scalr-oci wrote is read with the
+    /// credentials blocks, and the report of it comes from that fact (the
+    /// file is gone by the time the report is written).
+    #[test]
+    fn a_provider_installation_is_a_fact_of_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = provider_mirror::Mirror::new(
+            "r.example/providers/${namespace}/${type}",
+            vec!["registry.opentofu.org/*/*".into()],
+        )
+        .unwrap();
+        let tofurc = format!("credentials_helper \"scalr\" {{}}\n\n{}", mirror.hcl("\n"));
+        let machine = machine_in(dir.path(), &tofurc);
+        let (keychain, _) = nothing_asked();
+        let inventory = Inventory::of_files(&machine, keychain, None);
+        let config = dir.path().join("home").join(".tofurc");
+        assert_eq!(
+            inventory.installations(),
+            [Installation {
+                path: config.clone(),
+                kind: provider_mirror::InstallationKind::Hcl {
+                    mirrors: vec![Some("r.example/providers/${namespace}/${type}".into())],
+                    ours: true,
+                },
+            }]
+        );
+        assert!(inventory.helper_configured());
+
+        std::fs::remove_file(&config).unwrap();
+        let mut out = Vec::new();
+        provider_mirror::report(&inventory.installations(), "  ", &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            format!(
+                "  provider_installation in {}: oci_mirror \"r.example/providers/${{namespace}}/${{type}}\" (written by scalr-oci)\n",
+                config.display()
+            )
+        );
+    }
+
+    /// The settings' Scalr host comes from the `Env`'s settings file, so
+    /// the one Scalr-host rule follows it.
+    #[test]
+    fn the_settings_hostname_comes_from_the_envs_settings_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let machine = machine_in(dir.path(), "");
+        let settings = dir.path().join("config").join("scalr-oci");
+        std::fs::create_dir_all(&settings).unwrap();
+        std::fs::write(
+            settings.join("settings.toml"),
+            "[control_plane]\nhostname = \"scalr.corp.example\"\n",
+        )
+        .unwrap();
+        let machine = Machine::new(machine.env.clone());
+        let (keychain, _) = nothing_asked();
+        let inventory = Inventory::of_files(&machine, keychain, None);
+        assert_eq!(
+            inventory.settings_hostname.as_deref(),
+            Some("scalr.corp.example")
+        );
+        assert!(inventory.is_scalr_host("scalr.corp.example"));
+    }
 
     fn view(integrations: Vec<Integration>) -> ControlPlaneView {
         ControlPlaneView {
@@ -703,7 +906,9 @@ mod tests {
             control_plane: None,
             env,
             settings_hostname: None,
-            store: Keychain::new(),
+            helper_binary: None,
+            plugin_binary: None,
+            store: Arc::new(Keychain::new()),
         };
         assert!(inventory.is_scalr_host("acme.scalr.io"));
         assert!(inventory.is_scalr_host("scalr.example.com"));

@@ -6,8 +6,10 @@
 //!
 //! - [`output`]: the `say!` line writer;
 //! - [`environment`]: the environment variables, `PATH` and the helper's name;
-//! - [`inventory`]: one scan of the config files, the keychain and the
-//!   control plane, for status, doctor and configure;
+//! - [`machine`]: what one run works with, made once: the environment, the
+//!   helper's settings and the one keychain, passed to every command;
+//! - [`inventory`]: one scan of the config files, `PATH`, the keychain and
+//!   the control plane, for status, doctor, migrate and configure;
 //! - [`tofurc`]: find, read and edit the OpenTofu CLI configuration;
 //! - [`credentials_helper`]: OpenTofu's `credentials_helper "scalr"` block
 //!   and the `terraform-credentials-scalr` plugin link (the host token);
@@ -33,6 +35,7 @@ pub mod failpoint;
 pub mod inventory;
 pub mod json_format;
 pub mod login_check;
+pub mod machine;
 /// The OCI distribution client, a crate of its own (`oci/`).
 pub use scalr_oci_registry as oci;
 pub mod output;

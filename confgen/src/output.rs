@@ -28,6 +28,20 @@ pub fn raw(out: &mut dyn Write, text: &str) -> Result<()> {
         .map_err(Error::io("stdout", "write to"))
 }
 
+/// The line a removal from the OS keychain ends with (`logout`, `registry
+/// remove`): the `what` (`Scalr token`, `credentials`) for `host` was
+/// removed, or the keychain held none.
+pub fn keychain_removal(out: &mut dyn Write, removed: bool, what: &str, host: &str) -> Result<()> {
+    if removed {
+        say!(out, "Removed the {what} for {host} from the OS keychain.")
+    } else {
+        say!(
+            out,
+            "The OS keychain held no {what} for {host}; nothing to remove."
+        )
+    }
+}
+
 static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// A progress line on stderr (the one place a command writes there itself).

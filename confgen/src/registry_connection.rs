@@ -8,27 +8,24 @@ use std::time::Duration;
 
 use docker_credential_scalr::diagnostics::Diagnostics;
 use docker_credential_scalr::protocol::{Backend, TOKEN_USERNAME};
-use docker_credential_scalr::registry::RegistryHost;
 use docker_credential_scalr::resolve::Resolver;
-use docker_credential_scalr::settings::Settings;
 
 use crate::error::{Error, Result};
+use crate::machine::Machine;
 use crate::oci::auth::Login;
 use crate::oci::client::{self, Access, Repository};
+use crate::oci::reference::Reference;
 
-/// Credentials for `host` from the helper's chain, then a connection to
-/// `endpoint`'s `repository` authenticated for `access`.
-pub fn connect(
-    host: &RegistryHost,
-    endpoint: &str,
-    repository: &str,
-    access: Access,
-) -> Result<Repository> {
+/// Credentials for `target`'s host from the helper's chain (with the
+/// machine's settings), then a connection to its repository authenticated
+/// for `access`.
+pub fn connect(machine: &Machine, target: &Reference, access: Access) -> Result<Repository> {
+    let host = &target.host;
     // The chain's warnings (a plain-text token in use, ambiguous tokens)
     // reach the user on stderr, as the helper's do.
     let mut stderr = std::io::stderr();
     let resolver = Resolver::new(
-        Settings::load()?,
+        machine.settings()?.clone(),
         Diagnostics::new(&mut stderr, "scalr-oci"),
     );
     let login = resolver.get(host)?.map(|c| Login {
@@ -42,11 +39,11 @@ pub fn connect(
     }
     Ok(Repository::connect_within(
         client::http_client()?,
-        endpoint,
-        repository,
+        &target.endpoint(),
+        &target.repository,
         access,
         login,
-        deadline(std::env::var("SCALR_OCI_DEADLINE").ok().as_deref())?,
+        deadline(machine.env.settings_var("SCALR_OCI_DEADLINE"))?,
     )?)
 }
 

@@ -11,18 +11,15 @@ use crate::address::written_authority;
 use crate::error::{Error, Result};
 use crate::tofurc;
 
-/// The helper's settings and the Scalr access it would use, if any.
-pub fn access(keychain: &Keychain) -> Result<(Settings, Option<ScalrAccess>)> {
-    let settings = Settings::load()?;
-    let access = scalr_access::discover(&settings, keychain)?;
-    Ok((settings, access))
+/// The Scalr access the helper would use with `settings`, if any.
+pub fn access(settings: &Settings, keychain: &Keychain) -> Result<Option<ScalrAccess>> {
+    Ok(scalr_access::discover(settings, keychain)?)
 }
 
 /// Connects with the discovered access, or says how to provide one.
-pub fn connect(keychain: &Keychain) -> Result<ControlPlane> {
-    let (settings, access) = access(keychain)?;
-    let access = access.ok_or(Error::NoScalrToken)?;
-    Ok(ControlPlane::connect(access, &settings)?)
+pub fn connect(settings: &Settings, keychain: &Keychain) -> Result<ControlPlane> {
+    let access = access(settings, keychain)?.ok_or(Error::NoScalrToken)?;
+    Ok(ControlPlane::connect(access, settings)?)
 }
 
 /// The OpenTofu label of an integration's registry: its URL's authority as

@@ -119,10 +119,18 @@ pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 impl Settings {
     /// Reads the settings file (if present) and applies the environment.
     pub fn load() -> Result<Settings> {
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Self::from_env(&|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Settings::load`], with the environment read through `var`
+    /// (a program that has read its environment once, or a test): the
+    /// file is `SCALR_OCI_CONFIG`, else `settings.toml` under
+    /// `XDG_CONFIG_HOME`, else under the platform config directory.
+    pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
+        let env = |name: &str| var(name).filter(|v| !v.is_empty());
         let path = env("SCALR_OCI_CONFIG")
             .map(PathBuf::from)
-            .or_else(default_path);
+            .or_else(|| config_file(env("XDG_CONFIG_HOME").map(PathBuf::from)));
         Self::from_sources(path.as_deref(), &env)
     }
 
@@ -361,10 +369,17 @@ fn key_at(text: &str, offset: usize) -> Option<&str> {
 }
 
 fn default_path() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(dirs::config_dir)?;
+    config_file(
+        std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    )
+}
+
+/// `settings.toml` under `xdg_config_home`, else under the platform
+/// config directory.
+fn config_file(xdg_config_home: Option<PathBuf>) -> Option<PathBuf> {
+    let base = xdg_config_home.or_else(dirs::config_dir)?;
     Some(base.join("scalr-oci").join("settings.toml"))
 }
 
@@ -406,6 +421,42 @@ mod tests {
         assert_eq!(s.timeout, DEFAULT_TIMEOUT);
         assert_eq!(s.cache_ttl, DEFAULT_CACHE_TTL);
         assert!(s.path.is_none());
+    }
+
+    /// `from_env` reads nothing but what `var` gives it: the file named by
+    /// its SCALR_OCI_CONFIG (or found under its XDG_CONFIG_HOME), then its
+    /// variables over the file's values.
+    #[test]
+    fn from_env_reads_only_the_given_variables() {
+        let dir = std::env::temp_dir().join(format!("scalr-oci-from-env-{}", std::process::id()));
+        let file = dir.join("scalr-oci").join("settings.toml");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            "[control_plane]\nhostname = \"file.scalr.io\"\ntimeout_secs = 7\n",
+        )
+        .unwrap();
+        let shown = dir.display().to_string();
+        let by_xdg =
+            Settings::from_env(&|name| (name == "XDG_CONFIG_HOME").then(|| shown.clone())).unwrap();
+        assert_eq!(by_xdg.path.as_deref(), Some(file.as_path()));
+        assert_eq!(by_xdg.hostname.as_deref(), Some("file.scalr.io"));
+        assert_eq!(by_xdg.timeout, Duration::from_secs(7));
+        let named = file.display().to_string();
+        let vars = [
+            ("SCALR_OCI_CONFIG", named.as_str()),
+            ("SCALR_HOSTNAME", "env.scalr.io"),
+            ("XDG_CONFIG_HOME", "/nonexistent"),
+        ];
+        let by_name = Settings::from_env(&|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        assert_eq!(by_name.path.as_deref(), Some(file.as_path()));
+        assert_eq!(by_name.hostname.as_deref(), Some("env.scalr.io"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use docker_credential_scalr::registry::RegistryHost;
 
 use crate::docker_config::{self, Flavor};
-use crate::environment::{Env, HELPER_BINARY, find_on_path};
+use crate::environment::{Env, HELPER_BINARY};
 use crate::error::{Error, Result};
 use crate::inventory::{Inventory, Reach, TofuFile};
+use crate::machine::Machine;
 use crate::output::{self, say};
 use crate::report::Note;
 use crate::scalr;
@@ -40,11 +41,12 @@ pub struct TofuFlags {
 /// registry; with `--all-from-control-plane`, every registry the control
 /// plane exports to this token.
 pub fn tofu_from_flags(
-    env: &Env,
+    machine: &Machine,
     flags: TofuFlags,
     common: &Common,
     out: &mut dyn Write,
 ) -> Result<()> {
+    let env = &machine.env;
     if let Some(template) = flags.provider_mirror {
         provider_mirror(env, &template, flags.includes, common, out)?;
         if flags.registries.is_empty()
@@ -67,8 +69,7 @@ pub fn tofu_from_flags(
     }
     wants.extend(flags.registries.into_iter().map(Want::Registry));
     if flags.all_from_control_plane {
-        let keychain = docker_credential_scalr::keychain::Keychain::new();
-        let control_plane = scalr::connect(&keychain)?;
+        let control_plane = scalr::connect(machine.settings()?, machine.keychain())?;
         let (labels, left_out) = scalr::exported_labels(&control_plane)?;
         for line in &left_out {
             say!(out, "skipped integration {line}")?;
@@ -150,7 +151,7 @@ pub fn tofu(env: &Env, wants: Vec<Want>, common: &Common, out: &mut dyn Write) -
         notes.extend(file_notes);
         changes.push(change);
     }
-    finish(out, &notes, &changes, common.mode, "OpenTofu")
+    finish(env, out, &notes, &changes, common.mode, "OpenTofu")
 }
 
 fn files_holding<'a>(seen: &'a [(PathBuf, tofurc::CredBlock)], want: &Want) -> Vec<&'a Path> {
@@ -162,7 +163,7 @@ fn files_holding<'a>(seen: &'a [(PathBuf, tofurc::CredBlock)], want: &Want) -> V
 
 /// `configure docker|containers`.
 pub fn docker(
-    env: &Env,
+    machine: &Machine,
     flavor: Flavor,
     registries: &[String],
     store: bool,
@@ -177,7 +178,7 @@ pub fn docker(
         }
     }
     if hosts.is_empty() && !store {
-        hosts = Inventory::scan(env, Reach::Local).known_hosts();
+        hosts = Inventory::scan(machine, Reach::Local).known_hosts();
         if hosts.is_empty() {
             say!(
                 out,
@@ -199,7 +200,7 @@ pub fn docker(
     }
     let path = match &common.file {
         Some(file) => file.clone(),
-        None => flavor.write_path(env)?,
+        None => flavor.write_path(&machine.env)?,
     };
     let request = docker_config::Request {
         hosts,
@@ -209,11 +210,19 @@ pub fn docker(
     let (change, notes) = write::edit_file(&path, common.mode, 0o600, |text| {
         docker_config::apply(&path, text, flavor, &request)
     })?;
-    finish(out, &notes, &[change], common.mode, flavor.name())
+    finish(
+        &machine.env,
+        out,
+        &notes,
+        &[change],
+        common.mode,
+        flavor.name(),
+    )
 }
 
 /// Prints the notes and diffs, and turns the result into the exit status.
 fn finish(
+    env: &Env,
     out: &mut dyn Write,
     notes: &[Note],
     changes: &[FileChange],
@@ -254,7 +263,7 @@ fn finish(
     if changed && mode == Mode::Check {
         return Err(Error::CheckFailed);
     }
-    if changed && applied && find_on_path(HELPER_BINARY).is_none() {
+    if changed && applied && env.find_on_path(HELPER_BINARY).is_none() {
         say!(
             out,
             "Next: put docker-credential-scalr on your PATH (OpenTofu and Docker look for it only there)."

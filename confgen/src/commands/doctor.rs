@@ -10,7 +10,6 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use docker_credential_scalr::client::{self, GetAnswer};
 use docker_credential_scalr::error::NetworkFailure;
@@ -23,25 +22,34 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
 use crate::address::written_authority;
-use crate::environment::{Env, HELPER_BINARY, find_on_path};
+use crate::environment::{Env, HELPER_BINARY};
 use crate::error::{Error, Result};
 use crate::inventory::{Answer, Claims, ControlPlaneView, Inventory, Reach};
-use crate::oci::auth::{Challenge, Login, fetch_token};
-use crate::oci::error::Error as OciError;
+use crate::login_check::{self, Outcome};
+use crate::machine::Machine;
+use crate::oci::auth::{Challenge, Login};
 use crate::oci::limits::{Budget, read_bounded};
 use crate::output::say;
+use crate::tofurc::provider_mirror;
 
-/// doctor's token request, as the client would make it.
-const TOKEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// A service-discovery document.
 const MAX_DOCUMENT: u64 = 64 * 1024;
 
-pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> {
+pub fn run(machine: &Machine, registries: &[String], out: &mut dyn Write) -> Result<()> {
     let endpoints: Vec<String> = registries
         .iter()
         .map(|r| endpoint_of(r))
         .collect::<Result<_>>()?;
-    let inventory = Inventory::scan(env, Reach::WithControlPlane);
+    diagnose(
+        &Inventory::scan(machine, Reach::WithControlPlane),
+        endpoints,
+        out,
+    )
+}
+
+/// Checks `endpoints` (every known registry when none is given) on a
+/// scanned machine (scanned with the control plane).
+fn diagnose(inventory: &Inventory, endpoints: Vec<String>, out: &mut dyn Write) -> Result<()> {
     // A file OpenTofu or Docker cannot parse fails every run of theirs:
     // a failure here too, named with its line and column.
     let mut failures = 0;
@@ -68,19 +76,14 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
             problems => Err(Error::ProblemsFound { problems }),
         };
     }
-    let client = docker_credential_scalr::https::builder()?
-        .timeout(Duration::from_secs(20))
-        .connect_timeout(Duration::from_secs(10))
-        .user_agent(concat!("scalr-oci/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(Error::HttpClient)?;
-    crate::tofurc::provider_mirror::report(env, "info  ", out)?;
+    let client = login_check::client()?;
+    provider_mirror::report(&inventory.installations(), "info  ", out)?;
     let claims = inventory.claims();
     // A Scalr host is checked through terraform-credentials-scalr; the
     // Docker helper on PATH matters only for registries.
     let registries_asked = endpoints.iter().any(|e| !inventory.is_scalr_host(e));
-    let helper = find_on_path(HELPER_BINARY);
-    match &helper {
+    let helper = &inventory.helper_binary;
+    match helper {
         _ if !registries_asked => {}
         Some(path) => say!(out, "ok    {HELPER_BINARY} is on PATH ({})", path.display())?,
         None => {
@@ -105,14 +108,14 @@ pub fn run(env: &Env, registries: &[String], out: &mut dyn Write) -> Result<()> 
         say!(out, "\n{endpoint}:")?;
         let mut report = Report { out, failures: 0 };
         if inventory.is_scalr_host(endpoint) {
-            check_scalr_host(&client, env, endpoint, &mut report)?;
+            check_scalr_host(&client, &inventory.env, endpoint, &mut report)?;
         } else {
             check(
                 &client,
                 endpoint,
                 &claims,
                 control,
-                &inventory,
+                inventory,
                 helper.as_deref(),
                 &mut report,
             )?;
@@ -271,57 +274,23 @@ fn check(
             .cloned(),
         plaintext: plain.iter().map(|p| p.to_string()).collect(),
     };
-    let authorised = match scheme.as_str() {
-        "basic" => client
-            .get(format!("{base}/v2/"))
-            .basic_auth(&username, Some(secret.expose_secret()))
-            .send(),
-        _ => {
-            // Refused, not just warned about, when the realm is not HTTPS:
-            // the Basic header would cross the network in clear text
-            // (module_publish.rs attack test). GET /v2/'s challenge names no
-            // scope; none is asked for. The answer is read within the
-            // client's limit for token answers.
-            let login = Login {
-                username: username.clone(),
-                secret: secret.clone(),
-            };
-            let bearer = match fetch_token(
-                client,
-                challenge,
-                "",
-                Some(&login),
-                &Budget::default(),
-                TOKEN_TIMEOUT,
-            ) {
-                Ok(token) => token,
-                Err(OciError::TokenRefused { status, .. }) => {
-                    return report.fail(&explain_denied(
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED),
-                        "the token service",
-                        &username,
-                        &source,
-                    ));
-                }
-                Err(e) => return report.fail(&e.to_string()),
-            };
-            client
-                .get(format!("{base}/v2/"))
-                .bearer_auth(bearer.expose_secret())
-                .send()
-        }
+    let login = Login {
+        username: username.clone(),
+        secret,
     };
-    match authorised {
-        Ok(r) if r.status().is_success() => report.ok(&format!(
+    let url = format!("{base}/v2/");
+    let denied = |status: u16, who: &str| {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
+        explain_denied(status, who, &username, &source)
+    };
+    match login_check::log_in(client, &url, challenge, &login) {
+        Ok(Outcome::Accepted) => report.ok(&format!(
             "the credentials of {username} authenticate ({scheme} flow)"
         )),
-        Ok(r) => report.fail(&explain_denied(
-            r.status(),
-            "the registry",
-            &username,
-            &source,
-        )),
-        Err(e) => report.fail(&explain_transport(&base, &e)),
+        Ok(Outcome::TokenRefused(status)) => report.fail(&denied(status, "the token service")),
+        Ok(Outcome::Refused(status)) => report.fail(&denied(status, "the registry")),
+        Ok(Outcome::Unanswered(e)) => report.fail(&explain_transport(&base, &e)),
+        Err(e) => report.fail(&e.to_string()),
     }
 }
 
@@ -556,6 +525,7 @@ fn check_scalr_host(client: &Client, env: &Env, host: &str, report: &mut Report)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::tests::{assert_has_lines, scanned_in};
 
     #[test]
     fn endpoints_keep_what_was_typed() {
@@ -621,19 +591,24 @@ mod tests {
         );
     }
 
+    /// The keychain's alice rejected with a 401, beside `plaintext` claims.
+    fn keychain_rejected(plaintext: &[&str]) -> String {
+        let kc = Answer::Keychain {
+            user: "alice".into(),
+        };
+        explain_denied(
+            StatusCode::UNAUTHORIZED,
+            "the registry",
+            "alice",
+            &source(Some(kc), plaintext),
+        )
+    }
+
     /// A wrong password stored in the keychain: the fix is to store the
     /// right one, not to look at a Scalr integration that is not involved.
     #[test]
     fn a_rejected_keychain_credential_says_to_store_it_again() {
-        let kc = Answer::Keychain {
-            user: "alice".into(),
-        };
-        let e = explain_denied(
-            StatusCode::UNAUTHORIZED,
-            "the registry",
-            "alice",
-            &source(Some(kc), &[]),
-        );
+        let e = keychain_rejected(&[]);
         assert_eq!(
             e,
             "the registry rejects the credentials of alice (401): the token or password was revoked, has expired, or is wrong; they come from the OS keychain (user alice): store the right ones with `scalr-oci registry add ghcr.io --username alice`."
@@ -643,18 +618,40 @@ mod tests {
 
     #[test]
     fn a_rejection_names_plain_text_claims_too() {
-        let kc = Answer::Keychain {
-            user: "alice".into(),
-        };
-        let e = explain_denied(
-            StatusCode::UNAUTHORIZED,
-            "the registry",
-            "alice",
-            &source(
-                Some(kc),
-                &["Docker auths (plain text) in /h/.docker/config.json"],
-            ),
-        );
+        let e = keychain_rejected(&["Docker auths (plain text) in /h/.docker/config.json"]);
         assert!(e.ends_with("(Docker auths (plain text) in /h/.docker/config.json), and a client may send those instead: `scalr-oci migrate`."), "{e}");
+    }
+
+    /// A doctor report from an Inventory built in-process: the helper on
+    /// PATH and the provider mirror it names come from the scan of the
+    /// machine's `Env`; a registry that cannot be reached is a failure.
+    #[test]
+    fn doctor_reports_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let tofurc = "provider_installation {\n  direct {}\n}\n";
+        let (_, inventory) = scanned_in(dir.path(), tofurc);
+        let helper = inventory.helper_binary.clone().unwrap();
+        let mut out = Vec::new();
+        // Port 1 on the loopback: nothing listens.
+        let e = diagnose(&inventory, vec!["127.0.0.1:1".into()], &mut out).unwrap_err();
+        assert!(matches!(e, Error::ProblemsFound { problems: 1 }), "{e}");
+        let text = String::from_utf8(out).unwrap();
+        let config = dir.path().join("home").join(".tofurc");
+        assert_has_lines(
+            &text,
+            &[
+                format!(
+                    "info  provider_installation in {}: no oci_mirror (not written by scalr-oci)",
+                    config.display()
+                ),
+                format!("ok    {HELPER_BINARY} is on PATH ({})", helper.display()),
+                "ok    Scalr control plane: not asked (a unit test)".into(),
+                "127.0.0.1:1:".into(),
+            ],
+        );
+        assert!(
+            text.contains("  FAIL  https://127.0.0.1:1 cannot be reached ("),
+            "{text}"
+        );
     }
 }

@@ -8,13 +8,13 @@
 use std::io::{IsTerminal, Write};
 
 use docker_credential_scalr::control_plane::ControlPlane;
-use docker_credential_scalr::keychain::Keychain;
 use docker_credential_scalr::scalr_access::{self, ScalrAccess, TokenOrigin};
 use docker_credential_scalr::settings::Settings;
 use secrecy::ExposeSecret;
 
 use crate::error::{Error, Result};
-use crate::output::say;
+use crate::machine::Machine;
+use crate::output::{self, say};
 use crate::secret_input::read_secret;
 
 /// The hostname from the option, else `SCALR_HOSTNAME` or the settings file.
@@ -26,9 +26,14 @@ fn hostname(given: Option<String>, settings: &Settings) -> Result<String> {
         .ok_or(Error::NoScalrAccount)
 }
 
-pub fn login(given: Option<String>, verify: bool, out: &mut dyn Write) -> Result<()> {
-    let settings = Settings::load()?;
-    let hostname = hostname(given, &settings)?;
+pub fn login(
+    machine: &Machine,
+    given: Option<String>,
+    verify: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let settings = machine.settings()?;
+    let hostname = hostname(given, settings)?;
     // Named in a rejection: where this token came from, not the keychain
     // it is about to go to.
     let origin = if std::io::stdin().is_terminal() {
@@ -43,14 +48,14 @@ pub fn login(given: Option<String>, verify: bool, out: &mut dyn Write) -> Result
             token: token.clone(),
             origin,
         };
-        let listed = ControlPlane::connect(access, &settings)?.integrations()?;
+        let listed = ControlPlane::connect(access, settings)?.integrations()?;
         say!(
             out,
             "{hostname} accepts the token ({} Docker registry integration(s) visible).",
             listed.len()
         )?;
     }
-    let keychain = Keychain::new();
+    let keychain = machine.keychain();
     keychain.store_token(&hostname, &token)?;
     let back = keychain.get_token(&hostname)?;
     if back.is_none_or(|b| b.expose_secret() != token.expose_secret()) {
@@ -63,18 +68,8 @@ pub fn login(given: Option<String>, verify: bool, out: &mut dyn Write) -> Result
     )
 }
 
-pub fn logout(given: Option<String>, out: &mut dyn Write) -> Result<()> {
-    let settings = Settings::load()?;
-    let hostname = hostname(given, &settings)?;
-    if Keychain::new().erase_token(&hostname)? {
-        say!(
-            out,
-            "Removed the Scalr token for {hostname} from the OS keychain."
-        )
-    } else {
-        say!(
-            out,
-            "The OS keychain held no Scalr token for {hostname}; nothing to remove."
-        )
-    }
+pub fn logout(machine: &Machine, given: Option<String>, out: &mut dyn Write) -> Result<()> {
+    let hostname = hostname(given, machine.settings()?)?;
+    let removed = machine.keychain().erase_token(&hostname)?;
+    output::keychain_removal(out, removed, "Scalr token", &hostname)
 }

@@ -23,10 +23,10 @@ use docker_credential_scalr::scalr_access::bare_host;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::docker_config::{self, Flavor};
-use crate::environment::Env;
 use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::inventory::{Inventory, Reach};
+use crate::machine::Machine;
 use crate::output::{self, say};
 use crate::report::{Note, Outcome, PlaintextScan, Unmovable};
 use crate::tofurc::{self, Policy, TofuFiles, Want};
@@ -73,7 +73,8 @@ enum Moved {
 
 /// `all_hosts`: move `credentials.tfrc.json` tokens of every host, not only
 /// Scalr's.
-pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Result<()> {
+pub fn run(machine: &Machine, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Result<()> {
+    let env = &machine.env;
     let mut files: Vec<(PathBuf, FileKind)> = Vec::new();
     let tofu = TofuFiles::find(env)?;
     files.extend(
@@ -96,7 +97,7 @@ pub fn run(env: &Env, dry_run: bool, all_hosts: bool, out: &mut dyn Write) -> Re
     }
     // One scan: which hosts are Scalr's, whether OpenTofu already asks our
     // credentials helper, and the one keychain.
-    let inventory = Inventory::scan(env, Reach::Local);
+    let inventory = Inventory::scan(machine, Reach::Local);
     let keychain = inventory.keychain_store();
     // Once credentials_helper "scalr" is configured, OpenTofu reads no
     // credentials.tfrc.json at all: a token left there is dead plain text,

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::machine::Machine;
 use crate::oci::client::{Access, Repository};
 use crate::oci::package;
 use crate::oci::reference::{Reference, Version};
@@ -45,7 +46,7 @@ pub struct Publish {
     pub chunk_size: usize,
 }
 
-pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
+pub fn publish(machine: &Machine, args: &Publish, out: &mut dyn Write) -> Result<()> {
     let target = Reference::parse(&args.target)?;
     if target.version.is_some() || target.subdir.is_some() {
         return Err(Error::Usage(format!(
@@ -80,7 +81,7 @@ pub fn publish(args: &Publish, out: &mut dyn Write) -> Result<()> {
 
     let mut uploaded = Vec::new();
     if !args.dry_run {
-        let mut repo = connect(&target, Access::Push)?;
+        let mut repo = connect(machine, &target, Access::Push)?;
         let config = Descriptor::of(EMPTY_MEDIA_TYPE, EMPTY_CONFIG);
         let mut progress = Progress::new(&layer.digest);
         if repo.push_blob(
@@ -160,14 +161,14 @@ fn reference_name(base: &str, version: Option<&Version>) -> String {
     }
 }
 
-pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
+pub fn verify(machine: &Machine, target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     let target = Reference::parse(target)?;
     let reference = match &target.version {
         Some(Version::Tag(t)) => t.clone(),
         Some(Version::Digest(d)) => d.clone(),
         None => DEFAULT_TAG.to_string(),
     };
-    let mut repo = connect(&target, Access::Pull)?;
+    let mut repo = connect(machine, &target, Access::Pull)?;
     let bytes = repo.manifest(&reference)?;
     let digest = crate::oci::digest_of(&bytes);
     let mut problems = Vec::new();
@@ -259,7 +260,13 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
 }
 
 /// Every tag, sorted (registries differ in the order they list them).
-pub fn tags(target: &str, page_size: Option<usize>, json: bool, out: &mut dyn Write) -> Result<()> {
+pub fn tags(
+    machine: &Machine,
+    target: &str,
+    page_size: Option<usize>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let target = Reference::parse(target)?;
     if target.version.is_some() || target.subdir.is_some() {
         return Err(Error::Usage(
@@ -267,7 +274,7 @@ pub fn tags(target: &str, page_size: Option<usize>, json: bool, out: &mut dyn Wr
                 .to_string(),
         ));
     }
-    let mut tags = connect(&target, Access::Pull)?.tags(page_size)?;
+    let mut tags = connect(machine, &target, Access::Pull)?.tags(page_size)?;
     tags.sort();
     tags.dedup();
     if json {
@@ -296,8 +303,8 @@ fn write_package(output: &std::path::Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// A connection to the target's repository (credentials from the helper's chain).
-fn connect(target: &Reference, access: Access) -> Result<Repository> {
-    registry_connection::connect(&target.host, &target.endpoint(), &target.repository, access)
+fn connect(machine: &Machine, target: &Reference, access: Access) -> Result<Repository> {
+    registry_connection::connect(machine, target, access)
 }
 
 /// Progress lines on stderr, only once an upload has taken a while, at

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::machine::Machine;
 use crate::oci::client::{Access, DEFAULT_CHUNK_SIZE, Repository};
 use crate::oci::provider::index::{Documents, documents};
 use crate::oci::provider::name::{PackageName, Release};
@@ -40,6 +41,7 @@ struct Pushed {
 
 /// `provider push ZIP... oci://HOST/REPO`.
 pub fn push(
+    machine: &Machine,
     zips: &[PathBuf],
     target: &str,
     force: bool,
@@ -49,7 +51,7 @@ pub fn push(
     let target = repository(target)?;
     let release = read_release(zips)?;
     let docs = documents(&release);
-    let mut repo = connect(&target, Access::Push)?;
+    let mut repo = connect(machine, &target, Access::Push)?;
     let pushed = push_release(&mut repo, &target, &release, &docs, force)?;
     let tag = release.tag();
     if json {
@@ -110,7 +112,13 @@ pub fn push(
 /// `provider mirror DIR --repository-template T`: every provider version of
 /// a `tofu providers mirror` directory (packed layout,
 /// `HOSTNAME/NAMESPACE/TYPE/terraform-provider-TYPE_VERSION_OS_ARCH.zip`).
-pub fn mirror(dir: &Path, template: &str, force: bool, out: &mut dyn Write) -> Result<()> {
+pub fn mirror(
+    machine: &Machine,
+    dir: &Path,
+    template: &str,
+    force: bool,
+    out: &mut dyn Write,
+) -> Result<()> {
     let template = Template::parse(template)?;
     let releases = scan_mirror_dir(dir)?;
     if releases.is_empty() {
@@ -128,7 +136,7 @@ pub fn mirror(dir: &Path, template: &str, force: bool, out: &mut dyn Write) -> R
             let target = repository_of(&repository)?;
             let release = read_release(&files)?;
             let docs = documents(&release);
-            let mut repo = connect(&target, Access::Push)?;
+            let mut repo = connect(machine, &target, Access::Push)?;
             let pushed = push_release(&mut repo, &target, &release, &docs, force)?;
             Ok((format!("{}:{}", target.base(), release.tag()), pushed))
         })();
@@ -156,7 +164,7 @@ pub fn mirror(dir: &Path, template: &str, force: bool, out: &mut dyn Write) -> R
 }
 
 /// `provider verify oci://HOST/REPO?tag=V`.
-pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
+pub fn verify(machine: &Machine, target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     let target = Reference::parse(target)?;
     let reference = match (&target.version, &target.subdir) {
         (Some(Version::Tag(t)), None) => t.clone(),
@@ -167,7 +175,7 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
             ));
         }
     };
-    let mut repo = connect(&target, Access::Pull)?;
+    let mut repo = connect(machine, &target, Access::Pull)?;
     let bytes = repo.manifest(&reference)?;
     let digest = digest_of(&bytes);
     let provider_type = target.repository.rsplit('/').next();
@@ -215,9 +223,9 @@ pub fn verify(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
 }
 
 /// `provider tags oci://HOST/REPO`: the versions OpenTofu sees, highest first.
-pub fn tags(target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
+pub fn tags(machine: &Machine, target: &str, json: bool, out: &mut dyn Write) -> Result<()> {
     let target = repository(target)?;
-    let all = connect(&target, Access::Pull)?.tags(None)?;
+    let all = connect(machine, &target, Access::Pull)?.tags(None)?;
     let versions = tags::versions(&all);
     if json {
         let list: Vec<_> = versions
@@ -404,8 +412,8 @@ fn repository_of(rendered: &str) -> Result<Reference> {
     repository(&format!("oci://{rendered}"))
 }
 
-fn connect(target: &Reference, access: Access) -> Result<Repository> {
-    registry_connection::connect(&target.host, &target.endpoint(), &target.repository, access)
+fn connect(machine: &Machine, target: &Reference, access: Access) -> Result<Repository> {
+    registry_connection::connect(machine, target, access)
 }
 
 /// OpenTofu's lock-file hash of a zip: `zh:` and the sha256's hex.

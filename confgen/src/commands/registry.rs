@@ -10,10 +10,25 @@ use secrecy::ExposeSecret;
 
 use crate::error::{Error, Result};
 use crate::login_check::{self, Verdict};
-use crate::output::say;
+use crate::output::{self, say};
 use crate::secret_input::read_secret;
 
-pub fn add(registry: &str, username: &str, verify: bool, out: &mut dyn Write) -> Result<()> {
+/// What `registry add` is asked for.
+pub struct Add {
+    /// As `docker login` takes it: `host[:port]` or a URL.
+    pub registry: String,
+    pub username: String,
+    /// Log in with the credentials first; store them only if accepted.
+    pub verify: bool,
+}
+
+/// `registry add`: the secret from stdin or a prompt, into `keychain`.
+pub fn add(keychain: &Keychain, request: &Add, out: &mut dyn Write) -> Result<()> {
+    let Add {
+        registry,
+        username,
+        verify,
+    } = request;
     let host = RegistryHost::parse(registry)?;
     if username.is_empty() {
         return Err(Error::Usage("the username must not be empty".into()));
@@ -21,7 +36,7 @@ pub fn add(registry: &str, username: &str, verify: bool, out: &mut dyn Write) ->
     let secret = read_secret(&format!(
         "Password or access token for {username} at {host}: "
     ))?;
-    if verify {
+    if *verify {
         // Checked before anything is stored: a wrong password never
         // replaces a working one.
         let endpoint = host.api_endpoint();
@@ -43,7 +58,6 @@ pub fn add(registry: &str, username: &str, verify: bool, out: &mut dyn Write) ->
             }
         }
     }
-    let keychain = Keychain::new();
     let replaced = keychain.get(&host)?.is_some();
     let credential = Credential {
         username: username.to_string(),
@@ -77,23 +91,14 @@ pub fn add(registry: &str, username: &str, verify: bool, out: &mut dyn Write) ->
     )
 }
 
-pub fn remove(registry: &str, out: &mut dyn Write) -> Result<()> {
+pub fn remove(keychain: &Keychain, registry: &str, out: &mut dyn Write) -> Result<()> {
     let host = RegistryHost::parse(registry)?;
-    if Keychain::new().erase(&host)? {
-        say!(
-            out,
-            "Removed the credentials for {host} from the OS keychain."
-        )
-    } else {
-        say!(
-            out,
-            "The OS keychain held no credentials for {host}; nothing to remove."
-        )
-    }
+    let removed = keychain.erase(&host)?;
+    output::keychain_removal(out, removed, "credentials", &host.to_string())
 }
 
-pub fn list(out: &mut dyn Write) -> Result<()> {
-    let listed = Keychain::new().list()?;
+pub fn list(keychain: &Keychain, out: &mut dyn Write) -> Result<()> {
+    let listed = keychain.list()?;
     if listed.is_empty() {
         return say!(
             out,

@@ -9,15 +9,20 @@ use docker_credential_scalr::registry::RegistryHost;
 use serde_json::Value;
 
 use crate::docker_config::Flavor;
-use crate::environment::{Env, HELPER_BINARY, find_on_path};
+use crate::environment::HELPER_BINARY;
 use crate::error::{Error, Result};
 use crate::inventory::{DockerFile, Inventory, Reach, TofuFile};
+use crate::machine::Machine;
 use crate::output::say;
 use crate::scalr;
-use crate::tofurc::Style;
+use crate::tofurc::{Style, provider_mirror};
 
-pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
-    let mut inventory = Inventory::scan(env, Reach::WithControlPlane);
+pub fn run(machine: &Machine, out: &mut dyn Write) -> Result<()> {
+    report(Inventory::scan(machine, Reach::WithControlPlane), out)
+}
+
+/// The status of a scanned machine (scanned with the control plane).
+fn report(mut inventory: Inventory, out: &mut dyn Write) -> Result<()> {
     if let Some(e) = inventory.tofu_error.take() {
         return Err(e);
     }
@@ -26,8 +31,8 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
         describe_tofu_file(file, out)?;
     }
 
-    crate::tofurc::provider_mirror::report(env, "  ", out)?;
-    host_tokens(env, &inventory, out)?;
+    provider_mirror::report(&inventory.installations(), "  ", out)?;
+    host_tokens(&inventory, out)?;
 
     for flavor in [Flavor::Docker, Flavor::Containers] {
         say!(out, "\n{}:", flavor.name())?;
@@ -38,7 +43,7 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
             .collect();
         if files.is_empty() {
             let would = flavor
-                .write_path(env)
+                .write_path(&inventory.env)
                 .map(|p| p.display().to_string())
                 .unwrap_or_default();
             say!(out, "  no configuration file ({would} does not exist)")?;
@@ -49,7 +54,7 @@ pub fn run(env: &Env, out: &mut dyn Write) -> Result<()> {
     }
 
     say!(out, "")?;
-    match find_on_path(HELPER_BINARY) {
+    match &inventory.helper_binary {
         Some(path) => say!(out, "{HELPER_BINARY} on PATH: {}", path.display())?,
         None => say!(
             out,
@@ -230,7 +235,7 @@ fn plugin_line(dir: &Path, installed: Option<&Path>) -> String {
 
 /// The Scalr host token: OpenTofu's credentials_helper block, the plugin,
 /// and who answers each Scalr host.
-fn host_tokens(env: &Env, inventory: &Inventory, out: &mut dyn Write) -> Result<()> {
+fn host_tokens(inventory: &Inventory, out: &mut dyn Write) -> Result<()> {
     use crate::credentials_helper as ch;
     say!(out, "\nOpenTofu host tokens (credentials_helper):")?;
     let blocks = inventory.credentials_helpers();
@@ -257,11 +262,11 @@ fn host_tokens(env: &Env, inventory: &Inventory, out: &mut dyn Write) -> Result<
     for (path, name) in &blocks {
         say!(out, "  credentials_helper {name:?} in {}", path.display())?;
     }
-    if let Ok(dir) = ch::plugin_dir(env) {
+    if let Ok(dir) = ch::plugin_dir(&inventory.env) {
         say!(
             out,
             "{}",
-            plugin_line(&dir, ch::installed_plugin().as_deref())
+            plugin_line(&dir, inventory.plugin_binary.as_deref())
         )?;
     }
     let ours = blocks.iter().any(|(_, n)| *n == ch::NAME);
@@ -291,6 +296,7 @@ fn host_tokens(env: &Env, inventory: &Inventory, out: &mut dyn Write) -> Result<
 mod tests {
     use super::*;
     use crate::credentials_helper::{PLUGIN_FILE, place};
+    use crate::inventory::tests::{assert_has_lines, scanned_in};
 
     #[test]
     fn the_plugin_line_names_the_file_opentofu_runs() {
@@ -318,6 +324,50 @@ mod tests {
             shown.ends_with(".exe"),
             cfg!(windows),
             "the real file name: {shown}"
+        );
+    }
+
+    /// A status report from an Inventory built in-process: what it says of
+    /// PATH, the plugin, the provider mirror and the host-token helper
+    /// comes from the scan of the machine's `Env`.
+    #[test]
+    fn status_reports_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let tofurc = "credentials_helper \"scalr\" {}\nprovider_installation {\n  oci_mirror {\n    repository_template = \"r.example/${namespace}/${type}\"\n  }\n}\n";
+        let (machine, inventory) = scanned_in(dir.path(), tofurc);
+        let (helper, plugin) = (
+            inventory.helper_binary.clone().unwrap(),
+            inventory.plugin_binary.clone().unwrap(),
+        );
+        assert!(helper.starts_with(dir.path().join("bin")), "{helper:?}");
+        let plugins = crate::credentials_helper::plugin_dir(&machine.env).unwrap();
+        place(&plugins, &plugin).unwrap();
+        let mut out = Vec::new();
+        report(inventory, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let config = dir.path().join("home").join(".tofurc");
+        assert_has_lines(
+            &text,
+            &[
+                format!("{HELPER_BINARY} on PATH: {}", helper.display()),
+                format!(
+                    "  provider_installation in {}: oci_mirror \"r.example/${{namespace}}/${{type}}\" (not written by scalr-oci)",
+                    config.display()
+                ),
+                format!("  credentials_helper \"scalr\" in {}", config.display()),
+                plugin_line(&plugins, Some(&plugin)),
+                "OS keychain: reachable (none (a unit test)), 0 registry credential(s)".into(),
+                "Scalr control plane: not asked (a unit test)".into(),
+            ],
+        );
+        #[cfg(unix)]
+        assert!(
+            text.contains(&format!(
+                "  plugin {} -> {}\n",
+                plugins.join(PLUGIN_FILE).display(),
+                plugin.display()
+            )),
+            "{text}"
         );
     }
 }

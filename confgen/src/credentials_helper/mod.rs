@@ -248,7 +248,7 @@ pub fn ensure(env: &Env, file: Option<PathBuf>, mode: Mode, force: bool) -> Resu
     let plugin = format!("plugin {PLUGIN}");
     let dir = plugin_dir(env)?;
     let place_shown = dir.join(PLUGIN_FILE).display().to_string();
-    let installed = installed_plugin();
+    let installed = installed_plugin(env);
     match (&installed, placement(&dir, installed.as_deref())) {
         (None, _) => {
             done.kept += 1;

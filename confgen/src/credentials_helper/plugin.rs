@@ -30,7 +30,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{PLUGIN, PLUGIN_FILE};
-use crate::environment::{Env, find_on_path};
+use crate::environment::Env;
 #[cfg(windows)]
 use crate::error::Error;
 use crate::error::Result;
@@ -61,13 +61,13 @@ pub fn plugin_path(env: &Env) -> Result<PathBuf> {
 }
 
 /// The installed `terraform-credentials-scalr`: beside this program (as
-/// install.sh and `cargo install` put them), else on `PATH`.
-pub fn installed_plugin() -> Option<PathBuf> {
+/// install.sh and `cargo install` put them), else on `env`'s `PATH`.
+pub fn installed_plugin(env: &Env) -> Option<PathBuf> {
     let beside = std::env::current_exe()
         .ok()
         .and_then(|exe| Some(exe.parent()?.join(PLUGIN_FILE)))
         .filter(|p| p.is_file());
-    beside.or_else(|| find_on_path(PLUGIN))
+    beside.or_else(|| env.find_on_path(PLUGIN))
 }
 
 /// What is at the plugin's place.

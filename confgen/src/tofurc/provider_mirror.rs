@@ -14,7 +14,7 @@
 //!
 //! This module computes; the command prints.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hcl_edit::Span;
 use hcl_edit::structure::Structure;
@@ -178,68 +178,102 @@ pub fn ensure(files: &TofuFiles, mirror: &Mirror, mode: Mode, force: bool) -> Re
     Ok(done)
 }
 
-/// For `status` and `doctor`: where OpenTofu installs providers from,
-/// one line per `provider_installation` block of the merged set, each line
-/// after `indent`. Reads only.
-pub fn report(
-    env: &crate::environment::Env,
-    indent: &str,
-    out: &mut dyn std::io::Write,
-) -> Result<()> {
-    let files = TofuFiles::find(env)?;
-    let mut found = false;
-    for path in files.all() {
-        let Some(text) = write::read_optional(path)? else {
-            continue;
+/// One `provider_installation` block of the CLI configuration, as the one
+/// scan of the files ([`crate::inventory::TofuFile`]) found it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Installation {
+    pub path: PathBuf,
+    pub kind: InstallationKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InstallationKind {
+    /// In a `.tfrc.json` file, which is not read further.
+    Json,
+    Hcl {
+        /// Each `oci_mirror`'s `repository_template` (`None`: it has none).
+        mirrors: Vec<Option<String>>,
+        /// Whether scalr-oci wrote it (our [`MARKER`] is above it).
+        ours: bool,
+    },
+}
+
+/// The `provider_installation` blocks of one CLI config file's text; none
+/// when it cannot be parsed (the scan keeps that error beside the file).
+pub fn installations(path: &Path, text: &str) -> Vec<Installation> {
+    let found = |kind| Installation {
+        path: path.to_path_buf(),
+        kind,
+    };
+    if Syntax::of(path) == Syntax::Json {
+        return if text.contains(&format!("\"{BLOCK}\"")) {
+            vec![found(InstallationKind::Json)]
+        } else {
+            Vec::new()
         };
-        if Syntax::of(path) == Syntax::Json {
-            if text.contains(&format!("\"{BLOCK}\"")) {
-                found = true;
-                crate::output::say!(
-                    out,
-                    "{indent}{BLOCK} in {} (JSON; not read further)",
-                    path.display()
-                )?;
-            }
-            continue;
-        }
-        let Ok(body) = tofurc::hcl::parse(path, &text) else {
-            continue; // the credentials report names the syntax error
-        };
-        let marks = spans(path, &text)?;
-        for (block, (_, mine)) in body
-            .iter()
-            .filter_map(Structure::as_block)
-            .filter(|b| b.ident.as_str() == BLOCK)
-            .zip(marks)
-        {
-            found = true;
-            let mirrors: Vec<String> = block
+    }
+    let (Ok(body), Ok(marks)) = (tofurc::hcl::parse(path, text), spans(path, text)) else {
+        return Vec::new();
+    };
+    body.iter()
+        .filter_map(Structure::as_block)
+        .filter(|b| b.ident.as_str() == BLOCK)
+        .zip(marks)
+        .map(|(block, (_, ours))| {
+            let mirrors = block
                 .body
                 .iter()
                 .filter_map(Structure::as_block)
                 .filter(|b| b.ident.as_str() == "oci_mirror")
                 .map(|b| {
-                    b.body
-                        .get_attribute("repository_template")
-                        .and_then(|a| a.value.as_str().map(|t| format!("{t:?}")))
-                        .unwrap_or_else(|| "(no repository_template)".into())
+                    let value = &b.body.get_attribute("repository_template")?.value;
+                    match value.as_str() {
+                        Some(plain) => Some(plain.to_string()),
+                        // `${namespace}` makes it a template: shown as written.
+                        None => value.as_string_template().and(value.span()).and_then(|at| {
+                            Some(text.get(at)?.trim().trim_matches('"').to_string())
+                        }),
+                    }
                 })
                 .collect();
-            let what = if mirrors.is_empty() {
-                "no oci_mirror".to_string()
-            } else {
-                format!("oci_mirror {}", mirrors.join(", "))
-            };
-            let who = if mine {
-                "written by scalr-oci"
-            } else {
-                "not written by scalr-oci"
-            };
-            crate::output::say!(out, "{indent}{BLOCK} in {}: {what} ({who})", path.display())?;
+            found(InstallationKind::Hcl { mirrors, ours })
+        })
+        .collect()
+}
+
+/// For `status` and `doctor`: where OpenTofu installs providers from, one
+/// line per `provider_installation` block the scan found, each line after
+/// `indent`.
+pub fn report(found: &[Installation], indent: &str, out: &mut dyn std::io::Write) -> Result<()> {
+    for installation in found {
+        let shown = installation.path.display();
+        match &installation.kind {
+            InstallationKind::Json => {
+                crate::output::say!(out, "{indent}{BLOCK} in {shown} (JSON; not read further)")?
+            }
+            InstallationKind::Hcl { mirrors, ours } => {
+                let what = if mirrors.is_empty() {
+                    "no oci_mirror".to_string()
+                } else {
+                    let templates: Vec<String> = mirrors
+                        .iter()
+                        .map(|t| match t {
+                            Some(t) => format!("{t:?}"),
+                            None => "(no repository_template)".into(),
+                        })
+                        .collect();
+                    format!("oci_mirror {}", templates.join(", "))
+                };
+                let who = if *ours {
+                    "written by scalr-oci"
+                } else {
+                    "not written by scalr-oci"
+                };
+                crate::output::say!(out, "{indent}{BLOCK} in {shown}: {what} ({who})")?;
+            }
         }
     }
-    if !found {
+    if found.is_empty() {
         crate::output::say!(
             out,
             "{indent}providers: installed from their registries (no {BLOCK}; `scalr-oci configure tofu --provider-mirror` adds an OCI mirror)"
