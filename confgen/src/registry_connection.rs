@@ -26,6 +26,7 @@ pub fn connect(machine: &Machine, target: &Reference, access: Access) -> Result<
     let mut stderr = std::io::stderr();
     let resolver = Resolver::new(
         machine.settings()?.clone(),
+        machine.shared_keychain(),
         Diagnostics::new(&mut stderr, "scalr-oci"),
     );
     let login = resolver.get(host)?.map(|c| Login {

@@ -68,6 +68,10 @@ pub fn run(
     stderr: &mut dyn Write,
 ) -> i32 {
     protocol::serve(args, stdin, stdout, stderr, |diagnostics| {
-        Ok(Resolver::new(Settings::load()?, diagnostics))
+        Ok(Resolver::new(
+            Settings::load()?,
+            std::sync::Arc::new(keychain::Keychain::new()),
+            diagnostics,
+        ))
     })
 }

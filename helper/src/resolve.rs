@@ -231,10 +231,10 @@ pub struct Parts<'w> {
 }
 
 impl<'w> Resolver<'w> {
-    /// The OS keychain, the control plane and the kernel-keyring cache.
-    /// `diagnostics`: where warnings and debug lines go (see the module doc).
-    pub fn new(settings: Settings, diagnostics: Diagnostics<'w>) -> Self {
-        let keychain = Arc::new(Keychain::new());
+    /// `keychain` (the process's one OS keychain), the control plane and
+    /// the kernel-keyring cache. `diagnostics`: where warnings and debug
+    /// lines go (see the module doc).
+    pub fn new(settings: Settings, keychain: Arc<Keychain>, diagnostics: Diagnostics<'w>) -> Self {
         // Opened even with caching off: this process's `store`/`erase` must
         // still invalidate what other, caching processes keep.
         let (verbose, notes) = (settings.verbose, diagnostics.clone());
