@@ -1,5 +1,7 @@
 //! The command line: clap definitions (also the source of completions and
-//! man pages) and the dispatch to each command's module.
+//! man pages) and the dispatch to each command's module. A command whose
+//! options are one struct of its own (`module::Publish`) derives them there,
+//! so that they are declared once.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -299,6 +301,7 @@ pub struct TofuArgs {
 }
 
 impl TofuArgs {
+    /// What `configure tofu` was asked for, and the options every target shares.
     fn flags(self) -> (TofuFlags, Common) {
         let common = self.common.common();
         let flags = TofuFlags {

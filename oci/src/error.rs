@@ -287,17 +287,17 @@ pub enum Error {
 pub struct IoFailure {
     pub path: PathBuf,
     pub action: &'static str,
-    pub source: std::io::Error,
+    pub source: io::Error,
 }
 
 impl IoFailure {
-    /// Wraps an I/O error with the path and the action that failed, into
-    /// any error that holds an `IoFailure`:
-    /// `.map_err(IoFailure::at(path, "read"))`.
+    /// Wraps an I/O error with the path and the action that failed, as any
+    /// error that holds an `IoFailure` (each crate's `Error::io` names its
+    /// own: `.map_err(Error::io(path, "read"))?`).
     pub fn at<E: From<IoFailure>>(
         path: impl Into<PathBuf>,
         action: &'static str,
-    ) -> impl FnOnce(std::io::Error) -> E {
+    ) -> impl FnOnce(io::Error) -> E {
         let path = path.into();
         move |source| {
             E::from(IoFailure {
@@ -428,6 +428,26 @@ mod tests {
     fn only_codes_are_kept() {
         assert!(is_code("NAME_UNKNOWN") && is_code("DENIED"));
         assert!(!is_code("denied: pw=hunter2") && !is_code("") && !is_code(&"A".repeat(65)));
+    }
+
+    #[test]
+    fn io_failures_name_the_path_the_action_and_keep_the_cause() {
+        let cause = io::Error::from(io::ErrorKind::PermissionDenied);
+        let err = Error::io("/m/main.tf", "read")(cause);
+        assert_eq!(
+            err.to_string(),
+            "/m/main.tf: cannot read: permission denied"
+        );
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("permission denied"));
+        let deep = Error::TooDeep {
+            path: "/m/a/a".into(),
+            limit: 64,
+        };
+        assert_eq!(
+            deep.to_string(),
+            "/m/a/a nests more than 64 directories deep (a symlink loop?)"
+        );
     }
 
     #[test]
