@@ -1,5 +1,7 @@
 //! The command line: clap definitions (also the source of completions and
-//! man pages) and the dispatch to each command's module.
+//! man pages) and the dispatch to each command's module. A command whose
+//! options are one struct of its own (`module::Publish`) derives them there,
+//! so that they are declared once.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,14 +9,13 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 use clap_complete::Shell;
 
-use crate::commands::configure::{self, Common};
+use crate::commands::configure::{self, Common, TofuFlags};
 use crate::commands::module::{self, Publish};
 use crate::commands::{doctor, login, migrate, provider, registry, status};
 use crate::docker_config::Flavor;
 use crate::environment::Env;
 use crate::error::{Error, Result};
 use crate::machine::Machine;
-use crate::oci::client::DEFAULT_CHUNK_SIZE;
 use crate::output::say;
 use crate::write::Mode;
 
@@ -133,7 +134,7 @@ in the same order, as docker-credential-scalr (keychain, Scalr control plane); n
 written to disk. Prints the manifest digest and a ready `source = \"oci://…?digest=…\"` line.\n\n\
 Examples:\n  scalr-oci module publish . oci://ghcr.io/acme/network --tag 1.0.0 --tag latest\n  scalr-oci module publish ./network oci://registry.gitlab.com/acme/infra/network --dry-run\n  scalr-oci module publish . oci://ghcr.io/acme/network --json | jq -r .digest"
     )]
-    Publish(PublishArgs),
+    Publish(Publish),
     /// Check that a published artifact is a module package OpenTofu installs.
     #[command(
         after_help = "Exit 0 only when the artifactType is application/vnd.opentofu.modulepkg, there is exactly\n\
@@ -246,47 +247,6 @@ fn run_provider(machine: &Machine, command: Provider, out: &mut dyn Write) -> Re
 
 // --- end provider ------------------------------------------------------------
 
-#[derive(Args, Debug)]
-pub struct PublishArgs {
-    /// The module directory (its root holds .tf or .tofu files).
-    dir: PathBuf,
-    /// Where to push: oci://HOST[:PORT]/REPO.
-    target: String,
-    /// Tag to set (repeatable; default `latest`, which OpenTofu asks for without ?tag=).
-    #[arg(long = "tag", value_name = "TAG")]
-    tags: Vec<String>,
-    /// Leave out paths matching GLOB too (repeatable; .terraformignore syntax).
-    #[arg(long = "exclude", value_name = "GLOB")]
-    excludes: Vec<String>,
-    /// Also write the package here (refused inside DIR).
-    #[arg(long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Package and print the digest; contact no registry.
-    #[arg(long)]
-    dry_run: bool,
-    /// One JSON object on stdout, for scripts.
-    #[arg(long)]
-    json: bool,
-    /// Upload blobs larger than this in PATCH chunks of this size (bytes).
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, hide = true)]
-    chunk_size: usize,
-}
-
-impl PublishArgs {
-    fn publish(self) -> Publish {
-        Publish {
-            dir: self.dir,
-            target: self.target,
-            tags: self.tags,
-            excludes: self.excludes,
-            output: self.output,
-            dry_run: self.dry_run,
-            json: self.json,
-            chunk_size: self.chunk_size,
-        }
-    }
-}
-
 #[derive(Subcommand, Debug)]
 pub enum Configure {
     /// OpenTofu: oci_credentials / oci_default_credentials blocks.
@@ -296,31 +256,7 @@ or $XDG_CONFIG_HOME/opentofu/tofurc, plus *.tfrc files in ~/.terraform.d) and ne
 block that another file of that set already has. Comments, layout and line endings are kept.\n\n\
 Examples:\n  scalr-oci configure tofu --default\n  scalr-oci configure tofu --credentials-helper   # the Scalr host token from the keychain\n  scalr-oci configure tofu --registry ghcr.io --registry registry.gitlab.com\n  scalr-oci configure tofu --registry ghcr.io --dry-run\n  scalr-oci configure tofu --default --check    # in CI: exit 1 when a change is needed"
     )]
-    Tofu {
-        /// Add `oci_credentials "HOST" { docker_credentials_helper = "scalr" }` (bare host[:port]).
-        #[arg(long = "registry", value_name = "HOST")]
-        registries: Vec<String>,
-        /// Add `oci_default_credentials { docker_credentials_helper = "scalr" }`.
-        #[arg(long)]
-        default: bool,
-        /// One block per registry integration the Scalr control plane exports.
-        #[arg(long)]
-        all_from_control_plane: bool,
-        /// Add `credentials_helper "scalr" {}` and link terraform-credentials-scalr
-        /// into OpenTofu's plugin directory: the Scalr host token from the keychain.
-        #[arg(long)]
-        credentials_helper: bool,
-        /// Install providers from an OCI mirror: a provider_installation block with
-        /// `oci_mirror { repository_template = TEMPLATE }` (${hostname}, ${namespace}, ${type}).
-        #[arg(long, value_name = "TEMPLATE")]
-        provider_mirror: Option<String>,
-        /// Providers the mirror serves (HOSTNAME/NAMESPACE/TYPE, * allowed; repeatable);
-        /// the rest are installed directly. Default: every provider.
-        #[arg(long = "include", value_name = "PATTERN", requires = "provider_mirror")]
-        includes: Vec<String>,
-        #[command(flatten)]
-        common: CommonArgs,
-    },
+    Tofu(TofuArgs),
     /// Docker: credHelpers entries (or credsStore) in config.json.
     #[command(
         after_help = "Edits $DOCKER_CONFIG/config.json (default ~/.docker/config.json); Docker Hub is keyed\n\
@@ -339,6 +275,49 @@ Examples:\n  scalr-oci configure containers --registry quay.io\n  scalr-oci conf
 }
 
 #[derive(Args, Debug)]
+pub struct TofuArgs {
+    /// Add `oci_credentials "HOST" { docker_credentials_helper = "scalr" }` (bare host[:port]).
+    #[arg(long = "registry", value_name = "HOST")]
+    registries: Vec<String>,
+    /// Add `oci_default_credentials { docker_credentials_helper = "scalr" }`.
+    #[arg(long)]
+    default: bool,
+    /// One block per registry integration the Scalr control plane exports.
+    #[arg(long)]
+    all_from_control_plane: bool,
+    /// Add `credentials_helper "scalr" {}` and link terraform-credentials-scalr
+    /// into OpenTofu's plugin directory: the Scalr host token from the keychain.
+    #[arg(long)]
+    credentials_helper: bool,
+    /// Install providers from an OCI mirror: a provider_installation block with
+    /// `oci_mirror { repository_template = TEMPLATE }` (${hostname}, ${namespace}, ${type}).
+    #[arg(long, value_name = "TEMPLATE")]
+    provider_mirror: Option<String>,
+    /// Providers the mirror serves (HOSTNAME/NAMESPACE/TYPE, * allowed; repeatable);
+    /// the rest are installed directly. Default: every provider.
+    #[arg(long = "include", value_name = "PATTERN", requires = "provider_mirror")]
+    includes: Vec<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+impl TofuArgs {
+    /// What `configure tofu` was asked for, and the options every target shares.
+    fn flags(self) -> (TofuFlags, Common) {
+        let common = self.common.common();
+        let flags = TofuFlags {
+            registries: self.registries,
+            default: self.default,
+            all_from_control_plane: self.all_from_control_plane,
+            credentials_helper: self.credentials_helper,
+            provider_mirror: self.provider_mirror,
+            includes: self.includes,
+        };
+        (flags, common)
+    }
+}
+
+#[derive(Args, Debug)]
 pub struct DockerArgs {
     /// Send this registry to docker-credential-scalr (repeatable).
     #[arg(long = "registry", value_name = "HOST")]
@@ -348,6 +327,14 @@ pub struct DockerArgs {
     store: bool,
     #[command(flatten)]
     common: CommonArgs,
+}
+
+impl DockerArgs {
+    /// `configure docker` or `configure containers`, as `flavor` says.
+    fn configure(&self, machine: &Machine, flavor: Flavor, out: &mut dyn Write) -> Result<()> {
+        let common = self.common.common();
+        configure::docker(machine, flavor, &self.registries, self.store, &common, out)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -417,43 +404,16 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
     // keychain of the process, for whichever command runs.
     let machine = Machine::new(Env::from_process());
     match cli.command {
-        Command::Configure(Configure::Tofu {
-            registries,
-            default,
-            all_from_control_plane,
-            credentials_helper,
-            provider_mirror,
-            includes,
-            common,
-        }) => configure::tofu_from_flags(
-            &machine,
-            configure::TofuFlags {
-                registries,
-                default,
-                all_from_control_plane,
-                credentials_helper,
-                provider_mirror,
-                includes,
-            },
-            &common.common(),
-            out,
-        ),
-        Command::Configure(Configure::Docker(args)) => configure::docker(
-            &machine,
-            Flavor::Docker,
-            &args.registries,
-            args.store,
-            &args.common.common(),
-            out,
-        ),
-        Command::Configure(Configure::Containers(args)) => configure::docker(
-            &machine,
-            Flavor::Containers,
-            &args.registries,
-            args.store,
-            &args.common.common(),
-            out,
-        ),
+        Command::Configure(Configure::Tofu(args)) => {
+            let (flags, common) = args.flags();
+            configure::tofu_from_flags(&machine, flags, &common, out)
+        }
+        Command::Configure(Configure::Docker(args)) => {
+            args.configure(&machine, Flavor::Docker, out)
+        }
+        Command::Configure(Configure::Containers(args)) => {
+            args.configure(&machine, Flavor::Containers, out)
+        }
         Command::Migrate { dry_run, all_hosts } => migrate::run(&machine, dry_run, all_hosts, out),
         Command::Login {
             hostname,
@@ -478,7 +438,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<()> {
         Command::Registry(Registry::List) => registry::list(machine.keychain(), out),
         Command::Status => status::run(&machine, out),
         Command::Doctor { registries } => doctor::run(&machine, &registries, out),
-        Command::Module(Module::Publish(args)) => module::publish(&machine, &args.publish(), out),
+        Command::Module(Module::Publish(args)) => module::publish(&machine, &args, out),
         Command::Module(Module::Verify { target, json }) => {
             module::verify(&machine, &target, json, out)
         }

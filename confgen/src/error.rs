@@ -4,16 +4,17 @@
 //! is one, what to do next. No variant carries a secret: file contents are
 //! never quoted, only paths, line and column numbers and host names.
 
+use std::io;
 use std::path::PathBuf;
+
+use crate::oci::error::IoFailure;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: cannot {action}: {source}")]
-    Io {
-        path: PathBuf,
-        action: &'static str,
-        source: std::io::Error,
-    },
+    /// A file (or stdin, stdout) that cannot be read, written or inspected;
+    /// the same kind as the OCI crate's.
+    #[error(transparent)]
+    Io(#[from] IoFailure),
 
     #[error(
         "{path}:{line}:{column}: not valid HCL ({message}); the file was left untouched, fix it and run again"
@@ -179,24 +180,17 @@ impl From<crate::oci::error::Error> for Error {
 }
 
 impl Error {
-    /// Wraps an I/O error with the path and the action that failed.
-    pub fn io(
-        path: impl Into<PathBuf>,
-        action: &'static str,
-    ) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io {
-            path,
-            action,
-            source,
-        }
+    /// Wraps an I/O error with the path and the action that failed
+    /// ([`IoFailure::at`], as this crate's error).
+    pub fn io(path: impl Into<PathBuf>, action: &'static str) -> impl FnOnce(io::Error) -> Error {
+        IoFailure::at(path, action)
     }
 
     /// Whether this is a write to a pipe whose reader went away
     /// (`scalr-oci status | head -1`): the binary then ends quietly.
     pub fn is_closed_pipe(&self) -> bool {
-        matches!(self, Error::Io { source, .. }
-            if docker_credential_scalr::closed_pipe::is_closed_pipe(source))
+        matches!(self, Error::Io(failure)
+            if docker_credential_scalr::closed_pipe::is_closed_pipe(&failure.source))
     }
 
     /// The exit status for this error: 1 for "a change is needed" (`--check`),

@@ -351,54 +351,52 @@ fn replace_atomically(target: &Path, bytes: &[u8], new_file_mode: u32) -> Result
     sync_dir(dir)
 }
 
-#[cfg(unix)]
+/// Gives the new file what the one it replaces had: on Unix its mode
+/// (`new_file_mode` for a new file) and, where we may, its owner and group;
+/// elsewhere its permissions (Windows files have no mode bits).
 fn keep_mode_and_owner(
     file: &File,
     existing: Option<&fs::Metadata>,
     new_file_mode: u32,
     path: &Path,
 ) -> Result<()> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let mode = existing.map_or(new_file_mode, |m| m.mode() & 0o7777);
-    file.set_permissions(fs::Permissions::from_mode(mode))
-        .map_err(Error::io(path, "set the mode of"))?;
-    if let Some(meta) = existing {
-        // The temporary file was just created by us: its owner is who we are.
-        let ours = file.metadata().ok();
-        let differs = ours.is_none_or(|o| o.uid() != meta.uid() || o.gid() != meta.gid());
-        if differs {
-            // Only root (or the owner, for the group) may do this; when we may
-            // not, the file ends up ours, which is what any editor would do.
-            let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let mode = existing.map_or(new_file_mode, |m| m.mode() & 0o7777);
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .map_err(Error::io(path, "set the mode of"))?;
+        if let Some(meta) = existing {
+            // The temporary file was just created by us: its owner is who we are.
+            let ours = file.metadata().ok();
+            let differs = ours.is_none_or(|o| o.uid() != meta.uid() || o.gid() != meta.gid());
+            if differs {
+                // Only root (or the owner, for the group) may do this; when we may
+                // not, the file ends up ours, which is what any editor would do.
+                let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = new_file_mode;
+        if let Some(meta) = existing {
+            file.set_permissions(meta.permissions())
+                .map_err(Error::io(path, "set the permissions of"))?;
         }
     }
     Ok(())
 }
 
-#[cfg(not(unix))]
-fn keep_mode_and_owner(
-    file: &File,
-    existing: Option<&fs::Metadata>,
-    _new_file_mode: u32,
-    path: &Path,
-) -> Result<()> {
-    if let Some(meta) = existing {
-        file.set_permissions(meta.permissions())
-            .map_err(Error::io(path, "set the permissions of"))?;
-    }
-    Ok(())
-}
-
-#[cfg(unix)]
+/// Makes the rename durable. Windows has no directory fsync; there the
+/// rename is durable on NTFS.
 fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
     File::open(dir)
         .and_then(|d| d.sync_all())
-        .map_err(Error::io(dir, "fsync the directory"))
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<()> {
-    // Windows has no directory fsync; the rename is durable on NTFS.
+        .map_err(Error::io(dir, "fsync the directory"))?;
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
@@ -425,6 +423,20 @@ pub fn unified_diff(path: &Path, old: &str, new: &str) -> String {
 mod tests {
     use super::*;
 
+    /// `edit_file` in `Mode::Apply` with 0600 for a new file, writing `text`.
+    #[cfg(unix)]
+    fn write_text(path: &Path, text: &str) {
+        edit_file(path, Mode::Apply, 0o600, |_| Ok((Some(text.into()), ()))).unwrap();
+    }
+
+    /// A temporary directory that holds the file `name` with `text`.
+    fn dir_with(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
     /// No empty lock file is left beside a file that was written (they
     /// used to pile up in `~` and `~/.docker`).
     #[cfg(unix)]
@@ -432,7 +444,7 @@ mod tests {
     fn no_lock_file_is_left_behind() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("config.json");
-        edit_file(&target, Mode::Apply, 0o600, |_| Ok((Some("{}".into()), ()))).unwrap();
+        write_text(&target, "{}");
         assert_eq!(fs::read_to_string(&target).unwrap(), "{}");
         let left: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
@@ -463,15 +475,10 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn writes_through_a_symlink_and_keeps_the_link() {
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real.json");
-        fs::write(&real, "{}").unwrap();
+        let (dir, real) = dir_with("real.json", "{}");
         let link = dir.path().join("config.json");
         std::os::unix::fs::symlink(&real, &link).unwrap();
-        edit_file(&link, Mode::Apply, 0o600, |_| {
-            Ok((Some("{\"a\":1}".into()), ()))
-        })
-        .unwrap();
+        write_text(&link, "{\"a\":1}");
         assert!(
             fs::symlink_metadata(&link)
                 .unwrap()
@@ -485,19 +492,14 @@ mod tests {
     #[test]
     fn keeps_the_mode_of_an_existing_file_and_makes_new_ones_private() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let existing = dir.path().join("existing");
-        fs::write(&existing, "a").unwrap();
+        let (dir, existing) = dir_with("existing", "a");
         fs::set_permissions(&existing, fs::Permissions::from_mode(0o640)).unwrap();
-        edit_file(&existing, Mode::Apply, 0o600, |_| {
-            Ok((Some("b".into()), ()))
-        })
-        .unwrap();
+        write_text(&existing, "b");
         let mode = fs::metadata(&existing).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
 
         let new = dir.path().join("sub/new");
-        edit_file(&new, Mode::Apply, 0o600, |_| Ok((Some("b".into()), ()))).unwrap();
+        write_text(&new, "b");
         let mode = fs::metadata(&new).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let dir_mode = fs::metadata(dir.path().join("sub"))
@@ -526,9 +528,7 @@ mod tests {
 
     #[test]
     fn a_failing_edit_leaves_the_file_untouched() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        fs::write(&path, "old").unwrap();
+        let (_dir, path) = dir_with("f", "old");
         let err = edit_file(&path, Mode::Apply, 0o600, |_| {
             Err::<(Option<String>, ()), _>(Error::EmptySecret)
         });

@@ -681,62 +681,74 @@ mod tests {
         assert!(parse_rfc3339("tomorrow").is_none());
     }
 
-    fn integration(id: &str, url: &str, exported: bool, status: &str) -> Integration {
-        Integration {
-            id: id.into(),
-            name: format!("name of {id}"),
-            registry_url: url.into(),
-            username: "u".into(),
-            export_credentials: exported,
-            status: status.into(),
-        }
+    /// One control-plane answer, in API order: integrations for three
+    /// hosts, usable or not, with lookalikes and a URL that does not parse.
+    fn answer() -> Vec<Integration> {
+        let dup_example = [
+            ("in-off", "https://dup.example", false, "active"),
+            ("in-disabled", "dup.example", true, "disabled"),
+            ("in-other", "https://dup.example.evil.com", true, "active"),
+            ("in-first", "https://DUP.example:443/", true, "failed"),
+            ("in-second", "dup.example", true, "active"),
+            ("in-bad-url", "https://dup.example@x", true, "active"),
+            ("in-third", "http://dup.example/v2/", true, "pending"),
+        ];
+        let ghcr = [
+            ("in-a", "https://ghcr.io", false, "active"),
+            ("in-b", "ghcr.io:443", true, "disabled"),
+            ("in-c", "ghcr.io:5000", true, "active"),
+        ];
+        let docker_hub = [
+            ("in-hub", "https://registry-1.docker.io", true, "active"),
+            ("in-index", "https://index.docker.io/v1/", true, "active"),
+        ];
+        dup_example
+            .into_iter()
+            .chain(ghcr)
+            .chain(docker_hub)
+            .map(|(id, url, exported, status)| Integration {
+                id: id.into(),
+                name: format!("name of {id}"),
+                registry_url: url.into(),
+                username: "u".into(),
+                export_credentials: exported,
+                status: status.into(),
+            })
+            .collect()
     }
 
-    fn ids(list: &[&Integration]) -> Vec<String> {
-        list.iter().map(|i| i.id.clone()).collect()
+    /// [`pick`] for `host` in [`answer`]: the chosen id, the shadowed ids
+    /// and how many integrations name the host.
+    fn picked(host: &str) -> (Option<String>, Vec<String>, usize) {
+        let all = answer();
+        let picked = pick(&all, &RegistryHost::parse(host).unwrap());
+        let id = |i: &&Integration| i.id.clone();
+        let shadowed = picked.shadowed.iter().map(id).collect();
+        (picked.chosen.as_ref().map(id), shadowed, picked.naming_host)
     }
 
     #[test]
     fn pick_takes_the_first_usable_in_api_order_and_reports_the_rest() {
-        let all = [
-            integration("in-off", "https://dup.example", false, "active"),
-            integration("in-disabled", "dup.example", true, "disabled"),
-            integration("in-other", "https://dup.example.evil.com", true, "active"),
-            integration("in-first", "https://DUP.example:443/", true, "failed"),
-            integration("in-second", "dup.example", true, "active"),
-            integration("in-bad-url", "https://dup.example@x", true, "active"),
-            integration("in-third", "http://dup.example/v2/", true, "pending"),
-        ];
-        let host = RegistryHost::parse("dup.example").unwrap();
-        let picked = pick(&all, &host);
-        assert_eq!(picked.chosen.map(|i| i.id.as_str()), Some("in-first"));
-        assert_eq!(ids(&picked.shadowed), ["in-second", "in-third"]);
-        assert_eq!(picked.naming_host, 5, "usable or not, bad URLs aside");
+        let (chosen, shadowed, naming_host) = picked("dup.example");
+        assert_eq!(chosen.as_deref(), Some("in-first"));
+        assert_eq!(shadowed, ["in-second", "in-third"]);
+        assert_eq!(naming_host, 5, "usable or not, bad URLs aside");
     }
 
     #[test]
     fn pick_without_a_usable_integration_still_counts_the_ones_naming_the_host() {
-        let all = [
-            integration("in-a", "https://ghcr.io", false, "active"),
-            integration("in-b", "ghcr.io:443", true, "disabled"),
-            integration("in-c", "ghcr.io:5000", true, "active"),
-        ];
-        let picked = pick(&all, &RegistryHost::parse("https://ghcr.io").unwrap());
-        assert_eq!(picked.chosen, None);
-        assert!(picked.shadowed.is_empty());
-        assert_eq!(picked.naming_host, 2, "another port is another host");
+        let (chosen, shadowed, naming_host) = picked("https://ghcr.io");
+        assert_eq!(chosen, None);
+        assert!(shadowed.is_empty());
+        assert_eq!(naming_host, 2, "another port is another host");
         let none = pick(&[], &RegistryHost::parse("ghcr.io").unwrap());
         assert_eq!((none.chosen, none.naming_host), (None, 0));
     }
 
     #[test]
     fn pick_treats_every_docker_hub_spelling_as_one_host() {
-        let all = [
-            integration("in-hub", "https://registry-1.docker.io", true, "active"),
-            integration("in-index", "https://index.docker.io/v1/", true, "active"),
-        ];
-        let picked = pick(&all, &RegistryHost::parse("docker.io").unwrap());
-        assert_eq!(picked.chosen.map(|i| i.id.as_str()), Some("in-hub"));
-        assert_eq!(ids(&picked.shadowed), ["in-index"]);
+        let (chosen, shadowed, _) = picked("docker.io");
+        assert_eq!(chosen.as_deref(), Some("in-hub"));
+        assert_eq!(shadowed, ["in-index"]);
     }
 }

@@ -26,6 +26,21 @@ pub fn quoted(input: &str) -> Option<String> {
     ))
 }
 
+/// What an error line shows of `input` after a word: a space and
+/// [`quoted`] (`invalid registry address "x": …`), or nothing when it may
+/// hold a secret (`invalid registry address: …`).
+pub fn shown(input: &str) -> String {
+    quoted(input).map(|q| format!(" {q}")).unwrap_or_default()
+}
+
+/// For the tests of every site that shows input: `line` shows a long run
+/// of `a` cut to [`MAX_CHARS`] characters.
+#[cfg(test)]
+pub(crate) fn assert_cut(line: &str) {
+    assert!(line.contains(&"a".repeat(MAX_CHARS)), "{line}");
+    assert!(!line.contains(&"a".repeat(MAX_CHARS + 1)), "{line}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +58,11 @@ mod tests {
         assert_eq!(quoted("a\u{1b}[2Jb").as_deref(), Some("\"a\\u{1b}[2Jb\""));
         let long = "x".repeat(500);
         assert_eq!(quoted(&long).unwrap().len(), MAX_CHARS + 2);
+    }
+
+    #[test]
+    fn shown_after_a_word_is_a_space_and_the_quote_or_nothing() {
+        assert_eq!(shown("ghcr.io"), " \"ghcr.io\"");
+        assert_eq!(shown("u:pw@ghcr.io"), "");
     }
 }

@@ -8,6 +8,7 @@
 //! where presigned storage URLs carry their signatures.
 
 use std::fmt;
+use std::io;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -158,12 +159,8 @@ pub enum Error {
     // quotes a file's content: a pattern is named by its file, line and
     // column.
     /// A file of the module directory cannot be read, inspected or resolved.
-    #[error("{}: cannot {action}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        action: &'static str,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] IoFailure),
 
     #[error("{} is not a directory", path.display())]
     NotADirectory { path: PathBuf },
@@ -190,8 +187,8 @@ pub enum Error {
     #[error("{}: the symlink points at a directory that contains it (a loop)", path.display())]
     LinkLoop { path: PathBuf },
 
-    #[error("{} nests more than {} directories deep (a symlink loop?)", path.display(), crate::package::build::MAX_DEPTH)]
-    TooDeep { path: PathBuf },
+    #[error("{} nests more than {limit} directories deep (a symlink loop?)", path.display())]
+    TooDeep { path: PathBuf, limit: usize },
 
     #[error(
         "the package {} would land inside the module directory {}: the next package would contain it; write it elsewhere",
@@ -280,6 +277,36 @@ pub enum Error {
         template: String,
         problem: TemplateProblem,
     },
+}
+
+/// A file that cannot be read, written or inspected: its path, what was
+/// being done, and the system's answer. `scalr-oci`'s own error wraps it
+/// too, so that the two crates say it in one way.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: cannot {action}: {source}", path.display())]
+pub struct IoFailure {
+    pub path: PathBuf,
+    pub action: &'static str,
+    pub source: io::Error,
+}
+
+impl IoFailure {
+    /// Wraps an I/O error with the path and the action that failed, as any
+    /// error that holds an `IoFailure` (each crate's `Error::io` names its
+    /// own: `.map_err(Error::io(path, "read"))?`).
+    pub fn at<E: From<IoFailure>>(
+        path: impl Into<PathBuf>,
+        action: &'static str,
+    ) -> impl FnOnce(io::Error) -> E {
+        let path = path.into();
+        move |source| {
+            E::from(IoFailure {
+                path,
+                action,
+                source,
+            })
+        }
+    }
 }
 
 /// Why OpenTofu would refuse a `repository_template` (or an `include`).
@@ -387,17 +414,9 @@ pub fn request(method: &str, url: &url::Url) -> String {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    /// Wraps an I/O error with the path and the action that failed.
-    pub fn io(
-        path: impl Into<PathBuf>,
-        action: &'static str,
-    ) -> impl FnOnce(std::io::Error) -> Error {
-        let path = path.into();
-        move |source| Error::Io {
-            path,
-            action,
-            source,
-        }
+    /// [`IoFailure::at`], as this crate's error.
+    pub fn io(path: impl Into<PathBuf>, action: &'static str) -> impl FnOnce(io::Error) -> Error {
+        IoFailure::at(path, action)
     }
 }
 
@@ -409,6 +428,26 @@ mod tests {
     fn only_codes_are_kept() {
         assert!(is_code("NAME_UNKNOWN") && is_code("DENIED"));
         assert!(!is_code("denied: pw=hunter2") && !is_code("") && !is_code(&"A".repeat(65)));
+    }
+
+    #[test]
+    fn io_failures_name_the_path_the_action_and_keep_the_cause() {
+        let cause = io::Error::from(io::ErrorKind::PermissionDenied);
+        let err = Error::io("/m/main.tf", "read")(cause);
+        assert_eq!(
+            err.to_string(),
+            "/m/main.tf: cannot read: permission denied"
+        );
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("permission denied"));
+        let deep = Error::TooDeep {
+            path: "/m/a/a".into(),
+            limit: 64,
+        };
+        assert_eq!(
+            deep.to_string(),
+            "/m/a/a nests more than 64 directories deep (a symlink loop?)"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::machine::Machine;
-use crate::oci::client::{Access, Repository};
+use crate::oci::client::{Access, DEFAULT_CHUNK_SIZE, Repository};
 use crate::oci::package;
 use crate::oci::reference::{Reference, Version};
 use crate::oci::{
@@ -35,14 +35,30 @@ pub const DEFAULT_TAG: &str = "latest";
 /// Uploads slower than this get progress lines on stderr.
 const PROGRESS_AFTER: Duration = Duration::from_secs(1);
 
+/// `module publish`'s arguments, as the command line gives them.
+#[derive(clap::Args, Debug)]
 pub struct Publish {
+    /// The module directory (its root holds .tf or .tofu files).
     pub dir: PathBuf,
+    /// Where to push: oci://HOST[:PORT]/REPO.
     pub target: String,
+    /// Tag to set (repeatable; default `latest`, which OpenTofu asks for without ?tag=).
+    #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Leave out paths matching GLOB too (repeatable; .terraformignore syntax).
+    #[arg(long = "exclude", value_name = "GLOB")]
     pub excludes: Vec<String>,
+    /// Also write the package here (refused inside DIR).
+    #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Package and print the digest; contact no registry.
+    #[arg(long)]
     pub dry_run: bool,
+    /// One JSON object on stdout, for scripts.
+    #[arg(long)]
     pub json: bool,
+    /// Upload blobs larger than this in PATCH chunks of this size (bytes).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE, hide = true)]
     pub chunk_size: usize,
 }
 

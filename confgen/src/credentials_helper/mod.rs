@@ -27,7 +27,7 @@ pub use plugin::{Placement, installed_plugin, place, placement, plugin_dir, plug
 use std::path::{Path, PathBuf};
 
 use hcl_edit::Span;
-use hcl_edit::structure::{Block, Body, Structure};
+use hcl_edit::structure::{Block, Structure};
 
 use serde_json::{Map, Value};
 
@@ -78,17 +78,14 @@ pub fn blocks(locations: &TofuFiles) -> Result<Vec<Found>> {
 /// The names of the `credentials_helper` blocks in one file's text.
 pub(crate) fn names_in(path: &Path, text: &str) -> Result<Vec<String>> {
     Ok(match Syntax::of(path) {
-        Syntax::Hcl => tofurc::hcl::parse(path, text)?
-            .iter()
-            .filter_map(Structure::as_block)
-            .filter(|b| b.ident.as_str() == BLOCK)
-            .map(|b| {
+        Syntax::Hcl => hcl_blocks(path, text, BLOCK, |b| {
+            Some(
                 b.labels
                     .first()
                     .map(|l| l.as_str().to_string())
-                    .unwrap_or_default()
-            })
-            .collect(),
+                    .unwrap_or_default(),
+            )
+        })?,
         Syntax::Json => match tofurc::json::parse(path, text)?.get(BLOCK) {
             Some(Value::Object(helpers)) => helpers.keys().cloned().collect(),
             Some(_) => vec![String::new()],
@@ -137,6 +134,22 @@ fn without_hcl_blocks(path: &Path, text: &str) -> Result<String> {
     cut_hcl_blocks(path, text, BLOCK, |_| true)
 }
 
+/// What `each` makes of the top-level `ident` blocks of an HCL file's
+/// text, in order, those it makes nothing of left out.
+pub(super) fn hcl_blocks<T>(
+    path: &Path,
+    text: &str,
+    ident: &str,
+    each: impl FnMut(&Block) -> Option<T>,
+) -> Result<Vec<T>> {
+    Ok(tofurc::hcl::parse(path, text)?
+        .iter()
+        .filter_map(Structure::as_block)
+        .filter(|b| b.ident.as_str() == ident)
+        .filter_map(each)
+        .collect())
+}
+
 /// `text` without the `ident` blocks that `pick` selects, each with the whole
 /// lines it stands on (`tofurc::hcl::whole_lines`).
 pub(super) fn cut_hcl_blocks(
@@ -145,13 +158,7 @@ pub(super) fn cut_hcl_blocks(
     ident: &str,
     pick: impl Fn(&Block) -> bool,
 ) -> Result<String> {
-    let body: Body = tofurc::hcl::parse(path, text)?;
-    let mut spans: Vec<_> = body
-        .iter()
-        .filter_map(Structure::as_block)
-        .filter(|b| b.ident.as_str() == ident && pick(b))
-        .filter_map(|b| b.span())
-        .collect();
+    let mut spans = hcl_blocks(path, text, ident, |b| b.span().filter(|_| pick(b)))?;
     spans.sort_by_key(|s| std::cmp::Reverse(s.start));
     let mut out = text.to_string();
     for span in spans {

@@ -4,11 +4,10 @@
 
 use std::path::Path;
 
-use hcl_edit::structure::Structure;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::{CREDENTIALS, cut_hcl_blocks};
+use super::{CREDENTIALS, cut_hcl_blocks, hcl_blocks};
 use crate::error::Result;
 use crate::json_format;
 use crate::tofurc::{self, Syntax};
@@ -23,17 +22,12 @@ pub fn credentials_blocks(
     wanted: &dyn Fn(&str) -> bool,
 ) -> Result<Vec<(String, SecretString)>> {
     Ok(match Syntax::of(path) {
-        Syntax::Hcl => tofurc::hcl::parse(path, text)?
-            .iter()
-            .filter_map(Structure::as_block)
-            .filter(|b| b.ident.as_str() == CREDENTIALS)
-            .filter_map(|b| {
-                let host = b.labels.first()?.as_str().to_string();
-                let token = b.body.get_attribute("token")?.value.as_str()?;
-                (wanted(&host) && !token.trim().is_empty())
-                    .then(|| (host, SecretString::from(token.trim())))
-            })
-            .collect(),
+        Syntax::Hcl => hcl_blocks(path, text, CREDENTIALS, |b| {
+            let host = b.labels.first()?.as_str().to_string();
+            let token = b.body.get_attribute("token")?.value.as_str()?;
+            (wanted(&host) && !token.trim().is_empty())
+                .then(|| (host, SecretString::from(token.trim())))
+        })?,
         Syntax::Json => match tofurc::json::parse(path, text)?.get(CREDENTIALS) {
             Some(Value::Object(hosts)) => hosts
                 .iter()

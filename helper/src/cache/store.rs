@@ -12,53 +12,35 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// Why a store did not do what was asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// The per-user key quota is full (`/proc/key-users`).
+    #[error("the kernel refused a key: this user's key quota is full (see /proc/key-users)")]
     QuotaFull,
     /// The kernel forbids key operations here (a container's seccomp
     /// profile, for instance).
+    #[error("the kernel keyring is not permitted here (EPERM, e.g. seccomp)")]
     NotPermitted,
     /// This platform has no memory-only store with timeouts.
+    #[error("this platform has no memory-only cache")]
     NoStoreHere,
     /// Any other error number from the kernel.
+    #[error("the kernel keyring failed (errno {0})")]
     Kernel(i32),
 }
 
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::QuotaFull => f.write_str(
-                "the kernel refused a key: this user's key quota is full (see /proc/key-users)",
-            ),
-            Refusal::NotPermitted => {
-                f.write_str("the kernel keyring is not permitted here (EPERM, e.g. seccomp)")
-            }
-            Refusal::NoStoreHere => f.write_str("this platform has no memory-only cache"),
-            Refusal::Kernel(errno) => write!(f, "the kernel keyring failed (errno {errno})"),
-        }
-    }
-}
-
 /// Why keychain answers are not cached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum NoSessionSecret {
     /// The session keyring is shared by every process of this user (the
     /// user-default one, typical in containers and CI), or lets them in.
+    #[error(
+        "this process has no login-session keyring of its own (only one every process of \
+         this user shares), so no secret only this session holds"
+    )]
     SharedSessionKeyring,
+    #[error(transparent)]
     Refused(Refusal),
-}
-
-impl std::fmt::Display for NoSessionSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NoSessionSecret::SharedSessionKeyring => f.write_str(
-                "this process has no login-session keyring of its own (only one every process of \
-                 this user shares), so no secret only this session holds",
-            ),
-            NoSessionSecret::Refused(why) => why.fmt(f),
-        }
-    }
 }
 
 pub trait Store {

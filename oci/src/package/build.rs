@@ -388,6 +388,7 @@ fn collect(
     if depth > MAX_DEPTH {
         return Err(Error::TooDeep {
             path: here.to_path_buf(),
+            limit: MAX_DEPTH,
         });
     }
     let listing = std::fs::read_dir(here).map_err(Error::io(here, "list"))?;

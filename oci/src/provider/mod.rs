@@ -19,6 +19,8 @@ pub mod index;
 pub mod name;
 pub mod tags;
 pub mod template;
+#[cfg(test)]
+mod test_zip;
 pub mod verify;
 
 /// An OCI image index.

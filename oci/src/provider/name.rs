@@ -213,22 +213,8 @@ pub fn check_package(file: &str, name: &PackageName, bytes: &[u8]) -> Result<()>
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_zip::zip_with;
     use super::*;
-    use std::io::Write;
-
-    pub(crate) fn zip_with(entry: &str) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
-        let mut zip = zip::ZipWriter::new(&mut out);
-        zip.start_file(entry, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        zip.write_all(b"\x7fELF").unwrap();
-        zip.finish().unwrap();
-        out.into_inner()
-    }
-
-    fn problem(file: &str) -> String {
-        PackageName::parse(file).unwrap_err().to_string()
-    }
 
     #[test]
     fn official_names_parse() {
@@ -243,6 +229,11 @@ mod tests {
         let pre = PackageName::parse("terraform-provider-my-cloud_1.0.0-rc.1+b7_darwin_arm64.zip")
             .unwrap();
         assert_eq!(pre.version.to_string(), "1.0.0-rc.1+b7");
+    }
+
+    /// Why `file` is not a provider package name, in words.
+    fn problem(file: &str) -> String {
+        PackageName::parse(file).unwrap_err().to_string()
     }
 
     #[test]

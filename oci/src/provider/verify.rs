@@ -265,9 +265,9 @@ fn check_target(
 mod tests {
     use super::super::index::{documents, target_manifest};
     use super::super::name::Release;
+    use super::super::test_zip::zip_with;
     use super::*;
     use std::collections::HashMap;
-    use std::io::Write;
 
     #[derive(Default)]
     struct Map(HashMap<String, Vec<u8>>);
@@ -282,16 +282,6 @@ mod tests {
         fn blob(&mut self, digest: &str, _size: u64) -> Result<Vec<u8>> {
             self.manifest(digest)
         }
-    }
-
-    fn zip_with(entry: &str) -> Vec<u8> {
-        let mut out = std::io::Cursor::new(Vec::new());
-        let mut zip = zip::ZipWriter::new(&mut out);
-        zip.start_file(entry, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        zip.write_all(b"\x7fELF").unwrap();
-        zip.finish().unwrap();
-        out.into_inner()
     }
 
     fn stored(release: &Release) -> (Map, Vec<u8>) {
