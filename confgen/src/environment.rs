@@ -40,6 +40,8 @@ pub struct Env {
     /// The variables the helper's settings read (`SCALR_HOSTNAME`,
     /// `SCALR_OCI_*`, `XDG_CONFIG_HOME`), by name; none of them is a secret.
     pub settings_vars: Vec<(String, String)>,
+    /// `SOURCE_DATE_EPOCH`: the time a reproducible `module publish` stamps.
+    pub source_date_epoch: Option<String>,
 }
 
 impl Env {
@@ -81,6 +83,7 @@ impl Env {
                     is_settings_var(&k).then_some((k, v))
                 })
                 .collect(),
+            source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
         }
     }
 

@@ -84,13 +84,13 @@ pub fn publish(machine: &Machine, args: &Publish, out: &mut dyn Write) -> Result
     if let Some(output) = &args.output {
         package::refuse_output_inside(&args.dir, output)?;
     }
-    let epoch = std::env::var("SOURCE_DATE_EPOCH").ok();
-    let package = package::build(&args.dir, &args.excludes, epoch.as_deref())?;
+    let epoch = machine.env.source_date_epoch.as_deref();
+    let package = package::build(&args.dir, &args.excludes, epoch)?;
     if let Some(output) = &args.output {
         write_package(output, &package.bytes)?;
     }
     let layer = Descriptor::of(ZIP_MEDIA_TYPE, &package.bytes);
-    let created = epoch.as_deref().map(package::rfc3339).transpose()?;
+    let created = epoch.map(package::rfc3339).transpose()?;
     let manifest = module_manifest(&layer, created.as_deref());
     let digest = crate::oci::digest_of(&manifest);
     let source = format!("{}?digest={digest}", target.base());
