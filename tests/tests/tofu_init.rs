@@ -61,6 +61,26 @@ enum Form {
     Default,
 }
 
+/// Each scenario's two tests (both need peers): `$scenario(Form::PerRegistry)`
+/// named `$per_registry`, `$scenario(Form::Default)` named `$default`.
+macro_rules! in_both_forms {
+    ($($scenario:ident: $per_registry:ident, $default:ident;)*) => {$(
+        /// `oci_credentials "127.0.0.1:PORT"`.
+        #[test]
+        #[ignore = "needs peers"]
+        fn $per_registry() {
+            $scenario(Form::PerRegistry);
+        }
+
+        /// `oci_default_credentials`.
+        #[test]
+        #[ignore = "needs peers"]
+        fn $default() {
+            $scenario(Form::Default);
+        }
+    )*};
+}
+
 /// `scalr-oci configure tofu --file PATH …` and a check of what it wrote.
 fn configure_tofu(file: &Path, home: &Path, registry: &Registry, form: Form) {
     let authority = registry.authority();
@@ -241,6 +261,14 @@ impl KeychainStage {
         Some(s)
     }
 
+    /// [`KeychainStage::new`], then module version 1.0.0 published as
+    /// `1.0.0` through the keychain ([`publish`]): the stage and the digest.
+    fn with_1_0_0() -> Option<(KeychainStage, String)> {
+        let k = KeychainStage::new()?;
+        let digest = publish(&k.stage, &k.env(None), "1.0.0", "1.0.0");
+        Some((k, digest))
+    }
+
     /// [`Stage::keychain_env`], `DOCKER_CONFIG`, and `TF_CLI_CONFIG_FILE`
     /// when given.
     fn env(&self, cli_config: Option<&Path>) -> Env {
@@ -260,36 +288,8 @@ impl KeychainStage {
     /// A real `docker login 127.0.0.1:PORT --password-stdin`, with
     /// `credHelpers` sending that registry to `docker-credential-scalr`.
     fn docker_login(&self) {
-        let env = self.env(None);
-        let config =
-            PathBuf::from(env.get("DOCKER_CONFIG").expect("set above")).join("config.json");
+        self.stage.docker_login(&self.env(None), USER);
         let authority = self.stage.registry.authority();
-        tofu::write_docker_config(&config, &[&authority]);
-        let out = tofu::docker_login(
-            self.stage.tools.found.path(Peer::Docker),
-            &env,
-            &authority,
-            USER,
-            &self.stage.password,
-        );
-        assert!(
-            out.status.success() && out.stdout_lossy().contains("Login Succeeded"),
-            "docker login {authority}: {}\nregistry log:\n{}",
-            show(&out),
-            self.stage.registry.log()
-        );
-        // The helper took the secret: Docker wrote no `auths` for it.
-        let written: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&config).expect("config.json"))
-                .expect("config.json is JSON");
-        assert_eq!(written["credHelpers"][&authority], "scalr", "{written}");
-        assert!(
-            written
-                .get("auths")
-                .is_none_or(|a| a.get(&authority).is_none_or(|e| e.get("auth").is_none())),
-            "docker login wrote the credential into auths: keys {:?}",
-            written.as_object().map(|o| o.keys().collect::<Vec<_>>())
-        );
         // And the keychain has it, under the canonical key.
         let out = self.session.helper("list", "unused");
         assert!(
@@ -310,16 +310,15 @@ impl KeychainStage {
 #[test]
 #[ignore = "needs peers"]
 fn oras_publishes_a_module_package_through_the_helper() {
-    let Some(k) = KeychainStage::new() else {
+    let Some((k, digest)) = KeychainStage::with_1_0_0() else {
         return;
     };
     let s = &k.stage;
     let env = k.env(None);
-    let digest = publish(s, &env, "1.0.0", "1.0.0");
 
     // What OpenTofu requires of a module package (seed, step 7).
     let reference = format!("{}/{REPO}:1.0.0", s.registry.authority());
-    let manifest = tofu::oras_manifest(&s.tools, &env, &s.oras_config(), &reference);
+    let manifest = s.oras_manifest(&env, &reference);
     assert_eq!(
         manifest["artifactType"],
         tofu::MODULE_ARTIFACT_TYPE,
@@ -329,10 +328,7 @@ fn oras_publishes_a_module_package_through_the_helper() {
     assert_eq!(layers.len(), 1, "{manifest}");
     assert_eq!(layers[0]["mediaType"], tofu::ZIP_MEDIA_TYPE, "{manifest}");
     let by_digest = format!("{}/{REPO}@{digest}", s.registry.authority());
-    assert_eq!(
-        tofu::oras_manifest(&s.tools, &env, &s.oras_config(), &by_digest),
-        manifest
-    );
+    assert_eq!(s.oras_manifest(&env, &by_digest), manifest);
 
     // Without the credHelpers entry ORAS has no credentials: the helper is
     // what made the push work.
@@ -357,11 +353,10 @@ fn oras_publishes_a_module_package_through_the_helper() {
 }
 
 fn keychain_init(form: Form) {
-    let Some(k) = KeychainStage::new() else {
+    let Some((k, _)) = KeychainStage::with_1_0_0() else {
         return;
     };
     let s = &k.stage;
-    publish(s, &k.env(None), "1.0.0", "1.0.0");
     let workdir = workdir(s, "consumer");
     tofu::write_root_config(&workdir, &[("network", &s.source("?tag=1.0.0"))]);
 
@@ -381,31 +376,16 @@ fn keychain_init(form: Form) {
     k.assert_no_secret_on_disk(&workdir);
 }
 
-/// Scenario 2a, `oci_credentials "127.0.0.1:PORT"`.
-#[test]
-#[ignore = "needs peers"]
-fn tofu_init_per_registry_with_keychain_credentials_from_docker_login() {
-    keychain_init(Form::PerRegistry);
-}
-
-/// Scenario 2a, `oci_default_credentials`.
-#[test]
-#[ignore = "needs peers"]
-fn tofu_init_default_helper_with_keychain_credentials_from_docker_login() {
-    keychain_init(Form::Default);
-}
-
 /// Scenario 4, keychain: a password that is no longer right (stored through
 /// the helper's own `store`, since `docker login` verifies it first) gives
 /// the registry's 401.
 #[test]
 #[ignore = "needs peers"]
 fn a_wrong_password_in_the_keychain_gives_the_registrys_401() {
-    let Some(k) = KeychainStage::new() else {
+    let Some((k, _)) = KeychainStage::with_1_0_0() else {
         return;
     };
     let s = &k.stage;
-    publish(s, &k.env(None), "1.0.0", "1.0.0");
     let wrong = fresh_secret("wrong");
     let stored = serde_json::json!({
         "ServerURL": s.registry.authority(),
@@ -474,6 +454,14 @@ impl ControlPlaneStage {
         })
     }
 
+    /// [`ControlPlaneStage::new`], then module version 1.0.0 published as
+    /// `1.0.0` with the publisher's token: the stage and the digest.
+    fn with_1_0_0() -> Option<(ControlPlaneStage, String)> {
+        let c = ControlPlaneStage::new()?;
+        let digest = c.publish("1.0.0", "1.0.0");
+        Some((c, digest))
+    }
+
     /// [`Stage::scalr_run_env`] plus TF_CLI_CONFIG_FILE when given: no
     /// keychain at all.
     fn env(&self, home: &Path, token: &str, cli_config: Option<&Path>) -> Env {
@@ -531,10 +519,9 @@ impl ControlPlaneStage {
 }
 
 fn control_plane_init(form: Form) {
-    let Some(c) = ControlPlaneStage::new() else {
+    let Some((c, _)) = ControlPlaneStage::with_1_0_0() else {
         return;
     };
-    c.publish("1.0.0", "1.0.0");
     assert!(
         c.fake.credentials_requests(&c.integration) >= 1,
         "ORAS's helper asked the control plane"
@@ -563,18 +550,14 @@ fn control_plane_init(form: Form) {
     c.assert_no_secret_on_disk(&workdir);
 }
 
-/// Scenario 2b, `oci_credentials "127.0.0.1:PORT"`.
-#[test]
-#[ignore = "needs peers"]
-fn tofu_init_per_registry_with_only_the_control_plane() {
-    control_plane_init(Form::PerRegistry);
-}
-
-/// Scenario 2b, `oci_default_credentials`.
-#[test]
-#[ignore = "needs peers"]
-fn tofu_init_default_helper_with_only_the_control_plane() {
-    control_plane_init(Form::Default);
+// Scenario 2a (keychain) and 2b (only the control plane), in both forms.
+in_both_forms! {
+    keychain_init:
+        tofu_init_per_registry_with_keychain_credentials_from_docker_login,
+        tofu_init_default_helper_with_keychain_credentials_from_docker_login;
+    control_plane_init:
+        tofu_init_per_registry_with_only_the_control_plane,
+        tofu_init_default_helper_with_only_the_control_plane;
 }
 
 /// Scenario 3: a digest pin, a `//modules/vpc` subdirectory and the default
@@ -582,10 +565,9 @@ fn tofu_init_default_helper_with_only_the_control_plane() {
 #[test]
 #[ignore = "needs peers"]
 fn digest_pins_subdirectories_and_the_latest_tag_install() {
-    let Some(c) = ControlPlaneStage::new() else {
+    let Some((c, pinned)) = ControlPlaneStage::with_1_0_0() else {
         return;
     };
-    let pinned = c.publish("1.0.0", "1.0.0");
     let newest = c.publish("latest", "1.1.0");
     assert_ne!(pinned, newest);
     let s = &c.stage;
@@ -615,10 +597,9 @@ fn digest_pins_subdirectories_and_the_latest_tag_install() {
 #[test]
 #[ignore = "needs peers"]
 fn a_revoked_token_fails_tofu_init_naming_the_cause() {
-    let Some(c) = ControlPlaneStage::new() else {
+    let Some((c, _)) = ControlPlaneStage::with_1_0_0() else {
         return;
     };
-    c.publish("1.0.0", "1.0.0");
     c.fake.revoke_token(&c.fake.token());
     let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
     assert_failed(&out, &workdir);
@@ -645,10 +626,9 @@ fn a_revoked_token_fails_tofu_init_naming_the_cause() {
 /// credentials and gets the registry's 401) and says on stderr what it
 /// looked for and where.
 fn not_found_then_401(change: impl FnOnce(&ControlPlaneStage), why: &str) {
-    let Some(c) = ControlPlaneStage::new() else {
+    let Some((c, _)) = ControlPlaneStage::with_1_0_0() else {
         return;
     };
-    c.publish("1.0.0", "1.0.0");
     change(&c);
     let (out, workdir) = c.init(
         Form::PerRegistry,
@@ -703,10 +683,9 @@ fn export_disabled_gives_not_found_then_the_registrys_401() {
 #[test]
 #[ignore = "needs peers"]
 fn a_wrong_password_from_the_control_plane_gives_the_registrys_401() {
-    let Some(c) = ControlPlaneStage::new() else {
+    let Some((c, _)) = ControlPlaneStage::with_1_0_0() else {
         return;
     };
-    c.publish("1.0.0", "1.0.0");
     let wrong = fresh_secret("wrong");
     c.fake.set_password(&c.integration, &wrong);
     c.fake.reset_counters();
