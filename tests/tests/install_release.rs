@@ -45,6 +45,16 @@ fn piped_install(home: &Path, ca: &Path, url: &str, prefix: &Path, args: &[&str]
     peers::run(&mut cmd, &text, Duration::from_secs(120))
 }
 
+/// Asserts that install.sh succeeded and that its output holds `text`.
+#[track_caller]
+fn assert_says(out: &Output, text: &str) {
+    assert!(
+        out.success().contains(text),
+        "{text:?} missing: {}",
+        out.show()
+    );
+}
+
 /// Asserts a non-zero exit and that stderr, where install.sh says why,
 /// holds each of `says`.
 #[track_caller]
@@ -146,11 +156,9 @@ fn piped_install_downloads_verifies_and_installs_without_cargo() {
         host, home, prefix, ..
     } = &served;
     let out = served.install(&["--no-configure"]);
-    let text = out.success();
-    assert!(
-        text.contains(&format!("verified {} against SHA256SUMS", release.archive)),
-        "{}",
-        out.show()
+    assert_says(
+        &out,
+        &format!("verified {} against SHA256SUMS", release.archive),
     );
     // What was installed is what the archive holds, byte for byte.
     let (_unpacked, top) = unpack(&release);
@@ -179,11 +187,7 @@ fn piped_install_downloads_verifies_and_installs_without_cargo() {
 
     // A pinned version asks for that archive by name.
     let again = served.install(&["--version", &release.version, "--no-configure"]);
-    assert!(
-        again.success().contains("is up to date"),
-        "{}",
-        again.show()
-    );
+    assert_says(&again, "is up to date");
 }
 
 #[test]

@@ -255,10 +255,11 @@ impl KeychainBed {
 }
 
 /// Runs `scenario` on a [`KeychainBed`] whose HOME starts as `how`, with
-/// the bed, HOME and the environment; nothing after a loud skip.
-fn keychain_scenario(how: Home, scenario: impl FnOnce(&Bed, &Path, &Env)) {
+/// the bed, HOME, the environment and the fake's valid token; nothing after
+/// a loud skip.
+fn keychain_scenario(how: Home, scenario: impl FnOnce(&Bed, &Path, &Env, &str)) {
     if let Some(k) = KeychainBed::start(how) {
-        scenario(&k.bed, &k.home, &k.env);
+        scenario(&k.bed, &k.home, &k.env, &k.bed.fake.token());
     }
 }
 
@@ -277,8 +278,8 @@ fn scalr_oci_login(env: &Env, host: &str, token: &str) {
 #[test]
 #[ignore = "needs peers"]
 fn one_scalr_oci_login_serves_tofu_init_and_the_docker_helper() {
-    keychain_scenario(Home::HelperBlock, |bed, home, env| {
-        scalr_oci_login(env, &bed.host(), &bed.fake.token());
+    keychain_scenario(Home::HelperBlock, |bed, home, env, token| {
+        scalr_oci_login(env, &bed.host(), token);
         // The Docker helper's control-plane lookups use the same keychain entry.
         let id = bed.fake.add_integration(IntegrationSpec::new(
             "https://127.0.0.1:5997",
@@ -321,16 +322,16 @@ fn one_scalr_oci_login_serves_tofu_init_and_the_docker_helper() {
             "{doctor}"
         );
         for said in [&status, &doctor] {
-            assert!(!said.contains(&bed.fake.token()), "the token was printed");
+            assert!(!said.contains(token), "the token was printed");
         }
-        bed.fake.revoke_token(&bed.fake.token());
+        bed.fake.revoke_token(token);
         let doctor = scalr_oci(&["doctor", &host]);
         assert!(
             !doctor.status.success() && doctor.stdout_lossy().contains("refuses the token"),
             "{}",
             doctor.stdout_lossy()
         );
-        bed.assert_clean(home, &dir, &[&bed.fake.token(), "pw-host-token"]);
+        bed.assert_clean(home, &dir, &[token, "pw-host-token"]);
     });
 }
 
@@ -359,18 +360,18 @@ fn a_scalr_run_needs_only_the_environment() {
 fn control_without_the_helper_block_the_registry_refuses() {
     // The token is in the keychain and the helper is installed, but the CLI
     // configuration does not name it: OpenTofu sends no token.
-    keychain_scenario(Home::NoBlock, |bed, home, env| {
-        scalr_oci_login(env, &bed.host(), &bed.fake.token());
+    keychain_scenario(Home::NoBlock, |bed, home, env, token| {
+        scalr_oci_login(env, &bed.host(), token);
         let (out, dir) = bed.init_in(env, "control");
         bed.assert_refused(&out, &dir, AuthSeen::Missing);
-        bed.assert_clean(home, &dir, &[&bed.fake.token()]);
+        bed.assert_clean(home, &dir, &[token]);
     });
 }
 
 #[test]
 #[ignore = "needs peers"]
 fn a_wrong_token_is_refused_and_tofu_login_stores_none() {
-    keychain_scenario(Home::HelperBlock, |bed, home, env| {
+    keychain_scenario(Home::HelperBlock, |bed, home, env, _| {
         let wrong = fresh_secret("wrong-host-token");
 
         // From the environment: OpenTofu sends it, the registry refuses it.
@@ -397,11 +398,10 @@ fn a_wrong_token_is_refused_and_tofu_login_stores_none() {
 #[test]
 #[ignore = "needs peers"]
 fn tofu_login_stores_through_the_helper_and_logout_forgets() {
-    keychain_scenario(Home::HelperBlock, |bed, home, env| {
-        let token = bed.fake.token();
+    keychain_scenario(Home::HelperBlock, |bed, home, env, token| {
         let dir = bed.workdir("login");
 
-        let t = bed.tofu_login(env, &dir, &token);
+        let t = bed.tofu_login(env, &dir, token);
         assert!(
             t.status.is_some_and(|s| s.success()),
             "tofu login:\n{}",
@@ -412,9 +412,9 @@ fn tofu_login_stores_through_the_helper_and_logout_forgets() {
             "the account was looked up:\n{}",
             t.screen
         );
-        assert!(!t.screen.contains(&token), "the token was echoed");
+        assert!(!t.screen.contains(token), "the token was echoed");
         assert!(
-            bed.helper_get(env).as_deref() == Some(token.as_str()),
+            bed.helper_get(env).as_deref() == Some(token),
             "tofu login did not store the token through the helper"
         );
         let out = bed.init(env, &dir);
@@ -429,16 +429,15 @@ fn tofu_login_stores_through_the_helper_and_logout_forgets() {
         assert_eq!(bed.helper_get(env), None, "tofu logout left the token");
         let (out, again) = bed.init_in(env, "after-logout");
         bed.assert_refused(&out, &again, AuthSeen::Missing);
-        bed.assert_clean(home, &dir, &[&token]);
-        bed.assert_clean(home, &again, &[&token]);
+        bed.assert_clean(home, &dir, &[token]);
+        bed.assert_clean(home, &again, &[token]);
     });
 }
 
 #[test]
 #[ignore = "needs peers"]
 fn after_migrate_tofu_init_still_works_and_no_file_holds_the_token() {
-    keychain_scenario(Home::Bare, |bed, home, env| {
-        let token = bed.fake.token();
+    keychain_scenario(Home::Bare, |bed, home, env, token| {
         // What `tofu login` leaves behind without a helper: the token in plain text.
         let plain = tofu::credentials_file(home);
         std::fs::create_dir_all(plain.parent().expect("a parent")).expect("mkdir ~/.terraform.d");
@@ -480,11 +479,11 @@ fn after_migrate_tofu_init_still_works_and_no_file_holds_the_token() {
         let (out, again) = bed.init_in(env, "after-migrate");
         bed.assert_installed(&out, &again);
         assert!(
-            bed.helper_get(env).as_deref() == Some(token.as_str()),
+            bed.helper_get(env).as_deref() == Some(token),
             "the keychain does not hold the migrated token"
         );
-        assert_no_file_contains(home, &token);
-        assert_no_file_contains(&dir, &token);
-        assert_no_file_contains(&again, &token);
+        assert_no_file_contains(home, token);
+        assert_no_file_contains(&dir, token);
+        assert_no_file_contains(&again, token);
     });
 }
