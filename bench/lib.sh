@@ -51,19 +51,20 @@ load_peers_env() {
   return 0
 }
 
-# Builds the helper, scalr-oci and the setup binary $1 (tests/src/bin/) with
-# --release into $target, exports SCALR_OCI_HELPER_BIN and SCALR_OCI_BIN,
-# makes $work (mktemp, prefix $2) and starts `$1 --dir $work/env ARGS...`
-# (the rest of the arguments). Returns once the setup printed `ready`; sets
+# Builds the helper, scalr-oci and the set-up binary bench-env
+# (tests/src/bin/bench-env/) with --release into $target, exports
+# SCALR_OCI_HELPER_BIN and SCALR_OCI_BIN, makes $work (mktemp, prefix $2) and
+# starts `bench-env $1 --dir $work/env ARGS...` (the rest of the arguments).
+# Returns once the setup printed `ready`; sets
 # $env_dir. The EXIT trap stops the setup (by closing its stdin) and removes
 # $work. Needs $root and $target.
 start_setup_env() {
-  local setup=$1 prefix=$2
+  local kind=$1 prefix=$2
   shift 2
-  echo "==> building (release) docker-credential-scalr, scalr-oci and $setup" >&2
+  echo "==> building (release) docker-credential-scalr, scalr-oci and bench-env" >&2
   (cd "$root" && cargo build --quiet --release --target-dir "$target" \
     -p docker-credential-scalr -p scalr-oci -p scalr-oci-e2e \
-    --bin docker-credential-scalr --bin scalr-oci --bin "$setup")
+    --bin docker-credential-scalr --bin scalr-oci --bin bench-env)
   export SCALR_OCI_HELPER_BIN=$target/release/docker-credential-scalr
   export SCALR_OCI_BIN=$target/release/scalr-oci
 
@@ -73,7 +74,7 @@ start_setup_env() {
   trap 'exit 130' INT TERM
 
   mkfifo "$work/stdin"
-  "$target/release/$setup" --dir "$work/env" "$@" <"$work/stdin" >"$work/ready" 2>"$work/setup.log" &
+  "$target/release/bench-env" "$kind" --dir "$work/env" "$@" <"$work/stdin" >"$work/ready" 2>"$work/setup.log" &
   setup_pid=$!
   exec 3>"$work/stdin"
   for _ in $(seq 1200); do
@@ -155,6 +156,23 @@ compare_rounds() {
     row($nb; .[$b]),
     "  ratio \($a)/\($b): median \(.ratio_median * 1000 | round / 1000), mean \(.ratio_mean * 1000 | round / 1000) (goal: <= \($goal))"
   ' <<<"$summary"
+}
+
+# Compares the set-up's ours.sh (named $1) with its theirs.sh (named $2),
+# both after its prepare.sh (compare_rounds: title $3, goal ours/theirs <=
+# $4), after printing the versions of scalr-oci and ORAS and $5. Needs
+# $env_dir (start_setup_env).
+compare_ours_theirs() {
+  echo "==> $("$SCALR_OCI_BIN" --version); $("$env_dir/bin/oras" version 2>/dev/null | head -1); $5" >&2
+  declare -gA name prepare command
+  local kind
+  for kind in ours theirs; do
+    command[$kind]=$env_dir/$kind.sh
+    prepare[$kind]=$env_dir/prepare.sh
+  done
+  name[ours]=$1
+  name[theirs]=$2
+  compare_rounds ours theirs "$3" "$4"
 }
 
 # ---- the keychain benches in a private session (get.sh, host-token.sh) ------

@@ -17,7 +17,7 @@
 #
 # Needs the peers of tests/peers/install.sh (ORAS, docker-registry,
 # gnome-keyring, dbus, zip, hyperfine, jq). Builds the helper and scalr-oci
-# with --release, and the module-bench-env setup binary.
+# with --release, and the bench-env set-up binary.
 set -euo pipefail
 
 warmup=2
@@ -29,14 +29,6 @@ rounds_options "$@"
 load_peers_env
 need_tools hyperfine jq zip
 
-start_setup_env module-bench-env scalr-module-bench --size-mib "$size_mib"
-echo "==> $("$SCALR_OCI_BIN" --version); $("$env_dir/bin/oras" version 2>/dev/null | head -1); $size_mib MiB module" >&2
-
-declare -A name prepare command
-command[ours]=$env_dir/ours.sh
-command[theirs]=$env_dir/theirs.sh
-prepare[ours]=$env_dir/prepare.sh
-prepare[theirs]=$env_dir/prepare.sh
-name[ours]='scalr-oci module publish'
-name[theirs]='zip + oras push'
-compare_rounds ours theirs "publishing a module" 1.0
+start_setup_env module scalr-module-bench --size-mib "$size_mib"
+compare_ours_theirs 'scalr-oci module publish' 'zip + oras push' "publishing a module" 1.0 \
+  "$size_mib MiB module"

@@ -14,7 +14,7 @@
 #
 # Needs the peers of tests/peers/install.sh (ORAS, docker-registry,
 # gnome-keyring, dbus, hyperfine, jq, the provider-simple-v6 zips). Builds the
-# helper, scalr-oci and provider-bench-env with --release.
+# helper, scalr-oci and the bench-env set-up binary with --release.
 set -euo pipefail
 
 warmup=1
@@ -24,15 +24,7 @@ rounds_options --runs 3 --rounds 2 "$@"
 load_peers_env
 need_tools hyperfine jq
 
-start_setup_env provider-bench-env scalr-provider-bench
-echo "==> $("$SCALR_OCI_BIN" --version); $("$env_dir/bin/oras" version 2>/dev/null | head -1); 4 platforms" >&2
+start_setup_env provider scalr-provider-bench
 echo "==> commands a user types: ours 1 (provider push), theirs 6 (4 oras push, oras manifest index create, oras cp)" >&2
-
-declare -A name prepare command
-command[ours]=$env_dir/ours.sh
-command[theirs]=$env_dir/theirs.sh
-prepare[ours]=$env_dir/prepare.sh
-prepare[theirs]=$env_dir/prepare.sh
-name[ours]='scalr-oci provider push'
-name[theirs]='oras push x4 + index create + cp'
-compare_rounds ours theirs "mirroring a provider version (4 platforms)" 1.0
+compare_ours_theirs 'scalr-oci provider push' 'oras push x4 + index create + cp' \
+  "mirroring a provider version (4 platforms)" 1.0 "4 platforms"

@@ -13,7 +13,7 @@
 #
 # Needs the peers of tests/peers/install.sh (OpenTofu, ORAS, docker-registry,
 # gnome-keyring, dbus, docker CLI, hyperfine). Builds the helper and
-# scalr-oci with --release (the binaries users get), and the tofu-bench-env
+# scalr-oci with --release (the binaries users get), and the bench-env
 # setup binary, into $CARGO_TARGET_DIR (default: target/ of the workspace).
 set -euo pipefail
 
@@ -24,7 +24,7 @@ rounds_options "$@"
 load_peers_env
 need_tools hyperfine jq
 
-start_setup_env tofu-bench-env scalr-tofu-bench
+start_setup_env tofu scalr-tofu-bench
 tofu_version=$(TF_CLI_CONFIG_FILE=/dev/null "$env_dir/bin/tofu" version 2>/dev/null | grep -m1 '^OpenTofu' || true)
 echo "==> $tofu_version; $("$SCALR_OCI_HELPER_BIN" version)" >&2
 

@@ -60,23 +60,39 @@ fn sh(home: &Home, script: &Path, args: &[&str]) -> std::process::Output {
     cmd.output().unwrap()
 }
 
+/// install.sh from the binaries [`staged`] in HOME into HOME/bin.
+struct StagedInstall {
+    from: PathBuf,
+    prefix: PathBuf,
+}
+
+impl StagedInstall {
+    fn new(home: &Home) -> StagedInstall {
+        StagedInstall {
+            from: staged(home),
+            prefix: home.file("bin"),
+        }
+    }
+
+    /// `install.sh --from STAGED --prefix HOME/bin EXTRA…`.
+    fn run(&self, home: &Home, extra: &[&str]) -> std::process::Output {
+        let args = [
+            "--from",
+            self.from.to_str().unwrap(),
+            "--prefix",
+            self.prefix.to_str().unwrap(),
+        ];
+        sh(home, &script("install.sh"), &[&args[..], extra].concat())
+    }
+}
+
 #[test]
 fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
     let home = Home::new();
-    let from = staged(&home);
-    let prefix = home.file("bin");
-    let args = [
-        "--from",
-        from.to_str().unwrap(),
-        "--prefix",
-        prefix.to_str().unwrap(),
-    ];
+    let install = StagedInstall::new(&home);
+    let prefix = &install.prefix;
 
-    let dry = sh(
-        &home,
-        &script("install.sh"),
-        &[&args[..], &["--dry-run"]].concat(),
-    );
+    let dry = install.run(&home, &["--dry-run"]);
     assert_success(&dry);
     assert!(
         !prefix.exists() && !home.file(".tofurc").exists() && !home.file(".terraform.d").exists(),
@@ -85,7 +101,7 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
     assert_contains(&stdout(&dry), "would run: ln -s ");
     assert_contains(&stdout(&dry), "+oci_default_credentials {");
 
-    let first = sh(&home, &script("install.sh"), &args);
+    let first = install.run(&home, &[]);
     assert_success(&first);
     for bin in [
         "scalr-oci",
@@ -102,7 +118,7 @@ fn install_is_idempotent_has_a_dry_run_and_uninstalls() {
     let tofurc = home.read(".tofurc");
     assert_eq!(tofurc, TOFURC, "{}", stdout(&first));
 
-    let second = sh(&home, &script("install.sh"), &args);
+    let second = install.run(&home, &[]);
     assert_success(&second);
     assert_contains(&stdout(&second), "up to date");
     assert_contains(&stdout(&second), "Nothing to change");
@@ -480,19 +496,9 @@ fn help_prints_the_usage_not_the_script() {
 #[test]
 fn dry_run_links_the_plugin_to_the_prefix_not_the_source_directory() {
     let home = Home::new();
-    let from = staged(&home);
-    let prefix = home.file("bin");
-    let dry = sh(
-        &home,
-        &script("install.sh"),
-        &[
-            "--from",
-            from.to_str().unwrap(),
-            "--prefix",
-            prefix.to_str().unwrap(),
-            "--dry-run",
-        ],
-    );
+    let install = StagedInstall::new(&home);
+    let dry = install.run(&home, &["--dry-run"]);
+    let StagedInstall { from, prefix } = install;
     assert_success(&dry);
     let text = stdout(&dry);
     assert_contains(
@@ -522,18 +528,8 @@ fn dry_run_links_the_plugin_to_the_prefix_not_the_source_directory() {
 #[test]
 fn a_fresh_home_leaves_docker_as_it_is_and_says_how_to_configure_it() {
     let home = Home::new();
-    let from = staged(&home);
-    let prefix = home.file("bin");
-    let out = sh(
-        &home,
-        &script("install.sh"),
-        &[
-            "--from",
-            from.to_str().unwrap(),
-            "--prefix",
-            prefix.to_str().unwrap(),
-        ],
-    );
+    let install = StagedInstall::new(&home);
+    let out = install.run(&home, &[]);
     assert_success(&out);
     let text = stdout(&out);
     assert_contains(

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-fn help_of(bin: &str) -> String {
+/// `BIN --help`, checked: it succeeds, writes nothing to stderr, starts
+/// with `NAME - ` (NAME is `bin` without directory and extension), shows
+/// `usage` and lists each of `verbs` on a line of its own.
+fn help_of(bin: &str, usage: &str, verbs: &[&str]) -> String {
     let out = Command::new(bin)
         .arg("--help")
         .env_clear()
@@ -12,14 +15,21 @@ fn help_of(bin: &str) -> String {
         .expect("the helper runs");
     assert_eq!(out.status.code(), Some(0), "{bin} --help");
     assert!(out.stderr.is_empty(), "{bin} --help wrote to stderr");
-    String::from_utf8(out.stdout).unwrap()
+    let help = String::from_utf8(out.stdout).unwrap();
+    let name = Path::new(bin).file_stem().unwrap().to_str().unwrap();
+    assert!(help.starts_with(&format!("{name} - ")), "{help}");
+    assert_mentions(&help, &[usage]);
+    assert_listed(&help, "verb", verbs);
+    help
 }
 
-/// Every `"SCALR_…"`, `"SSL_CERT_…"` and `"XDG_…"` string in `files`: the
-/// environment variables the code reads.
-fn variables_read_by(files: &[&Path]) -> Vec<String> {
+/// Every `"SCALR_…"`, `"SSL_CERT_…"` and `"XDG_…"` string in `files` (paths
+/// under `src/`): the environment variables the code reads.
+fn variables_read_by(files: &[&str]) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut names = Vec::new();
     for file in files {
+        let file = src.join(file);
         let text = std::fs::read_to_string(file).unwrap();
         // The unit tests at the bottom of a file set variables of their own.
         let code = text.split("#[cfg(test)]").next().unwrap();
@@ -40,26 +50,36 @@ fn variables_read_by(files: &[&Path]) -> Vec<String> {
     names
 }
 
-fn sources(names: &[&str]) -> Vec<std::path::PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    names.iter().map(|n| src.join(n)).collect()
+/// Asserts that `help` holds each of `items` on a line of its own, as
+/// `--help` lists verbs and variables (`\n  ITEM\n`); `kind` names what is
+/// missing.
+#[track_caller]
+fn assert_listed<S: AsRef<str>>(help: &str, kind: &str, items: &[S]) {
+    for item in items {
+        let item = item.as_ref();
+        assert!(
+            help.contains(&format!("\n  {item}\n")),
+            "{kind} {item} missing:\n{help}"
+        );
+    }
+}
+
+/// Asserts that `help` contains each of `texts`.
+#[track_caller]
+fn assert_mentions(help: &str, texts: &[&str]) {
+    for text in texts {
+        assert!(help.contains(text), "{text:?} missing:\n{help}");
+    }
 }
 
 #[test]
 fn docker_helper_help_lists_verbs_environment_settings_and_an_example() {
-    let help = help_of(env!("CARGO_BIN_EXE_docker-credential-scalr"));
-    assert!(help.starts_with("docker-credential-scalr - "), "{help}");
-    assert!(
-        help.contains("Usage: docker-credential-scalr get|store|erase|list|version"),
-        "{help}"
+    let help = help_of(
+        env!("CARGO_BIN_EXE_docker-credential-scalr"),
+        "Usage: docker-credential-scalr get|store|erase|list|version",
+        &["get", "store", "erase", "list", "version"],
     );
-    for verb in ["get", "store", "erase", "list", "version"] {
-        assert!(
-            help.contains(&format!("\n  {verb}\n")),
-            "verb {verb} missing:\n{help}"
-        );
-    }
-    let files: Vec<_> = sources(&[
+    let read = variables_read_by(&[
         "settings.rs",
         "https/mod.rs",
         "https/root_index.rs",
@@ -69,7 +89,6 @@ fn docker_helper_help_lists_verbs_environment_settings_and_an_example() {
         "control_plane.rs",
         "lib.rs",
     ]);
-    let read = variables_read_by(&files.iter().map(|p| p.as_path()).collect::<Vec<_>>());
     assert!(
         read.len() >= 10,
         "the scan found too few variables: {read:?}"
@@ -80,54 +99,42 @@ fn docker_helper_help_lists_verbs_environment_settings_and_an_example() {
             "{name} is read but not in --help:\n{help}"
         );
     }
-    for setting in [
-        "settings.toml",
-        "sources",
-        "timeout_secs",
-        "connect_timeout_secs",
-        "ttl_secs",
-        "[registries.\"HOST\"]",
-    ] {
-        assert!(help.contains(setting), "setting {setting} missing:\n{help}");
-    }
-    assert!(help.contains("Examples:\n  # "), "{help}");
-    assert!(
-        help.contains("echo ghcr.io | docker-credential-scalr get"),
-        "{help}"
+    // The settings, and an example.
+    assert_mentions(
+        &help,
+        &[
+            "settings.toml",
+            "sources",
+            "timeout_secs",
+            "connect_timeout_secs",
+            "ttl_secs",
+            "[registries.\"HOST\"]",
+            "Examples:\n  # ",
+            "echo ghcr.io | docker-credential-scalr get",
+        ],
     );
 }
 
 #[test]
 fn host_token_helper_help_lists_verbs_environment_and_an_example() {
-    let help = help_of(env!("CARGO_BIN_EXE_terraform-credentials-scalr"));
-    assert!(help.starts_with("terraform-credentials-scalr - "), "{help}");
-    assert!(
-        help.contains("Usage: terraform-credentials-scalr get|store|forget HOST"),
-        "{help}"
+    let help = help_of(
+        env!("CARGO_BIN_EXE_terraform-credentials-scalr"),
+        "Usage: terraform-credentials-scalr get|store|forget HOST",
+        &["get HOST", "store HOST", "forget HOST", "version"],
     );
-    for verb in ["get HOST", "store HOST", "forget HOST", "version"] {
-        assert!(
-            help.contains(&format!("\n  {verb}\n")),
-            "verb {verb} missing:\n{help}"
-        );
-    }
-    let files = sources(&["host_token.rs"]);
-    let read = variables_read_by(&[files[0].as_path()]);
+    let read = variables_read_by(&["host_token.rs"]);
     assert_eq!(
         read,
         ["SCALR_HOSTNAME", "SCALR_TOKEN"],
         "the variables host_token.rs reads"
     );
-    for name in &read {
-        assert!(
-            help.contains(&format!("\n  {name}\n")),
-            "{name} missing:\n{help}"
-        );
-    }
-    assert!(help.contains("credentials_helper \"scalr\""), "{help}");
-    assert!(
-        help.contains("terraform-credentials-scalr get acme.scalr.io"),
-        "{help}"
+    assert_listed(&help, "variable", &read);
+    assert_mentions(
+        &help,
+        &[
+            "credentials_helper \"scalr\"",
+            "terraform-credentials-scalr get acme.scalr.io",
+        ],
     );
 }
 

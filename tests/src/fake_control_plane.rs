@@ -18,7 +18,7 @@
 //! ```
 
 mod api;
-mod drip;
+pub(crate) mod drip;
 mod faults;
 mod scalr_host;
 mod server;

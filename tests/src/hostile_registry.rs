@@ -14,9 +14,7 @@
 //! than from memory: a layer claiming 1 GiB, an endless tags paginator, a
 //! 5 GB error body, an error body that echoes the request's credentials.
 
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -24,10 +22,10 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use http_body::{Body as HttpBody, Frame};
-use sha2::{Digest as _, Sha256};
 
+use crate::fake_control_plane::drip::Drip;
 use crate::https_server::{self, Running};
+use crate::oci::sha256_digest as digest;
 
 pub const USER: &str = "hostile-bot";
 pub const PASSWORD: &str = "pw-Zq8sLx3v9Kt2";
@@ -244,14 +242,6 @@ impl HostileRegistry {
     }
 }
 
-fn digest(bytes: &[u8]) -> String {
-    let hex: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
-}
-
 fn reply(status: StatusCode, headers: &[(header::HeaderName, String)], body: Body) -> Response {
     let mut builder = Response::builder().status(status);
     for (name, value) in headers {
@@ -305,7 +295,7 @@ fn answer(
             );
         }
         if attack == Attack::HugeTokenBody {
-            return reply(StatusCode::OK, &[], Body::new(Endless::new(5_000_000_000)));
+            return reply(StatusCode::OK, &[], Body::new(Drip::endless(5_000_000_000)));
         }
         return json(StatusCode::OK, serde_json::json!({ "token": TOKEN }));
     }
@@ -430,7 +420,7 @@ fn answer(
             Attack::HugeErrorBody => reply(
                 StatusCode::BAD_REQUEST,
                 &[(header::CONTENT_TYPE, "application/json".into())],
-                Body::new(Endless::new(5_000_000_000)),
+                Body::new(Drip::endless(5_000_000_000)),
             ),
             Attack::EchoCredentials => {
                 let raw = authorization.unwrap_or_default();
@@ -466,7 +456,7 @@ fn answer(
         (&Method::GET, r) if r.starts_with("blobs/") => {
             let d = r.trim_start_matches("blobs/");
             if attack == Attack::HugeLayer {
-                return reply(StatusCode::OK, &[], Body::new(Endless::new(u64::MAX)));
+                return reply(StatusCode::OK, &[], Body::new(Drip::endless(u64::MAX)));
             }
             if elsewhere(Attack::BlobRedirect) {
                 return reply(
@@ -551,34 +541,4 @@ fn answer_other(s: &Shared, method: &Method, path: &str, query: &str, body: &Byt
         return reply(StatusCode::OK, &[], Body::from(s.zip.clone()));
     }
     json(StatusCode::NOT_FOUND, serde_json::json!({}))
-}
-
-/// `total` bytes of `a`, 64 KiB at a time, made as they are sent.
-struct Endless {
-    left: u64,
-}
-
-impl Endless {
-    fn new(total: u64) -> Endless {
-        Endless { left: total }
-    }
-}
-
-static CHUNK: [u8; 65536] = [b'a'; 65536];
-
-impl HttpBody for Endless {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if self.left == 0 {
-            return Poll::Ready(None);
-        }
-        let n = self.left.min(CHUNK.len() as u64) as usize;
-        self.left -= n as u64;
-        Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&CHUNK[..n])))))
-    }
 }

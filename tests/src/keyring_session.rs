@@ -27,6 +27,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::peers::{self, Found, Output, Peer};
+use crate::scratch::scratch_with;
 
 /// The helper's answer to a miss, exactly; clients compare it verbatim.
 pub const NOT_FOUND: &str = "credentials not found in native keychain";
@@ -37,6 +38,9 @@ const STARTUP: Duration = Duration::from_secs(20);
 /// The password of the throw-away login keyring. Not a registry secret.
 const KEYRING_PASSWORD: &str = "scalr-e2e-keyring";
 
+/// `XDG_RUNTIME_DIR`, in a [`Home`]'s root.
+const RUNTIME_DIR: &str = "run";
+
 /// A temporary HOME with XDG directories, shared by every environment below.
 struct Home {
     root: TempDir,
@@ -44,20 +48,17 @@ struct Home {
 
 impl Home {
     fn new() -> Home {
-        let root = tempfile::Builder::new()
-            .prefix("scalr-e2e-")
-            .tempdir()
-            .expect("create a temporary directory");
-        let home = Home { root };
-        for dir in [
-            home.home(),
-            home.home().join(".config"),
-            home.home().join(".local/share"),
-            home.home().join(".cache"),
-            home.runtime_dir(),
-        ] {
-            std::fs::create_dir_all(&dir).expect("create the test HOME");
-        }
+        let home = Home {
+            root: scratch_with(
+                "scalr-e2e-",
+                &[
+                    "home/.config",
+                    "home/.local/share",
+                    "home/.cache",
+                    RUNTIME_DIR,
+                ],
+            ),
+        };
         // XDG_RUNTIME_DIR must be private to its user, or daemons refuse it.
         std::fs::set_permissions(home.runtime_dir(), std::fs::Permissions::from_mode(0o700))
             .expect("chmod XDG_RUNTIME_DIR");
@@ -69,7 +70,7 @@ impl Home {
     }
 
     fn runtime_dir(&self) -> PathBuf {
-        self.root.path().join("run")
+        self.root.path().join(RUNTIME_DIR)
     }
 
     /// HOME, the XDG directories and a stable locale; nothing from the
@@ -99,6 +100,18 @@ fn command(program: impl AsRef<std::ffi::OsStr>, env: &[(OsString, OsString)]) -
     cmd
 }
 
+/// Starts a daemon with `stdin` and `stdout` (its stderr goes nowhere).
+///
+/// # Panics
+/// If it cannot start, naming it.
+fn spawn_daemon(cmd: &mut Command, stdin: Stdio, stdout: Stdio) -> Child {
+    cmd.stdin(stdin)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
+}
+
 /// A private session bus, and a gnome-keyring Secret Service on it unless
 /// made with [`KeyringSession::without_secret_service`].
 pub struct KeyringSession {
@@ -122,6 +135,16 @@ impl KeyringSession {
         session
     }
 
+    /// [`KeyringSession::start`] after the calling thread joined a login
+    /// session keyring of its own ([`crate::session_keyring::join_fresh`]),
+    /// so that the helpers it starts cache keychain answers as on a desktop;
+    /// `None` (after a loud skip) without the peers.
+    pub fn start_in_fresh_login() -> Option<KeyringSession> {
+        let found = peers::require(Self::PEERS)?;
+        crate::session_keyring::join_fresh();
+        Some(Self::start(&found))
+    }
+
     /// A working session bus on which nobody provides `org.freedesktop.secrets`.
     pub fn without_secret_service(found: &Found) -> KeyringSession {
         Self::bus_only(found)
@@ -132,14 +155,13 @@ impl KeyringSession {
         let socket = home.root.path().join("bus.socket");
         let config = home.root.path().join("bus.conf");
         std::fs::write(&config, bus_config(&socket)).expect("write the bus configuration");
-        let mut bus = command(found.path(Peer::DbusDaemon), &home.env())
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--nopidfile", "--print-address=1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start dbus-daemon");
+        let mut bus = spawn_daemon(
+            command(found.path(Peer::DbusDaemon), &home.env())
+                .arg(format!("--config-file={}", config.display()))
+                .args(["--nofork", "--nopidfile", "--print-address=1"]),
+            Stdio::null(),
+            Stdio::piped(),
+        );
         // dbus-daemon prints its address once it is listening: that line is
         // the readiness signal. Read it on a thread so the wait is bounded.
         let stdout = bus.stdout.take().expect("piped stdout");
@@ -165,16 +187,15 @@ impl KeyringSession {
     }
 
     fn start_keyring(&mut self, found: &Found) {
-        let mut keyring = command(found.path(Peer::GnomeKeyringDaemon), &self.env())
-            // --foreground keeps it our child, so Drop can kill it; --unlock
-            // reads the password on stdin and creates and opens the login
-            // collection with it.
-            .args(["--foreground", "--unlock", "--components=secrets"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start gnome-keyring-daemon");
+        let mut keyring = spawn_daemon(
+            command(found.path(Peer::GnomeKeyringDaemon), &self.env())
+                // --foreground keeps it our child, so Drop can kill it;
+                // --unlock reads the password on stdin and creates and opens
+                // the login collection with it.
+                .args(["--foreground", "--unlock", "--components=secrets"]),
+            Stdio::piped(),
+            Stdio::null(),
+        );
         {
             let mut stdin = keyring.stdin.take().expect("piped stdin");
             stdin

@@ -31,6 +31,7 @@ pub mod registry;
 pub mod release_host;
 #[cfg(unix)]
 pub mod scalr_run;
+pub mod scratch;
 pub mod secrets;
 pub mod session_keyring;
 #[cfg(unix)]

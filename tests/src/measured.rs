@@ -2,11 +2,10 @@
 //! the kernel's accounting of that one child (`wait4`'s rusage), not from
 //! every child the test process ever reaped.
 
-use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::peers::Output;
+use crate::peers::{self, Output, Started};
 
 pub struct Measured {
     pub output: Output,
@@ -27,16 +26,12 @@ impl Measured {
 // and waited for on the timeout path.
 #[allow(clippy::zombie_processes)]
 pub fn run(cmd: &mut Command, timeout: Duration) -> Measured {
-    let shown = format!("{cmd:?}");
     let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
-    let stdout = drain(child.stdout.take().expect("piped stdout"));
-    let stderr = drain(child.stderr.take().expect("piped stderr"));
+    let Started {
+        mut child,
+        shown,
+        outputs,
+    } = peers::start(cmd, Stdio::null());
     let pid = child.id() as libc::pid_t;
     let mut pause = Duration::from_millis(1);
     let (status, usage) = loop {
@@ -64,20 +59,8 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> Measured {
     let elapsed = started.elapsed();
     use std::os::unix::process::ExitStatusExt;
     Measured {
-        output: Output {
-            status: std::process::ExitStatus::from_raw(status),
-            stdout: stdout.join().expect("stdout reader"),
-            stderr: stderr.join().expect("stderr reader"),
-        },
+        output: outputs.collect(std::process::ExitStatus::from_raw(status)),
         elapsed,
         peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
     }
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = pipe.read_to_end(&mut buf);
-        buf
-    })
 }

@@ -1,17 +1,28 @@
-//! OCI image layouts made at test time, for pushing with skopeo.
+//! OCI image layouts made at test time, for pushing with skopeo, and the
+//! SHA-256 digests of blobs.
 
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-/// Writes a blob into an OCI layout and returns its descriptor.
-fn blob(layout: &Path, media_type: &str, bytes: &[u8]) -> serde_json::Value {
-    let hex: String = Sha256::digest(bytes)
+/// The SHA-256 of `bytes` in lower-case hex (SHA256SUMS, `zh:` hashes).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
+        .collect()
+}
+
+/// The OCI digest of `bytes`: `sha256:HEX`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", sha256_hex(bytes))
+}
+
+/// Writes a blob into an OCI layout and returns its descriptor.
+fn blob(layout: &Path, media_type: &str, bytes: &[u8]) -> serde_json::Value {
+    let hex = sha256_hex(bytes);
     std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).expect("write a blob");
-    serde_json::json!({ "mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len() })
+    serde_json::json!({ "mediaType": media_type, "digest": sha256_digest(bytes), "size": bytes.len() })
 }
 
 /// The smallest real image: one empty tar layer, tagged `tag`.

@@ -495,13 +495,11 @@ impl Output {
 /// If it cannot start, or if it runs longer than `timeout` (it is killed
 /// first): a test must never hang a test run.
 pub fn run(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Output {
-    let shown = format!("{cmd:?}");
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    let Started {
+        mut child,
+        shown,
+        outputs,
+    } = start(cmd, Stdio::piped());
     let input = stdin.to_vec();
     let mut pipe_in = child.stdin.take().expect("piped stdin");
     // Writing from a thread: a child that does not read its input must not
@@ -510,18 +508,62 @@ pub fn run(cmd: &mut Command, stdin: &[u8], timeout: Duration) -> Output {
     let writer = std::thread::spawn(move || {
         let _ = pipe_in.write_all(&input);
     });
-    let stdout = drain(child.stdout.take().expect("piped stdout"));
-    let stderr = drain(child.stderr.take().expect("piped stderr"));
     let status = wait_until(&mut child, Instant::now() + timeout).unwrap_or_else(|| {
         let _ = child.kill();
         let _ = child.wait();
         panic!("{shown} did not finish within {timeout:?}; killed it");
     });
     let _ = writer.join();
-    Output {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
+    outputs.collect(status)
+}
+
+/// A child started by [`start`].
+pub struct Started {
+    pub child: Child,
+    /// The command, for messages.
+    pub shown: String,
+    pub outputs: Outputs,
+}
+
+/// A child's stdout and stderr, read to the end on threads of their own, so
+/// that neither pipe can fill up and block it.
+pub struct Outputs {
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+impl Outputs {
+    /// What the child printed, once it exited with `status`.
+    pub fn collect(self, status: ExitStatus) -> Output {
+        Output {
+            status,
+            stdout: self.stdout.join().expect("stdout reader"),
+            stderr: self.stderr.join().expect("stderr reader"),
+        }
+    }
+}
+
+/// Starts `cmd` with `stdin` and piped stdout and stderr, which are read
+/// from then on ([`Outputs`]).
+///
+/// # Panics
+/// If it cannot start, naming it.
+pub fn start(cmd: &mut Command, stdin: Stdio) -> Started {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
+    let outputs = Outputs {
+        stdout: drain(child.stdout.take().expect("piped stdout")),
+        stderr: drain(child.stderr.take().expect("piped stderr")),
+    };
+    Started {
+        child,
+        shown,
+        outputs,
     }
 }
 

@@ -12,9 +12,8 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 
-use sha2::{Digest, Sha256};
-
 use crate::https_server::{self, Running};
+use crate::oci::sha256_hex;
 use crate::peers;
 use crate::tls::TestCa;
 
@@ -95,13 +94,6 @@ pub fn host_target() -> String {
         _ => "unknown-linux-musl",
     };
     format!("{}-{os}", std::env::consts::ARCH)
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A release directory of this machine's archive and SHA256SUMS, in a
@@ -187,6 +179,16 @@ impl Release {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Flips one byte in the middle of the archive after SHA256SUMS was
+    /// written, as a compromised mirror or a broken download would serve it.
+    pub fn tamper_with_the_archive(&self) {
+        let path = self.path(&self.archive);
+        let mut bytes = std::fs::read(&path).expect("read the archive");
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        std::fs::write(&path, bytes).expect("write the archive");
     }
 
     /// Rewrites SHA256SUMS over every other file, as release/build.sh does.

@@ -1,6 +1,8 @@
-//! The stage of the OpenTofu module tests (`tofu_init`, `module_publish`):
-//! a real registry, OpenTofu and ORAS, a scratch area outside HOME, and a
-//! `PATH` of exactly our helper and the peers those tests drive.
+//! The one stage of the end-to-end tests that drive OpenTofu and ORAS
+//! against a registry (`tofu_init`, `module_publish`, `provider_mirror`,
+//! `scalr_run_hook`) and of the bench set-ups (`src/bin/bench-env/`): a real
+//! registry, OpenTofu and ORAS, a scratch area outside HOME, and a `PATH` of
+//! exactly our helper and the peers those tests drive.
 //!
 //! Decisions: every registry user shares the stage's one fresh password (the
 //! secret each test searches its files for at the end); the registry's
@@ -8,7 +10,11 @@
 //! test; the two environments a test can give a child, a real keyring's
 //! ([`Stage::keychain_env`]) and a Scalr run's ([`Stage::scalr_run_env`]),
 //! are built here so that both test files hand their children the same
-//! variables.
+//! variables. The two ways a test (or a bench set-up, `src/bin/bench-env/`)
+//! puts the password into a real keyring are here too:
+//! [`Stage::keychain_by_registry_add`] (`scalr-oci registry add`, password
+//! on stdin) and [`Stage::docker_login`] (`docker login --password-stdin`
+//! through our helper).
 
 use std::path::{Path, PathBuf};
 
@@ -19,7 +25,7 @@ use crate::keyring_session::KeyringSession;
 use crate::peers::{self, Peer};
 use crate::registry::Registry;
 use crate::secrets::fresh_secret;
-use crate::tofu::{self, Env, Tools};
+use crate::tofu::{self, Env, Tools, show};
 use crate::token_server::User;
 
 /// The repository the module tests publish to.
@@ -52,6 +58,13 @@ pub struct Stage {
     pub bin: PathBuf,
 }
 
+/// A private keyring holding the stage's registry password, and the
+/// environment that reaches it ([`Stage::keychain_env`]).
+pub struct Keychain {
+    pub session: KeyringSession,
+    pub env: Env,
+}
+
 /// The (fake) Scalr control plane of a Scalr run, exporting the stage's
 /// registry credentials.
 pub struct ControlPlane {
@@ -67,6 +80,16 @@ impl Stage {
     /// among them, goes on `PATH` too); `None` after a loud skip. `prefix`
     /// names the scratch directory.
     pub fn new(prefix: &str, auth: Auth<'_>, extra: &[Peer]) -> Option<Stage> {
+        Stage::start(None, prefix, auth, extra)
+    }
+
+    /// [`Stage::new`] with the scratch directory inside `parent` (a bench
+    /// set-up's directory) instead of the system's temporary directory.
+    pub fn new_in(parent: &Path, prefix: &str, auth: Auth<'_>, extra: &[Peer]) -> Option<Stage> {
+        Stage::start(Some(parent), prefix, auth, extra)
+    }
+
+    fn start(parent: Option<&Path>, prefix: &str, auth: Auth<'_>, extra: &[Peer]) -> Option<Stage> {
         let mut needed = Registry::PEERS.to_vec();
         needed.extend_from_slice(extra);
         let tools = tofu::require(&needed)?;
@@ -82,10 +105,13 @@ impl Stage {
                 realm,
             ),
         };
-        let scratch = tempfile::Builder::new()
-            .prefix(prefix)
-            .tempdir()
-            .expect("a scratch directory");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(prefix);
+        let scratch = match parent {
+            Some(parent) => builder.tempdir_in(parent),
+            None => builder.tempdir(),
+        }
+        .expect("a scratch directory");
         let mut programs: Vec<&Path> = vec![peers::helper_bin(), &tools.tofu, &tools.oras];
         if extra.contains(&Peer::Docker) {
             programs.push(tools.found.path(Peer::Docker));
@@ -113,6 +139,25 @@ impl Stage {
         path
     }
 
+    /// `oras manifest fetch REF` with `env` and [`Stage::oras_config`]: the
+    /// manifest's bytes.
+    pub fn oras_manifest_bytes(&self, env: &Env, reference: &str) -> Vec<u8> {
+        tofu::oras_manifest_bytes(&self.tools, env, &self.oras_config(), reference)
+    }
+
+    /// [`Stage::oras_manifest_bytes`] as JSON.
+    pub fn oras_manifest(&self, env: &Env, reference: &str) -> serde_json::Value {
+        tofu::oras_manifest(&self.tools, env, &self.oras_config(), reference)
+    }
+
+    /// `tofu init` in `workdir` with `env`; panics unless it succeeded,
+    /// showing the registry's log.
+    pub fn tofu_init_ok(&self, env: &Env, workdir: &Path) -> peers::Output {
+        let out = tofu::tofu_init(&self.tools, env, workdir);
+        self.registry.assert_success(&out, "tofu init");
+        out
+    }
+
     /// The keyring session's variables, `PATH` = the bin directory only, and
     /// the registry's CA as `SSL_CERT_FILE` (no `SSL_CERT_DIR`).
     pub fn keychain_env(&self, session: &KeyringSession) -> Env {
@@ -121,6 +166,75 @@ impl Stage {
             .set("SSL_CERT_FILE", self.registry.ca_cert())
             .remove("SSL_CERT_DIR");
         env
+    }
+
+    /// A private keyring (the stage needs [`KeyringSession::PEERS`]) into
+    /// which `scalr-oci registry add HOST:PORT --username USER` stored the
+    /// stage's password, read from stdin.
+    pub fn keychain_by_registry_add(&self, user: &str) -> Keychain {
+        let session = KeyringSession::start(&self.tools.found);
+        let env = self.keychain_env(&session);
+        let authority = self.registry.authority();
+        let out = peers::run(
+            env.command(tofu::scalr_oci_bin()).args([
+                "registry",
+                "add",
+                &authority,
+                "--username",
+                user,
+            ]),
+            self.password.as_bytes(),
+            tofu::TOFU_TIMEOUT,
+        );
+        assert!(out.status.success(), "registry add: {}", show(&out));
+        Keychain { session, env }
+    }
+
+    /// Runs `test` on a stage ([`Stage::new`], with the keyring's peers)
+    /// whose password `scalr-oci registry add` stored for `user` in a
+    /// private keyring ([`Stage::keychain_by_registry_add`]): the stage, the
+    /// keychain and the registry's `HOST:PORT`. Nothing after a loud skip.
+    pub fn with_keychain(prefix: &str, user: &str, test: impl FnOnce(&Stage, &Keychain, &str)) {
+        if let Some(stage) = Stage::new(prefix, Auth::Htpasswd(user), KeyringSession::PEERS) {
+            let keychain = stage.keychain_by_registry_add(user);
+            test(&stage, &keychain, &stage.registry.authority());
+        }
+    }
+
+    /// A real `docker login HOST:PORT --password-stdin` as `user` with
+    /// `env` (the stage needs [`Peer::Docker`]), its `DOCKER_CONFIG`'s
+    /// `credHelpers` sending the registry to our helper. Checks that it
+    /// succeeded and that Docker wrote no `auths` entry for the registry:
+    /// the helper took the secret.
+    pub fn docker_login(&self, env: &Env, user: &str) {
+        let config = PathBuf::from(env.get("DOCKER_CONFIG").expect("DOCKER_CONFIG is set"))
+            .join("config.json");
+        let authority = self.registry.authority();
+        tofu::write_docker_config(&config, &[&authority]);
+        let out = tofu::docker_login(
+            self.tools.found.path(Peer::Docker),
+            env,
+            &authority,
+            user,
+            &self.password,
+        );
+        assert!(
+            out.status.success() && out.stdout_lossy().contains("Login Succeeded"),
+            "docker login {authority}: {}\nregistry log:\n{}",
+            show(&out),
+            self.registry.log()
+        );
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&config).expect("config.json"))
+                .expect("config.json is JSON");
+        assert_eq!(written["credHelpers"][&authority], "scalr", "{written}");
+        assert!(
+            written
+                .get("auths")
+                .is_none_or(|a| a.get(&authority).is_none_or(|e| e.get("auth").is_none())),
+            "docker login wrote the credential into auths: keys {:?}",
+            written.as_object().map(|o| o.keys().collect::<Vec<_>>())
+        );
     }
 
     /// A fake control plane whose integration exports `username` with the
@@ -141,6 +255,17 @@ impl Stage {
             integration,
             bundle,
         }
+    }
+
+    /// A Scalr run's environment ([`Stage::scalr_run_env`], HOME the
+    /// scratch area's `home`) whose control plane ([`Stage::control_plane`])
+    /// exports `username` with the stage's password; and that control plane.
+    pub fn scalr_run_exporting(&self, username: &str) -> (FakeControlPlane, Env) {
+        let ControlPlane { fake, bundle, .. } = self.control_plane(username);
+        let home = self.scratch.path().join("home");
+        std::fs::create_dir_all(&home).expect("mkdir HOME");
+        let env = self.scalr_run_env(&fake, &bundle, &home, &fake.token());
+        (fake, env)
     }
 
     /// As in a Scalr run: `env -i` plus exactly PATH (the bin directory),

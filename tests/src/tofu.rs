@@ -401,6 +401,23 @@ pub fn oras_manifest(
     registry_config: &Path,
     reference: &str,
 ) -> serde_json::Value {
+    let bytes = oras_manifest_bytes(tools, env, registry_config, reference);
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "the manifest is not JSON ({e}): {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    })
+}
+
+/// `oras manifest fetch REF`: the manifest's bytes, as the registry sent
+/// them.
+pub fn oras_manifest_bytes(
+    tools: &Tools,
+    env: &Env,
+    registry_config: &Path,
+    reference: &str,
+) -> Vec<u8> {
     let out = peers::run(
         env.command(&tools.oras)
             .args(["manifest", "fetch", "--registry-config"])
@@ -414,8 +431,7 @@ pub fn oras_manifest(
         "oras manifest fetch {reference}: {}",
         show(&out)
     );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("the manifest is not JSON ({e}): {}", out.stdout_lossy()))
+    out.stdout
 }
 
 // ---------------------------------------------------------------------------

@@ -334,11 +334,9 @@ fn our_keys_are_user_keys() {
 #[ignore = "needs peers"]
 fn keychain_answers_are_cached_only_for_their_login_session() {
     use scalr_oci_e2e::keyring_session::KeyringSession;
-    let Some(found) = peers::require(KeyringSession::PEERS) else {
+    let Some(s) = KeyringSession::start_in_fresh_login() else {
         return;
     };
-    scalr_oci_e2e::session_keyring::join_fresh();
-    let s = KeyringSession::start(&found);
     let host = unique_host("keychain");
     let password = fresh_secret("keychain-cache");
     let store = serde_json::json!({"ServerURL": host, "Username": "robot", "Secret": password});

@@ -25,11 +25,8 @@ const NO_CACHE: &[(&str, &str)] = &[("SCALR_OCI_CACHE_TTL", "0")];
 /// The helper in a fresh keyring session, with the cache off; `None` (after
 /// a loud skip) without the peers.
 fn helper() -> Option<Helper> {
-    let found = peers::require(KeyringSession::PEERS)?;
-    // A login session of its own, so keychain answers are cached as on a desktop.
-    scalr_oci_e2e::session_keyring::join_fresh();
     Some(Helper {
-        session: Arc::new(KeyringSession::start(&found)),
+        session: Arc::new(KeyringSession::start_in_fresh_login()?),
         env: NO_CACHE,
     })
 }
@@ -78,6 +75,11 @@ fn store_fresh(s: &Helper, server_url: &str, username: &str) -> String {
     let secret = fresh_secret(username);
     store(s, server_url, username, &secret);
     secret
+}
+
+/// [`store_fresh`] of each `(server_url, username)`, in order: their secrets.
+fn store_fresh_each<const N: usize>(s: &Helper, entries: [(&str, &str); N]) -> [String; N] {
+    entries.map(|(server_url, username)| store_fresh(s, server_url, username))
 }
 
 /// `Some((username, secret))`, or `None` on exactly the not-found answer.
@@ -224,9 +226,14 @@ fn list_is_an_empty_object_then_every_host_and_never_a_secret() {
         out.show()
     );
 
-    let a = store_fresh(s, "https://ghcr.io", "alice");
-    let b = store_fresh(s, "localhost:5000", "bob");
-    let c = store_fresh(s, "docker.io", "carol");
+    let [a, b, c] = store_fresh_each(
+        s,
+        [
+            ("https://ghcr.io", "alice"),
+            ("localhost:5000", "bob"),
+            ("docker.io", "carol"),
+        ],
+    );
     let out = s.call("list", "unused");
     for secret in [&a, &b, &c] {
         assert!(
@@ -257,8 +264,13 @@ fn list_is_an_empty_object_then_every_host_and_never_a_secret() {
 #[ignore = "needs peers"]
 fn store_replaces_username_and_secret_together() {
     let Some(s) = &helper() else { return };
-    let first = store_fresh(s, "registry.example.com", "first-user");
-    let second = store_fresh(s, "https://registry.example.com/v2/", "second-user");
+    let [first, second] = store_fresh_each(
+        s,
+        [
+            ("registry.example.com", "first-user"),
+            ("https://registry.example.com/v2/", "second-user"),
+        ],
+    );
     assert_eq!(
         get(s, "registry.example.com"),
         Some(("second-user".into(), second.clone()))
@@ -336,8 +348,10 @@ fn misses_answer_exactly_not_found() {
 #[ignore = "needs peers"]
 fn a_host_never_gets_another_hosts_secret() {
     let Some(s) = &helper() else { return };
-    let ghcr = store_fresh(s, "ghcr.io", "ghcr-user");
-    let local = store_fresh(s, "localhost:5000", "local-user");
+    let [ghcr, local] = store_fresh_each(
+        s,
+        [("ghcr.io", "ghcr-user"), ("localhost:5000", "local-user")],
+    );
 
     // Other hosts, or the same host on another port: a plain miss.
     for other in [

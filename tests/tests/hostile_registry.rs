@@ -157,13 +157,28 @@ fn assert_no_credential_printed(m: &Measured) {
 
 const AUTHS: [Auth; 2] = [Auth::Basic, Auth::Bearer];
 
+/// `command` against `attack` once with each of [`AUTHS`]: each scene and
+/// its run, which succeeded, and in which nothing but what may go to the
+/// other origin went there.
+fn succeeds_with_each_auth(
+    attack: Attack,
+    command: fn(&Scene) -> Measured,
+) -> Vec<(Scene, Measured)> {
+    AUTHS
+        .iter()
+        .map(|&auth| {
+            let s = scene(auth, attack);
+            let m = command(&s);
+            s.registry.assert_nothing_reached_other();
+            assert_eq!(m.output.code(), Some(0), "{auth:?}: {}", show(&m));
+            (s, m)
+        })
+        .collect()
+}
+
 #[test]
 fn an_upload_location_on_another_origin_gets_no_credentials() {
-    for auth in AUTHS {
-        let s = scene(auth, Attack::UploadElsewhere);
-        let m = s.publish();
-        s.registry.assert_nothing_reached_other();
-        assert_eq!(m.output.code(), Some(0), "{auth:?}: {}", show(&m));
+    for (s, m) in succeeds_with_each_auth(Attack::UploadElsewhere, Scene::publish) {
         let other = s.registry.seen_by_other();
         assert!(
             other
@@ -177,11 +192,7 @@ fn an_upload_location_on_another_origin_gets_no_credentials() {
 
 #[test]
 fn a_tags_page_on_another_origin_gets_no_credentials() {
-    for auth in AUTHS {
-        let s = scene(auth, Attack::TagsElsewhere);
-        let m = s.tags();
-        s.registry.assert_nothing_reached_other();
-        assert_eq!(m.output.code(), Some(0), "{auth:?}: {}", show(&m));
+    for (_, m) in succeeds_with_each_auth(Attack::TagsElsewhere, Scene::tags) {
         assert_eq!(m.output.stdout_lossy(), "a\nb\n", "{}", show(&m));
     }
 }
@@ -190,11 +201,7 @@ fn a_tags_page_on_another_origin_gets_no_credentials() {
 /// another host; the storage URL is presigned and must get no credentials.
 #[test]
 fn a_blob_redirected_to_another_origin_is_fetched_without_credentials() {
-    for auth in AUTHS {
-        let s = scene(auth, Attack::BlobRedirect);
-        let m = s.verify();
-        s.registry.assert_nothing_reached_other();
-        assert_eq!(m.output.code(), Some(0), "{auth:?}: {}", show(&m));
+    for (s, _) in succeeds_with_each_auth(Attack::BlobRedirect, Scene::verify) {
         assert!(
             s.registry
                 .seen_by_other()
@@ -265,41 +272,30 @@ fn assert_bounded(m: &Measured, needle: &str) {
     );
 }
 
-#[test]
-fn a_layer_claiming_one_gib_is_refused_quickly_in_little_memory() {
-    let s = scene(Auth::Basic, Attack::HugeLayer);
-    let m = s.verify();
-    assert_bounded(&m, "limit");
+/// One test per bounded-read attack: the scene, the command it attacks, and
+/// the word the refusal names ([`assert_bounded`]).
+macro_rules! bounded_attacks {
+    ($($name:ident: $auth:ident, $attack:ident, $command:ident, $needle:literal;)*) => {$(
+        #[test]
+        fn $name() {
+            let s = scene(Auth::$auth, Attack::$attack);
+            assert_bounded(&s.$command(), $needle);
+        }
+    )*};
 }
 
-#[test]
-fn an_endless_tags_paginator_is_stopped_quickly_in_little_memory() {
-    let s = scene(Auth::Basic, Attack::EndlessTags);
-    let m = s.tags();
-    assert_bounded(&m, "limit");
-}
-
-#[test]
-fn a_five_gb_error_body_is_not_read_whole() {
-    let s = scene(Auth::Basic, Attack::HugeErrorBody);
-    let m = s.verify();
-    assert_bounded(&m, "400");
-}
-
-#[test]
-fn a_five_gb_token_response_is_refused_quickly_in_little_memory() {
-    let s = scene(Auth::Bearer, Attack::HugeTokenBody);
-    let m = s.verify();
-    assert_bounded(&m, "limit");
+bounded_attacks! {
+    a_layer_claiming_one_gib_is_refused_quickly_in_little_memory: Basic, HugeLayer, verify, "limit";
+    an_endless_tags_paginator_is_stopped_quickly_in_little_memory: Basic, EndlessTags, tags, "limit";
+    a_five_gb_error_body_is_not_read_whole: Basic, HugeErrorBody, verify, "400";
+    a_five_gb_token_response_is_refused_quickly_in_little_memory: Bearer, HugeTokenBody, verify, "limit";
 }
 
 /// A registry whose error page echoes the request: its text never reaches
 /// our output (a CI log), only its error code and our own words.
 #[test]
 fn a_registry_echoing_the_password_in_its_error_is_not_repeated() {
-    let s = scene(Auth::Basic, Attack::EchoCredentials);
-    let m = s.verify();
-    assert_eq!(m.output.code(), Some(2), "{}", show(&m));
+    let (_s, m) = verify_refused(Attack::EchoCredentials, None);
     assert_no_credential_printed(&m);
     let text = format!("{}{}", m.output.stdout_lossy(), m.output.stderr_lossy());
     assert!(text.contains("DENIED"), "{}", show(&m));
@@ -331,32 +327,46 @@ fn overlapping_bomb(copies: usize) -> Vec<u8> {
     scalr_oci_e2e::zip_bomb::overlapping_bomb(&single, copies)
 }
 
+/// `verify` of a module whose package is `zip` (served by an honest
+/// registry): refused as [`assert_bounded`] says, naming `needle`.
+#[track_caller]
+fn assert_package_refused(zip: Vec<u8>, needle: &str) {
+    let s = scene_serving(Auth::Basic, Attack::None, zip);
+    assert_bounded(&s.verify(), needle);
+}
+
 #[test]
 fn a_zip_of_overlapping_entries_is_refused_without_inflating_it() {
-    let s = scene_serving(Auth::Basic, Attack::None, overlapping_bomb(2000));
-    let m = s.verify();
-    assert_bounded(&m, "overlap");
+    assert_package_refused(overlapping_bomb(2000), "overlap");
 }
 
 #[test]
 fn a_zip_with_a_huge_symlink_target_is_refused_unread() {
     let target = "a/".repeat(1 << 20);
-    let s = scene_serving(Auth::Basic, Attack::None, zip_with_links(&[("l", &target)]));
-    let m = s.verify();
-    assert_bounded(&m, "limit of 4096");
+    assert_package_refused(zip_with_links(&[("l", &target)]), "limit of 4096");
 }
 
 /// `b -> .` and `a -> b/..`: `b/..` looks like `.`, but once extracted `b`
 /// is the module root, so `a` is its parent.
 #[test]
 fn a_symlink_chain_out_of_the_module_is_refused() {
-    let s = scene_serving(
-        Auth::Basic,
-        Attack::None,
+    assert_package_refused(
         zip_with_links(&[("b", "."), ("a", "b/..")]),
+        "symlink out of the package",
     );
+}
+
+/// `verify` against `attack` (Basic), with `SCALR_OCI_DEADLINE=deadline`
+/// when given: the scene and the measured run, which must have failed with
+/// exit code 2.
+fn verify_refused(attack: Attack, deadline: Option<u64>) -> (Scene, Measured) {
+    let mut s = scene(Auth::Basic, attack);
+    if let Some(secs) = deadline {
+        s.env.push(("SCALR_OCI_DEADLINE".into(), secs.to_string()));
+    }
     let m = s.verify();
-    assert_bounded(&m, "symlink out of the package");
+    assert_eq!(m.output.code(), Some(2), "{}", show(&m));
+    (s, m)
 }
 
 /// 503, 503, then 429 with `Retry-After: 1`: retried with the control
@@ -380,11 +390,7 @@ fn unavailable_and_rate_limited_answers_are_retried() {
 /// deadline), and the error names the deadline and the last answer.
 #[test]
 fn retries_end_at_the_command_deadline() {
-    let mut s = scene(Auth::Basic, Attack::DownRetryAfter);
-    s.env
-        .push(("SCALR_OCI_DEADLINE".into(), DEADLINE_SECS.to_string()));
-    let m = s.verify();
-    assert_eq!(m.output.code(), Some(2), "{}", show(&m));
+    let (s, m) = verify_refused(Attack::DownRetryAfter, Some(DEADLINE_SECS));
     let err = m.output.stderr_lossy();
     assert!(
         err.contains(&format!(
@@ -413,11 +419,7 @@ fn retries_end_at_the_command_deadline() {
 /// waited for its fixed 600 s).
 #[test]
 fn a_stalled_registry_ends_at_the_command_deadline() {
-    let mut s = scene(Auth::Basic, Attack::Stall);
-    s.env
-        .push(("SCALR_OCI_DEADLINE".into(), DEADLINE_SECS.to_string()));
-    let m = s.verify();
-    assert_eq!(m.output.code(), Some(2), "{}", show(&m));
+    let (s, m) = verify_refused(Attack::Stall, Some(DEADLINE_SECS));
     assert!(
         m.output.stderr_lossy().contains(&format!(
             "the registry did not answer within this command's deadline of {DEADLINE_SECS} s"
@@ -435,9 +437,7 @@ fn a_stalled_registry_ends_at_the_command_deadline() {
 /// within the command's deadline.
 #[test]
 fn a_registry_that_stays_down_is_given_up_on() {
-    let s = scene(Auth::Basic, Attack::Down);
-    let m = s.verify();
-    assert_eq!(m.output.code(), Some(2), "{}", show(&m));
+    let (s, m) = verify_refused(Attack::Down, None);
     let err = m.output.stderr_lossy();
     assert!(
         err.contains("503") && err.contains("gave up"),

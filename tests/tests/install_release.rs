@@ -28,10 +28,12 @@ fn script() -> PathBuf {
 /// A PATH with the basic tools and neither cargo nor rustc.
 const BARE_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
-/// `sh -s -- ARGS` with install.sh on stdin, in a fresh HOME, trusting `ca`.
-fn piped_install(home: &Path, ca: &Path, args: &[&str]) -> Output {
+/// `sh -s -- --from-url URL --prefix PREFIX ARGS` with install.sh on stdin,
+/// in a fresh HOME, trusting `ca`.
+fn piped_install(home: &Path, ca: &Path, url: &str, prefix: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new("sh");
-    cmd.args(["-s", "--"])
+    cmd.args(["-s", "--", "--from-url", url, "--prefix"])
+        .arg(prefix)
         .args(args)
         .env_clear()
         .env("HOME", home)
@@ -43,14 +45,29 @@ fn piped_install(home: &Path, ca: &Path, args: &[&str]) -> Output {
     peers::run(&mut cmd, &text, Duration::from_secs(120))
 }
 
-/// Asserts a non-zero exit and returns stderr, where install.sh says why.
-fn refused(out: &Output) -> String {
+/// Asserts that install.sh succeeded and that its output holds `text`.
+#[track_caller]
+fn assert_says(out: &Output, text: &str) {
+    assert!(
+        out.success().contains(text),
+        "{text:?} missing: {}",
+        out.show()
+    );
+}
+
+/// Asserts a non-zero exit and that stderr, where install.sh says why,
+/// holds each of `says`.
+#[track_caller]
+fn assert_refused(out: &Output, says: &[&str]) {
     assert!(
         out.code().is_some_and(|c| c != 0),
         "install.sh succeeded: {}",
         out.show()
     );
-    out.stderr_lossy()
+    let message = out.stderr_lossy();
+    for text in says {
+        assert!(message.contains(text), "{text:?} missing: {}", out.show());
+    }
 }
 
 fn assert_nothing_installed(home: &Path, prefix: &Path) {
@@ -62,6 +79,59 @@ fn assert_nothing_installed(home: &Path, prefix: &Path) {
         "the plugin directory was touched"
     );
     assert!(!home.join(".tofurc").exists(), "the CLI config was written");
+}
+
+/// A release served over HTTPS from `release.dir` under `url`, and a fresh
+/// HOME to install it into (prefix HOME/bin).
+struct Served {
+    host: ReleaseHost,
+    url: String,
+    home: tempfile::TempDir,
+    prefix: PathBuf,
+}
+
+impl Served {
+    fn new(release: &Release, path: &str) -> Served {
+        let host = ReleaseHost::serve(release.dir.path());
+        let home = tempfile::tempdir().unwrap();
+        Served {
+            url: host.url(path),
+            host,
+            prefix: home.path().join("bin"),
+            home,
+        }
+    }
+
+    /// [`piped_install`] from the release's URL into the prefix.
+    fn install(&self, args: &[&str]) -> Output {
+        piped_install(
+            self.home.path(),
+            &self.host.ca.ca_cert,
+            &self.url,
+            &self.prefix,
+            args,
+        )
+    }
+
+    fn assert_nothing_installed(&self) {
+        assert_nothing_installed(self.home.path(), &self.prefix);
+    }
+}
+
+/// The release's archive unpacked by `tar` into a temporary directory: the
+/// directory, and the archive's top folder in it.
+fn unpack(release: &Release) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let status = Command::new("tar")
+        .arg("-xzf")
+        .arg(release.path(&release.archive))
+        .arg("-C")
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "tar -xzf {}", release.archive);
+    let top = dir.path().join(release.archive.trim_end_matches(".tar.gz"));
+    (dir, top)
 }
 
 #[test]
@@ -78,40 +148,20 @@ fn the_bare_path_has_no_rust_toolchain() {
 #[test]
 fn piped_install_downloads_verifies_and_installs_without_cargo() {
     let release = Release::staged();
-    let host = ReleaseHost::serve(release.dir.path());
-    let home = tempfile::tempdir().unwrap();
-    let prefix = home.path().join("bin");
-    let url = host.url("Scalr/docker-credential-scalr/releases/latest/download");
-    let out = piped_install(
-        home.path(),
-        &host.ca.ca_cert,
-        &[
-            "--from-url",
-            &url,
-            "--prefix",
-            prefix.to_str().unwrap(),
-            "--no-configure",
-        ],
+    let served = Served::new(
+        &release,
+        "Scalr/docker-credential-scalr/releases/latest/download",
     );
-    let text = out.success();
-    assert!(
-        text.contains(&format!("verified {} against SHA256SUMS", release.archive)),
-        "{}",
-        out.show()
+    let Served {
+        host, home, prefix, ..
+    } = &served;
+    let out = served.install(&["--no-configure"]);
+    assert_says(
+        &out,
+        &format!("verified {} against SHA256SUMS", release.archive),
     );
     // What was installed is what the archive holds, byte for byte.
-    let unpacked = tempfile::tempdir().unwrap();
-    let status = Command::new("tar")
-        .arg("-xzf")
-        .arg(release.path(&release.archive))
-        .arg("-C")
-        .arg(unpacked.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let top = unpacked
-        .path()
-        .join(release.archive.trim_end_matches(".tar.gz"));
+    let (_unpacked, top) = unpack(&release);
     for bin in BINARIES {
         assert_eq!(
             std::fs::read(prefix.join(bin)).unwrap(),
@@ -136,58 +186,25 @@ fn piped_install_downloads_verifies_and_installs_without_cargo() {
     assert_eq!(host.requests(&release.archive), 1);
 
     // A pinned version asks for that archive by name.
-    let again = piped_install(
-        home.path(),
-        &host.ca.ca_cert,
-        &[
-            "--from-url",
-            &url,
-            "--version",
-            &release.version,
-            "--prefix",
-            prefix.to_str().unwrap(),
-            "--no-configure",
-        ],
-    );
-    assert!(
-        again.success().contains("is up to date"),
-        "{}",
-        again.show()
-    );
+    let again = served.install(&["--version", &release.version, "--no-configure"]);
+    assert_says(&again, "is up to date");
 }
 
 #[test]
 fn a_tampered_archive_is_named_and_nothing_is_installed() {
     let release = Release::staged();
-    // One byte changed after SHA256SUMS was written, as a compromised mirror
-    // or a broken download would serve it.
-    let path = release.path(&release.archive);
-    let mut bytes = std::fs::read(&path).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0x01;
-    std::fs::write(&path, bytes).unwrap();
-    let host = ReleaseHost::serve(release.dir.path());
-    let home = tempfile::tempdir().unwrap();
-    let prefix = home.path().join("bin");
-    let out = piped_install(
-        home.path(),
-        &host.ca.ca_cert,
+    release.tamper_with_the_archive();
+    let served = Served::new(&release, "mirror");
+    let out = served.install(&[]);
+    assert_refused(
+        &out,
         &[
-            "--from-url",
-            &host.url("mirror"),
-            "--prefix",
-            prefix.to_str().unwrap(),
+            &format!("{} does not match SHA256SUMS", release.archive),
+            "nothing was installed",
         ],
     );
-    let message = refused(&out);
-    assert!(
-        message.contains(&format!("{} does not match SHA256SUMS", release.archive))
-            && message.contains("nothing was installed"),
-        "{}",
-        out.show()
-    );
-    assert_eq!(host.requests(&release.archive), 1);
-    assert_nothing_installed(home.path(), &prefix);
+    assert_eq!(served.host.requests(&release.archive), 1);
+    served.assert_nothing_installed();
 }
 
 #[test]
@@ -201,47 +218,21 @@ fn a_missing_sha256sums_entry_is_named_and_the_archive_is_never_fetched() {
         .collect();
     assert_ne!(kept, sums, "the entry was there to remove");
     std::fs::write(release.path("SHA256SUMS"), kept).unwrap();
-    let host = ReleaseHost::serve(release.dir.path());
-    let home = tempfile::tempdir().unwrap();
-    let prefix = home.path().join("bin");
+    let served = Served::new(&release, "mirror");
     // Pinned: the archive's name is known, so the message names it.
-    let pinned = piped_install(
-        home.path(),
-        &host.ca.ca_cert,
+    let pinned = served.install(&["--version", &release.version]);
+    assert_refused(
+        &pinned,
         &[
-            "--from-url",
-            &host.url("mirror"),
-            "--version",
-            &release.version,
-            "--prefix",
-            prefix.to_str().unwrap(),
+            &format!("has no entry for {}", release.archive),
+            "nothing was installed",
         ],
-    );
-    let message = refused(&pinned);
-    assert!(
-        message.contains(&format!("has no entry for {}", release.archive))
-            && message.contains("nothing was installed"),
-        "{}",
-        pinned.show()
     );
     // Latest: no archive for this machine is listed at all.
-    let latest = piped_install(
-        home.path(),
-        &host.ca.ca_cert,
-        &[
-            "--from-url",
-            &host.url("mirror"),
-            "--prefix",
-            prefix.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        refused(&latest).contains("has no entry for a scalr-oci-VERSION-"),
-        "{}",
-        latest.show()
-    );
-    assert_eq!(host.requests(&release.archive), 0);
-    assert_nothing_installed(home.path(), &prefix);
+    let latest = served.install(&[]);
+    assert_refused(&latest, &["has no entry for a scalr-oci-VERSION-"]);
+    assert_eq!(served.host.requests(&release.archive), 0);
+    served.assert_nothing_installed();
 }
 
 #[test]
@@ -251,13 +242,10 @@ fn a_plain_http_release_url_is_refused() {
     let out = piped_install(
         home.path(),
         Path::new("/dev/null"),
-        &[
-            "--from-url",
-            "http://127.0.0.1:9/release",
-            "--prefix",
-            prefix.to_str().unwrap(),
-        ],
+        "http://127.0.0.1:9/release",
+        &prefix,
+        &[],
     );
-    assert!(refused(&out).contains("must be https://"), "{}", out.show());
+    assert_refused(&out, &["must be https://"]);
     assert_nothing_installed(home.path(), &prefix);
 }

@@ -21,12 +21,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use scalr_oci_e2e::fake_control_plane::FakeControlPlane;
-use scalr_oci_e2e::keyring_session::KeyringSession;
+use scalr_oci_e2e::oci::sha256_digest;
 use scalr_oci_e2e::peers::{self, Output};
 use scalr_oci_e2e::secrets::{assert_no_credential_in_files, assert_no_file_contains};
-use scalr_oci_e2e::stage::{Auth, ControlPlane, REPO, Stage};
+use scalr_oci_e2e::stage::{Auth, Keychain, REPO, Stage};
 use scalr_oci_e2e::tofu::{self, Env, show};
-use sha2::{Digest as _, Sha256};
 
 scalr_oci_e2e::ci_runs_the_ignored_tests!();
 
@@ -35,29 +34,6 @@ const READER: &str = "module-reader";
 const TIMEOUT: Duration = Duration::from_secs(120);
 const PREFIX: &str = "scalr-e2e-module-";
 
-/// The Basic (htpasswd) registry, its credentials stored in a real keyring
-/// by `scalr-oci registry add` (password on stdin): the stage, the session
-/// and its environment.
-fn keychain_stage() -> Option<(Stage, KeyringSession, Env)> {
-    let stage = Stage::new(PREFIX, Auth::Htpasswd(USER), KeyringSession::PEERS)?;
-    let session = KeyringSession::start(&stage.tools.found);
-    let env = stage.keychain_env(&session);
-    let authority = stage.registry.authority();
-    let out = peers::run(
-        env.command(tofu::scalr_oci_bin()).args([
-            "registry",
-            "add",
-            &authority,
-            "--username",
-            USER,
-        ]),
-        stage.password.as_bytes(),
-        TIMEOUT,
-    );
-    assert!(out.status.success(), "registry add: {}", show(&out));
-    Some((stage, session, env))
-}
-
 /// The Bearer-token registry: USER may push, READER only pull; `realm`
 /// replaces the token server's own.
 fn token_stage(realm: Option<String>) -> Option<Stage> {
@@ -65,15 +41,12 @@ fn token_stage(realm: Option<String>) -> Option<Stage> {
     Stage::new(PREFIX, Auth::Token { users, realm }, &[])
 }
 
-/// As in a Scalr run: `env -i` plus PATH, HOME, SSL_CERT_FILE (both
-/// CAs), SCALR_HOSTNAME and SCALR_TOKEN; the control plane exports
-/// `username` with the registry password for this registry.
-fn control_plane_env(stage: &Stage, username: &str) -> (FakeControlPlane, Env) {
-    let ControlPlane { fake, bundle, .. } = stage.control_plane(username);
-    let home = stage.scratch.path().join("home");
-    std::fs::create_dir_all(&home).expect("mkdir HOME");
-    let env = stage.scalr_run_env(&fake, &bundle, &home, &fake.token());
-    (fake, env)
+/// [`token_stage`] without another realm, and a Scalr run whose control
+/// plane exports `username` ([`Stage::scalr_run_exporting`]).
+fn token_stage_for_a_scalr_run(username: &str) -> Option<(Stage, FakeControlPlane, Env)> {
+    let stage = token_stage(None)?;
+    let (fake, env) = stage.scalr_run_exporting(username);
+    Some((stage, fake, env))
 }
 
 /// A module directory for `marker`, plus what must never be published.
@@ -105,36 +78,11 @@ fn publish(stage: &Stage, env: &Env, dir: &Path, extra: &[&str]) -> serde_json::
     let mut args = vec!["module", "publish", dir, &target, "--json"];
     args.extend_from_slice(extra);
     let out = scalr_oci(env, &args);
-    assert!(
-        out.status.success(),
-        "scalr-oci {args:?}: {}\nregistry log:\n{}",
-        show(&out),
-        stage.registry.log()
-    );
+    stage
+        .registry
+        .assert_success(&out, &format!("scalr-oci {args:?}"));
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("publish --json printed no JSON ({e}): {}", show(&out)))
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    let hex: String = Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
-}
-
-/// `oras manifest fetch REF`: the raw bytes.
-fn oras_manifest_bytes(stage: &Stage, env: &Env, reference: &str) -> Vec<u8> {
-    let out = peers::run(
-        env.command(&stage.tools.oras)
-            .args(["manifest", "fetch", "--registry-config"])
-            .arg(stage.oras_config())
-            .arg(reference),
-        b"",
-        TIMEOUT,
-    );
-    assert!(out.status.success(), "oras manifest fetch: {}", show(&out));
-    out.stdout
 }
 
 /// `tofu init` of three modules: by tag, by digest, and `//modules/vpc`;
@@ -156,13 +104,7 @@ fn assert_tofu_installs(stage: &Stage, env: &Env, home: &Path, digest: &str) -> 
     assert!(out.status.success(), "configure tofu: {}", show(&out));
     let mut env = env.clone();
     env.set("TF_CLI_CONFIG_FILE", &tofurc);
-    let out = tofu::tofu_init(&stage.tools, &env, &workdir);
-    assert!(
-        out.status.success(),
-        "tofu init: {}\nregistry log:\n{}",
-        show(&out),
-        stage.registry.log()
-    );
+    let out = stage.tofu_init_ok(&env, &workdir);
     for (key, rel, needle) in [
         ("by_tag", "outputs.tf", "\"1.0.0\""),
         ("by_digest", "modules/vpc/main.tf", "version 1.0.0"),
@@ -213,84 +155,85 @@ fn touch_everything(dir: &Path) {
 #[test]
 #[ignore = "needs peers"]
 fn keychain_publish_is_reproducible_and_installs_with_tofu() {
-    let Some((stage, session, env)) = keychain_stage() else {
-        return;
-    };
-    let authority = stage.registry.authority();
+    Stage::with_keychain(
+        PREFIX,
+        USER,
+        |stage, Keychain { session, env }, authority| {
+            let dir = module(stage, "1.0.0");
+            let first = publish(stage, env, &dir, &["--tag", "1.0.0", "--tag", "latest"]);
+            let digest = first["digest"].as_str().expect("a digest").to_string();
+            assert_eq!(first["tags"], serde_json::json!(["1.0.0", "latest"]));
+            assert_eq!(
+                first["source"],
+                format!("{}?digest={digest}", stage.source(""))
+            );
+            let files: Vec<&str> = first["files"]
+                .as_array()
+                .expect("files")
+                .iter()
+                .filter_map(|f| f.as_str())
+                .collect();
+            assert_eq!(
+                files,
+                [
+                    "README.md",
+                    "main.tf",
+                    "modules/vpc/main.tf",
+                    "outputs.tf",
+                    "variables.tf"
+                ]
+            );
 
-    let dir = module(&stage, "1.0.0");
-    let first = publish(&stage, &env, &dir, &["--tag", "1.0.0", "--tag", "latest"]);
-    let digest = first["digest"].as_str().expect("a digest").to_string();
-    assert_eq!(first["tags"], serde_json::json!(["1.0.0", "latest"]));
-    assert_eq!(
-        first["source"],
-        format!("{}?digest={digest}", stage.source(""))
+            // ORAS reads back exactly the bytes we pushed.
+            let bytes = stage.oras_manifest_bytes(env, &format!("{authority}/{REPO}:1.0.0"));
+            assert_eq!(
+                sha256_digest(&bytes),
+                digest,
+                "{}",
+                String::from_utf8_lossy(&bytes)
+            );
+            let manifest: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+            assert_eq!(manifest["artifactType"], tofu::MODULE_ARTIFACT_TYPE);
+            assert_eq!(manifest["layers"][0]["mediaType"], tofu::ZIP_MEDIA_TYPE);
+            assert_eq!(manifest["layers"][0], first["layer"]);
+            assert_eq!(
+                manifest["config"]["mediaType"],
+                "application/vnd.oci.empty.v1+json"
+            );
+
+            // The same tree, other mtimes and modes: the same digest, nothing uploaded.
+            touch_everything(&dir);
+            let second = publish(stage, env, &dir, &["--tag", "1.0.0"]);
+            assert_eq!(second["digest"], digest);
+            assert_eq!(second["uploaded"], serde_json::json!([]));
+
+            let home = session.home();
+            let workdir = assert_tofu_installs(stage, env, &home, &digest);
+
+            let target = stage.source("");
+            let out = scalr_oci(env, &["module", "verify", &format!("{target}?tag=1.0.0")]);
+            assert!(out.status.success(), "verify: {}", show(&out));
+            assert!(out.stdout_lossy().starts_with("ok "), "{}", show(&out));
+            let out = scalr_oci(
+                env,
+                &[
+                    "module",
+                    "verify",
+                    &format!("{target}//modules/vpc?digest={digest}"),
+                ],
+            );
+            assert!(out.status.success(), "verify //modules/vpc: {}", show(&out));
+            let out = scalr_oci(env, &["module", "tags", &target]);
+            assert_eq!(out.success(), "1.0.0\nlatest\n");
+            // One tag a page: the second comes from the Link header's next page.
+            let out = scalr_oci(env, &["module", "tags", &target, "--page-size", "1"]);
+            assert_eq!(out.success(), "1.0.0\nlatest\n");
+
+            for place in [home.as_path(), stage.scratch.path(), workdir.as_path()] {
+                assert_no_credential_in_files(place, USER, &stage.password);
+            }
+        },
     );
-    let files: Vec<&str> = first["files"]
-        .as_array()
-        .expect("files")
-        .iter()
-        .filter_map(|f| f.as_str())
-        .collect();
-    assert_eq!(
-        files,
-        [
-            "README.md",
-            "main.tf",
-            "modules/vpc/main.tf",
-            "outputs.tf",
-            "variables.tf"
-        ]
-    );
-
-    // ORAS reads back exactly the bytes we pushed.
-    let bytes = oras_manifest_bytes(&stage, &env, &format!("{authority}/{REPO}:1.0.0"));
-    assert_eq!(
-        sha256(&bytes),
-        digest,
-        "{}",
-        String::from_utf8_lossy(&bytes)
-    );
-    let manifest: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
-    assert_eq!(manifest["artifactType"], tofu::MODULE_ARTIFACT_TYPE);
-    assert_eq!(manifest["layers"][0]["mediaType"], tofu::ZIP_MEDIA_TYPE);
-    assert_eq!(manifest["layers"][0], first["layer"]);
-    assert_eq!(
-        manifest["config"]["mediaType"],
-        "application/vnd.oci.empty.v1+json"
-    );
-
-    // The same tree, other mtimes and modes: the same digest, nothing uploaded.
-    touch_everything(&dir);
-    let second = publish(&stage, &env, &dir, &["--tag", "1.0.0"]);
-    assert_eq!(second["digest"], digest);
-    assert_eq!(second["uploaded"], serde_json::json!([]));
-
-    let home = session.home();
-    let workdir = assert_tofu_installs(&stage, &env, &home, &digest);
-
-    let target = stage.source("");
-    let out = scalr_oci(&env, &["module", "verify", &format!("{target}?tag=1.0.0")]);
-    assert!(out.status.success(), "verify: {}", show(&out));
-    assert!(out.stdout_lossy().starts_with("ok "), "{}", show(&out));
-    let out = scalr_oci(
-        &env,
-        &[
-            "module",
-            "verify",
-            &format!("{target}//modules/vpc?digest={digest}"),
-        ],
-    );
-    assert!(out.status.success(), "verify //modules/vpc: {}", show(&out));
-    let out = scalr_oci(&env, &["module", "tags", &target]);
-    assert_eq!(out.success(), "1.0.0\nlatest\n");
-    // One tag a page: the second comes from the Link header's next page.
-    let out = scalr_oci(&env, &["module", "tags", &target, "--page-size", "1"]);
-    assert_eq!(out.success(), "1.0.0\nlatest\n");
-
-    for place in [home.as_path(), stage.scratch.path(), workdir.as_path()] {
-        assert_no_credential_in_files(place, USER, &stage.password);
-    }
 }
 
 /// The control plane as the only source (`env -i`), the Bearer-token
@@ -299,16 +242,15 @@ fn keychain_publish_is_reproducible_and_installs_with_tofu() {
 #[test]
 #[ignore = "needs peers"]
 fn control_plane_only_with_a_bearer_token_registry() {
-    let Some(stage) = token_stage(None) else {
+    let Some((stage, fake, env)) = token_stage_for_a_scalr_run(USER) else {
         return;
     };
-    let (fake, env) = control_plane_env(&stage, USER);
     let home = stage.scratch.path().join("home");
 
     // A module with a poorly compressible file, pushed in 8 KiB PATCH chunks.
     let dir = module(&stage, "1.0.0");
     let noise: String = (0..2000u32)
-        .map(|i| format!("# {}\n", sha256(&i.to_le_bytes())))
+        .map(|i| format!("# {}\n", sha256_digest(&i.to_le_bytes())))
         .collect();
     std::fs::write(dir.join("noise.tf"), noise).expect("write noise.tf");
     let report = publish(
@@ -377,10 +319,9 @@ fn control_plane_only_with_a_bearer_token_registry() {
 #[test]
 #[ignore = "needs peers"]
 fn a_refused_push_is_explained_and_makes_no_tag() {
-    let Some(stage) = token_stage(None) else {
+    let Some((stage, fake, env)) = token_stage_for_a_scalr_run(READER) else {
         return;
     };
-    let (fake, env) = control_plane_env(&stage, READER);
     let dir = module(&stage, "1.0.0");
     let target = stage.source("");
     let out = scalr_oci(
@@ -440,7 +381,7 @@ fn credentials_never_go_to_a_token_realm_that_is_not_https() {
             std::thread::sleep(Duration::from_millis(5));
         }
     });
-    let (fake, env) = control_plane_env(&stage, USER);
+    let (fake, env) = stage.scalr_run_exporting(USER);
     let dir = module(&stage, "1.0.0");
     let target = stage.source("");
     for args in [
@@ -481,89 +422,91 @@ fn credentials_never_go_to_a_token_realm_that_is_not_https() {
 #[test]
 #[ignore = "needs peers"]
 fn verify_rejects_each_bad_artifact_with_its_message() {
-    let Some((stage, session, env)) = keychain_stage() else {
-        return;
-    };
-    let authority = stage.registry.authority();
+    Stage::with_keychain(
+        PREFIX,
+        USER,
+        |stage, Keychain { session, env }, authority| {
+            let files = stage.scratch.path().join("files");
+            std::fs::create_dir_all(&files).expect("mkdir");
+            let module = module(stage, "1.0.0");
+            tofu::zip_dir(&module, &files.join("good.zip"));
+            std::fs::write(files.join("notes.txt"), "notes").expect("write");
+            {
+                use zip::write::SimpleFileOptions;
+                let file = std::fs::File::create(files.join("evil.zip")).expect("create");
+                let mut zip = zip::ZipWriter::new(file);
+                for (name, text) in [("main.tf", "# ok\n"), ("../escape.tf", "# out\n")] {
+                    zip.start_file(name, SimpleFileOptions::default())
+                        .expect("an entry");
+                    zip.write_all(text.as_bytes()).expect("write");
+                }
+                zip.finish().expect("finish");
+            }
+            let oras_push = |tag: &str, artifact_type: &str, layers: &[&str]| {
+                let out = peers::run(
+                    env.command(&stage.tools.oras)
+                        .arg("push")
+                        .arg("--registry-config")
+                        .arg(stage.oras_config())
+                        .args(["--artifact-type", artifact_type])
+                        .arg(format!("{authority}/{REPO}:{tag}"))
+                        .args(layers)
+                        .current_dir(&files),
+                    b"",
+                    TIMEOUT,
+                );
+                assert!(out.status.success(), "oras push {tag}: {}", show(&out));
+            };
+            oras_push(
+                "other-type",
+                "application/vnd.example.thing",
+                &["good.zip:archive/zip"],
+            );
+            oras_push(
+                "two-layers",
+                tofu::MODULE_ARTIFACT_TYPE,
+                &["good.zip:archive/zip", "notes.txt:text/plain"],
+            );
+            oras_push(
+                "escape",
+                tofu::MODULE_ARTIFACT_TYPE,
+                &["evil.zip:archive/zip"],
+            );
+            oras_push(
+                "fine",
+                tofu::MODULE_ARTIFACT_TYPE,
+                &["good.zip:archive/zip"],
+            );
 
-    let files = stage.scratch.path().join("files");
-    std::fs::create_dir_all(&files).expect("mkdir");
-    let module = module(&stage, "1.0.0");
-    tofu::zip_dir(&module, &files.join("good.zip"));
-    std::fs::write(files.join("notes.txt"), "notes").expect("write");
-    {
-        use zip::write::SimpleFileOptions;
-        let file = std::fs::File::create(files.join("evil.zip")).expect("create");
-        let mut zip = zip::ZipWriter::new(file);
-        for (name, text) in [("main.tf", "# ok\n"), ("../escape.tf", "# out\n")] {
-            zip.start_file(name, SimpleFileOptions::default())
-                .expect("an entry");
-            zip.write_all(text.as_bytes()).expect("write");
-        }
-        zip.finish().expect("finish");
-    }
-    let oras_push = |tag: &str, artifact_type: &str, layers: &[&str]| {
-        let out = peers::run(
-            env.command(&stage.tools.oras)
-                .arg("push")
-                .arg("--registry-config")
-                .arg(stage.oras_config())
-                .args(["--artifact-type", artifact_type])
-                .arg(format!("{authority}/{REPO}:{tag}"))
-                .args(layers)
-                .current_dir(&files),
-            b"",
-            TIMEOUT,
-        );
-        assert!(out.status.success(), "oras push {tag}: {}", show(&out));
-    };
-    oras_push(
-        "other-type",
-        "application/vnd.example.thing",
-        &["good.zip:archive/zip"],
+            let target = stage.source("");
+            let verify =
+                |tag: &str| scalr_oci(env, &["module", "verify", &format!("{target}?tag={tag}")]);
+            let out = verify("fine");
+            assert!(
+                out.status.success(),
+                "an ORAS-pushed good package: {}",
+                show(&out)
+            );
+            for (tag, message) in [
+                (
+                    "other-type",
+                    "the artifactType is \"application/vnd.example.thing\", not application/vnd.opentofu.modulepkg",
+                ),
+                ("two-layers", "the manifest has 2 layers"),
+                ("escape", "zip entry \"../escape.tf\" contains `..`"),
+                ("missing", "missing does not exist"),
+            ] {
+                let out = verify(tag);
+                assert_eq!(out.code(), Some(2), "verify {tag}: {}", show(&out));
+                let seen = format!("{}{}", out.stdout_lossy(), out.stderr_lossy());
+                assert!(
+                    seen.contains(message),
+                    "verify {tag}: want {message:?}: {}",
+                    show(&out)
+                );
+            }
+            assert_no_credential_in_files(&session.home(), USER, &stage.password);
+            assert_no_credential_in_files(stage.scratch.path(), USER, &stage.password);
+        },
     );
-    oras_push(
-        "two-layers",
-        tofu::MODULE_ARTIFACT_TYPE,
-        &["good.zip:archive/zip", "notes.txt:text/plain"],
-    );
-    oras_push(
-        "escape",
-        tofu::MODULE_ARTIFACT_TYPE,
-        &["evil.zip:archive/zip"],
-    );
-    oras_push(
-        "fine",
-        tofu::MODULE_ARTIFACT_TYPE,
-        &["good.zip:archive/zip"],
-    );
-
-    let target = stage.source("");
-    let verify = |tag: &str| scalr_oci(&env, &["module", "verify", &format!("{target}?tag={tag}")]);
-    let out = verify("fine");
-    assert!(
-        out.status.success(),
-        "an ORAS-pushed good package: {}",
-        show(&out)
-    );
-    for (tag, message) in [
-        (
-            "other-type",
-            "the artifactType is \"application/vnd.example.thing\", not application/vnd.opentofu.modulepkg",
-        ),
-        ("two-layers", "the manifest has 2 layers"),
-        ("escape", "zip entry \"../escape.tf\" contains `..`"),
-        ("missing", "missing does not exist"),
-    ] {
-        let out = verify(tag);
-        assert_eq!(out.code(), Some(2), "verify {tag}: {}", show(&out));
-        let seen = format!("{}{}", out.stdout_lossy(), out.stderr_lossy());
-        assert!(
-            seen.contains(message),
-            "verify {tag}: want {message:?}: {}",
-            show(&out)
-        );
-    }
-    assert_no_credential_in_files(&session.home(), USER, &stage.password);
-    assert_no_credential_in_files(stage.scratch.path(), USER, &stage.password);
 }

@@ -17,14 +17,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use scalr_oci_e2e::keyring_session::KeyringSession;
+use scalr_oci_e2e::oci::sha256_hex;
 use scalr_oci_e2e::peers::{self, Output};
 use scalr_oci_e2e::provider_simple::{self, PLATFORMS, VERSION, Zips};
 use scalr_oci_e2e::secrets::assert_no_credential_in_files;
-use scalr_oci_e2e::stage::{Auth, ControlPlane, Stage};
+use scalr_oci_e2e::stage::{Auth, Keychain, Stage};
 use scalr_oci_e2e::tofu::{self, Env, show};
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 scalr_oci_e2e::ci_runs_the_ignored_tests!();
 
@@ -42,20 +41,10 @@ fn scalr_oci(env: &Env, args: &[&str]) -> Output {
 
 fn scalr_oci_ok(stage: &Stage, env: &Env, args: &[&str]) -> Output {
     let out = scalr_oci(env, args);
-    assert!(
-        out.status.success(),
-        "scalr-oci {args:?}: {}\nregistry log:\n{}",
-        show(&out),
-        stage.registry.log()
-    );
+    stage
+        .registry
+        .assert_success(&out, &format!("scalr-oci {args:?}"));
     out
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// The lock file's `zh:` hash of each zip, by platform.
@@ -64,32 +53,9 @@ fn zh_of(zips: &Zips) -> BTreeMap<String, String> {
         .iter()
         .map(|p| {
             let bytes = std::fs::read(zips.path(p)).expect("read a zip");
-            (p.to_string(), format!("zh:{}", hex_sha256(&bytes)))
+            (p.to_string(), format!("zh:{}", sha256_hex(&bytes)))
         })
         .collect()
-}
-
-/// The keyring stage: htpasswd registry, its password stored by
-/// `scalr-oci registry add`.
-fn keychain_stage() -> Option<(Stage, KeyringSession, Env, Zips)> {
-    let zips = provider_simple::require()?;
-    let stage = Stage::new(PREFIX, Auth::Htpasswd(USER), KeyringSession::PEERS)?;
-    let session = KeyringSession::start(&stage.tools.found);
-    let env = stage.keychain_env(&session);
-    let authority = stage.registry.authority();
-    let out = peers::run(
-        env.command(tofu::scalr_oci_bin()).args([
-            "registry",
-            "add",
-            &authority,
-            "--username",
-            USER,
-        ]),
-        stage.password.as_bytes(),
-        TIMEOUT,
-    );
-    assert!(out.status.success(), "registry add: {}", show(&out));
-    Some((stage, session, env, zips))
 }
 
 fn zip_args(zips: &Zips) -> Vec<String> {
@@ -156,13 +122,7 @@ fn tofu_installs(
     .expect("write main.tf");
     let mut env = env.clone();
     env.set("TF_CLI_CONFIG_FILE", tofurc);
-    let init = tofu::tofu_init(&stage.tools, &env, &workdir);
-    assert!(
-        init.status.success(),
-        "tofu init: {}\nregistry log:\n{}",
-        show(&init),
-        stage.registry.log()
-    );
+    let init = stage.tofu_init_ok(&env, &workdir);
     let stdout = init.stdout_lossy();
     assert!(
         stdout.contains(&format!("Installing opentofu/simple v{VERSION}"))
@@ -219,24 +179,6 @@ fn assert_lock_hashes(lock: &str, zips: &Zips) {
     );
 }
 
-/// `oras manifest fetch REF` (credentials through the helper).
-fn oras_fetch(stage: &Stage, env: &Env, reference: &str) -> Value {
-    let out = peers::run(
-        env.command(&stage.tools.oras)
-            .args(["manifest", "fetch", "--registry-config"])
-            .arg(stage.oras_config())
-            .arg(reference),
-        b"",
-        TIMEOUT,
-    );
-    assert!(
-        out.status.success(),
-        "oras manifest fetch {reference}: {}",
-        show(&out)
-    );
-    serde_json::from_slice(&out.stdout).expect("a JSON manifest")
-}
-
 /// The documentation's recipe: `oras push` per platform into an OCI
 /// layout, `oras manifest index create`, `oras cp` to `repo:VERSION`.
 fn oras_recipe(stage: &Stage, env: &Env, zips: &Zips, repo: &str) {
@@ -289,8 +231,8 @@ fn oras_recipe(stage: &Stage, env: &Env, zips: &Zips, repo: &str) {
 /// is printed. Returns the comparison as lines.
 fn compare_indexes(stage: &Stage, env: &Env, ours: &str, theirs: &str) -> Vec<String> {
     let authority = stage.registry.authority();
-    let a = oras_fetch(stage, env, &format!("{authority}/{ours}:{VERSION}"));
-    let b = oras_fetch(stage, env, &format!("{authority}/{theirs}:{VERSION}"));
+    let a = stage.oras_manifest(env, &format!("{authority}/{ours}:{VERSION}"));
+    let b = stage.oras_manifest(env, &format!("{authority}/{theirs}:{VERSION}"));
     let mut lines = Vec::new();
     let mut row = |field: &str, x: &Value, y: &Value, must_agree: bool| {
         let same = x == y;
@@ -360,16 +302,14 @@ fn compare_indexes(stage: &Stage, env: &Env, ours: &str, theirs: &str) -> Vec<St
             &eb["digest"],
             false,
         );
-        let ma = oras_fetch(
-            stage,
+        let ma = stage.oras_manifest(
             env,
             &format!(
                 "{authority}/{ours}@{}",
                 ea["digest"].as_str().expect("digest")
             ),
         );
-        let mb = oras_fetch(
-            stage,
+        let mb = stage.oras_manifest(
             env,
             &format!(
                 "{authority}/{theirs}@{}",
@@ -421,100 +361,102 @@ fn compare_indexes(stage: &Stage, env: &Env, ours: &str, theirs: &str) -> Vec<St
 #[test]
 #[ignore = "needs peers"]
 fn push_then_tofu_installs_from_the_mirror_and_agrees_with_the_oras_recipe() {
-    let Some((stage, session, env, zips)) = keychain_stage() else {
+    let Some(zips) = provider_simple::require() else {
         return;
     };
-    let authority = stage.registry.authority();
-    let files = zip_args(&zips);
-    let report = push(&stage, &env, &files, "mirror/opentofu/simple", &[]);
-    assert_eq!(report["tag"], VERSION);
-    assert_eq!(report["unchanged"], false);
-    // Four zips and the empty config.
-    assert_eq!(
-        report["uploaded"].as_array().map(Vec::len),
-        Some(5),
-        "{report}"
-    );
-    for (platform, zh) in zh_of(&zips) {
-        assert_eq!(
-            report["platforms"][&platform]["zh"],
-            zh.as_str(),
-            "{report}"
-        );
-    }
-    let digest = report["digest"].as_str().expect("a digest").to_string();
+    Stage::with_keychain(
+        PREFIX,
+        USER,
+        |stage, Keychain { session, env }, authority| {
+            let files = zip_args(&zips);
+            let report = push(stage, env, &files, "mirror/opentofu/simple", &[]);
+            assert_eq!(report["tag"], VERSION);
+            assert_eq!(report["unchanged"], false);
+            // Four zips and the empty config.
+            assert_eq!(
+                report["uploaded"].as_array().map(Vec::len),
+                Some(5),
+                "{report}"
+            );
+            for (platform, zh) in zh_of(&zips) {
+                assert_eq!(
+                    report["platforms"][&platform]["zh"],
+                    zh.as_str(),
+                    "{report}"
+                );
+            }
+            let digest = report["digest"].as_str().expect("a digest").to_string();
 
-    // Again: the tag already names this index; nothing is sent.
-    let again = push(&stage, &env, &files, "mirror/opentofu/simple", &[]);
-    assert_eq!(again["digest"], digest.as_str());
-    assert_eq!(again["unchanged"], true);
+            // Again: the tag already names this index; nothing is sent.
+            let again = push(stage, env, &files, "mirror/opentofu/simple", &[]);
+            assert_eq!(again["digest"], digest.as_str());
+            assert_eq!(again["unchanged"], true);
 
-    let target = format!("oci://{authority}/mirror/opentofu/simple");
-    let out = scalr_oci_ok(
-        &stage,
-        &env,
-        &["provider", "verify", &format!("{target}?tag={VERSION}")],
-    );
-    let text = out.stdout_lossy();
-    for (platform, zh) in zh_of(&zips) {
-        assert!(
-            text.contains(&format!("ok    {platform:<16} {zh}")),
-            "{text}"
-        );
-    }
-    let out = scalr_oci_ok(&stage, &env, &["provider", "tags", &target]);
-    assert_eq!(out.stdout_lossy(), format!("{VERSION}\n"));
+            let target = format!("oci://{authority}/mirror/opentofu/simple");
+            let out = scalr_oci_ok(
+                stage,
+                env,
+                &["provider", "verify", &format!("{target}?tag={VERSION}")],
+            );
+            let text = out.stdout_lossy();
+            for (platform, zh) in zh_of(&zips) {
+                assert!(
+                    text.contains(&format!("ok    {platform:<16} {zh}")),
+                    "{text}"
+                );
+            }
+            let out = scalr_oci_ok(stage, env, &["provider", "tags", &target]);
+            assert_eq!(out.stdout_lossy(), format!("{VERSION}\n"));
 
-    let home = session.home();
-    let tofurc = home.join(".tofurc");
-    let template = format!("{authority}/mirror/${{namespace}}/${{type}}");
-    let (_, lock) = tofu_installs(&stage, &env, &home, &tofurc, &template, "scalr-oci");
-    assert_lock_hashes(&lock, &zips);
-    // The registry served the linux_amd64 zip to tofu.
-    let linux_blob = format!("sha256:{}", &zh_of(&zips)["linux_amd64"][3..]);
-    assert!(
-        stage
-            .registry
-            .log()
-            .contains(&format!("/v2/mirror/opentofu/simple/blobs/{linux_blob}")),
-        "the registry never served the linux_amd64 zip:\n{}",
-        stage.registry.log()
-    );
+            let home = session.home();
+            let tofurc = home.join(".tofurc");
+            let template = format!("{authority}/mirror/${{namespace}}/${{type}}");
+            let (_, lock) = tofu_installs(stage, env, &home, &tofurc, &template, "scalr-oci");
+            assert_lock_hashes(&lock, &zips);
+            // The registry served the linux_amd64 zip to tofu.
+            let linux_blob = format!("sha256:{}", &zh_of(&zips)["linux_amd64"][3..]);
+            assert!(
+                stage
+                    .registry
+                    .log()
+                    .contains(&format!("/v2/mirror/opentofu/simple/blobs/{linux_blob}")),
+                "the registry never served the linux_amd64 zip:\n{}",
+                stage.registry.log()
+            );
 
-    // The documentation's ORAS recipe, into another repository.
-    oras_recipe(&stage, &env, &zips, "oras/opentofu/simple");
-    let out = scalr_oci_ok(
-        &stage,
-        &env,
-        &[
-            "provider",
-            "verify",
-            &format!("oci://{authority}/oras/opentofu/simple?tag={VERSION}"),
-        ],
-    );
-    assert!(
-        out.stdout_lossy().contains("OpenTofu installs"),
-        "{}",
-        show(&out)
-    );
-    let lines = compare_indexes(
-        &stage,
-        &env,
-        "mirror/opentofu/simple",
-        "oras/opentofu/simple",
-    );
-    eprintln!(
-        "--- scalr-oci index vs ORAS recipe index\n{}",
-        lines.join("\n")
-    );
-    let tofurc_oras = home.join("oras.tofurc");
-    let oras_template = format!("{authority}/oras/${{namespace}}/${{type}}");
-    let (_, oras_lock) = tofu_installs(&stage, &env, &home, &tofurc_oras, &oras_template, "oras");
-    assert_lock_hashes(&oras_lock, &zips);
+            // The documentation's ORAS recipe, into another repository.
+            oras_recipe(stage, env, &zips, "oras/opentofu/simple");
+            let out = scalr_oci_ok(
+                stage,
+                env,
+                &[
+                    "provider",
+                    "verify",
+                    &format!("oci://{authority}/oras/opentofu/simple?tag={VERSION}"),
+                ],
+            );
+            assert!(
+                out.stdout_lossy().contains("OpenTofu installs"),
+                "{}",
+                show(&out)
+            );
+            let lines =
+                compare_indexes(stage, env, "mirror/opentofu/simple", "oras/opentofu/simple");
+            eprintln!(
+                "--- scalr-oci index vs ORAS recipe index\n{}",
+                lines.join("\n")
+            );
+            let tofurc_oras = home.join("oras.tofurc");
+            let oras_template = format!("{authority}/oras/${{namespace}}/${{type}}");
+            let (_, oras_lock) =
+                tofu_installs(stage, env, &home, &tofurc_oras, &oras_template, "oras");
+            assert_lock_hashes(&oras_lock, &zips);
 
-    for place in [home.as_path(), stage.scratch.path()] {
-        assert_no_credential_in_files(place, USER, &stage.password);
-    }
+            for place in [home.as_path(), stage.scratch.path()] {
+                assert_no_credential_in_files(place, USER, &stage.password);
+            }
+        },
+    );
 }
 
 /// As in a Scalr run (`env -i`, only the control plane): `provider push`
@@ -530,10 +472,8 @@ fn control_plane_only_mirror_of_a_tofu_providers_mirror_directory() {
     let Some(stage) = Stage::new(PREFIX, Auth::Htpasswd(USER), &[]) else {
         return;
     };
-    let ControlPlane { fake, bundle, .. } = stage.control_plane(USER);
+    let (_fake, env) = stage.scalr_run_exporting(USER);
     let home = stage.scratch.path().join("home");
-    std::fs::create_dir_all(&home).expect("mkdir HOME");
-    let env = stage.scalr_run_env(&fake, &bundle, &home, &fake.token());
     let authority = stage.registry.authority();
 
     push(&stage, &env, &zip_args(&zips), "first/opentofu/simple", &[]);
@@ -560,34 +500,21 @@ fn control_plane_only_mirror_of_a_tofu_providers_mirror_directory() {
     }
 
     let template = format!("{authority}/copy/${{namespace}}/${{type}}");
-    let dir_s = dir.to_str().expect("UTF-8");
-    let out = scalr_oci_ok(
-        &stage,
-        &env,
-        &[
-            "provider",
-            "mirror",
-            dir_s,
-            "--repository-template",
-            &template,
-        ],
-    );
+    let mirror = [
+        "provider",
+        "mirror",
+        dir.to_str().expect("UTF-8"),
+        "--repository-template",
+        &template,
+    ];
+    let out = scalr_oci_ok(&stage, &env, &mirror);
     assert!(
         out.stdout_lossy().contains(&format!("pushed  {SOURCE} {VERSION} (3 platform(s)) to oci://{authority}/copy/opentofu/simple:{VERSION}")),
         "{}",
         show(&out)
     );
-    let out = scalr_oci_ok(
-        &stage,
-        &env,
-        &[
-            "provider",
-            "mirror",
-            dir_s,
-            "--repository-template",
-            &template,
-        ],
-    );
+    // The same again: everything is there already.
+    let out = scalr_oci_ok(&stage, &env, &mirror);
     assert!(
         out.stdout_lossy()
             .starts_with(&format!("skipped {SOURCE} {VERSION}")),
@@ -738,114 +665,106 @@ fn bad_packages_are_refused_before_anything_is_sent() {
 #[test]
 #[ignore = "needs peers"]
 fn metadata_versions_taken_tags_and_interrupted_pushes() {
-    let Some((stage, _session, env, zips)) = keychain_stage() else {
+    let Some(zips) = provider_simple::require() else {
         return;
     };
-    let authority = stage.registry.authority();
-    let target = format!("oci://{authority}/edge/opentofu/simple");
-    let scratch = stage.scratch.path().join("renamed");
-    std::fs::create_dir_all(&scratch).expect("mkdir");
-    let renamed = |version: &str, platforms: &[&str]| -> Vec<String> {
-        platforms
-            .iter()
-            .map(|p| {
-                let to = scratch.join(format!("terraform-provider-simple_{version}_{p}.zip"));
-                std::fs::copy(zips.path(p), &to).expect("copy");
-                to.to_str().expect("UTF-8").to_string()
-            })
-            .collect()
-    };
+    Stage::with_keychain(PREFIX, USER, |stage, Keychain { env, .. }, authority| {
+        let target = format!("oci://{authority}/edge/opentofu/simple");
+        let scratch = stage.scratch.path().join("renamed");
+        std::fs::create_dir_all(&scratch).expect("mkdir");
+        let renamed = |version: &str, platforms: &[&str]| -> Vec<String> {
+            platforms
+                .iter()
+                .map(|p| {
+                    let to = scratch.join(format!("terraform-provider-simple_{version}_{p}.zip"));
+                    std::fs::copy(zips.path(p), &to).expect("copy");
+                    to.to_str().expect("UTF-8").to_string()
+                })
+                .collect()
+        };
 
-    // +metadata: the tag is 1.0.0_b7; OpenTofu reads it as 1.0.0+b7.
-    let report = push(
-        &stage,
-        &env,
-        &renamed("1.0.0+b7", &["linux_amd64"]),
-        "edge/opentofu/simple",
-        &[],
-    );
-    assert_eq!(report["tag"], "1.0.0_b7");
-    let out = scalr_oci_ok(&stage, &env, &["provider", "tags", &target]);
-    assert_eq!(out.stdout_lossy(), "1.0.0+b7 (tag 1.0.0_b7)\n");
-    scalr_oci_ok(
-        &stage,
-        &env,
-        &["provider", "verify", &format!("{target}?tag=1.0.0_b7")],
-    );
+        // `version` for `platforms`, pushed to the target: the report.
+        let push_renamed = |version: &str, platforms: &[&str]| {
+            push(
+                stage,
+                env,
+                &renamed(version, platforms),
+                "edge/opentofu/simple",
+                &[],
+            )
+        };
 
-    // 2.0.0 for one platform, then for two: the tag names another index.
-    let first = push(
-        &stage,
-        &env,
-        &renamed("2.0.0", &["linux_amd64"]),
-        "edge/opentofu/simple",
-        &[],
-    );
-    let mut args: Vec<String> = vec!["provider".into(), "push".into()];
-    args.extend(renamed("2.0.0", &["linux_amd64", "linux_arm64"]));
-    args.push(target.clone());
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = scalr_oci(&env, &refs);
-    assert_eq!(out.code(), Some(2), "{}", show(&out));
-    let message = out.stderr_lossy();
-    assert!(
-        message.contains(&format!(
-            "{target}:2.0.0 already names {}",
-            first["digest"].as_str().expect("digest")
-        )) && message.contains("nothing was tagged. Pass --force to move the tag"),
-        "{}",
-        show(&out)
-    );
-    eprintln!("existing tag elsewhere | {}", message.trim());
-    let fetched = oras_fetch(
-        &stage,
-        &env,
-        &format!("{authority}/edge/opentofu/simple:2.0.0"),
-    );
-    assert_eq!(
-        fetched["manifests"].as_array().map(Vec::len),
-        Some(1),
-        "the tag moved"
-    );
-    let mut forced = refs.clone();
-    forced.push("--force");
-    scalr_oci_ok(&stage, &env, &forced);
-    let fetched = oras_fetch(
-        &stage,
-        &env,
-        &format!("{authority}/edge/opentofu/simple:2.0.0"),
-    );
-    assert_eq!(fetched["manifests"].as_array().map(Vec::len), Some(2));
+        // +metadata: the tag is 1.0.0_b7; OpenTofu reads it as 1.0.0+b7.
+        let report = push_renamed("1.0.0+b7", &["linux_amd64"]);
+        assert_eq!(report["tag"], "1.0.0_b7");
+        let out = scalr_oci_ok(stage, env, &["provider", "tags", &target]);
+        assert_eq!(out.stdout_lossy(), "1.0.0+b7 (tag 1.0.0_b7)\n");
+        scalr_oci_ok(
+            stage,
+            env,
+            &["provider", "verify", &format!("{target}?tag=1.0.0_b7")],
+        );
 
-    // Killed after the second zip (as if the registry went away), in a
-    // repository of its own: no tag; the rerun uploads only the two zips
-    // still missing, then tags.
-    let killed = format!("oci://{authority}/killed/opentofu/simple");
-    let files = renamed("3.0.0", PLATFORMS);
-    let mut args: Vec<&str> = vec!["provider", "push"];
-    args.extend(files.iter().map(String::as_str));
-    args.push(&killed);
-    let mut killed_env = env.clone();
-    killed_env.set("SCALR_OCI_FAILPOINT", "provider-push:2");
-    let out = scalr_oci(&killed_env, &args);
-    assert_eq!(out.code(), Some(86), "{}", show(&out));
-    let out = scalr_oci_ok(&stage, &env, &["provider", "tags", &killed]);
-    assert_eq!(
-        out.stdout_lossy(),
-        "",
-        "half a push was tagged: {}",
-        show(&out)
-    );
-    let rerun = push(&stage, &env, &files, "killed/opentofu/simple", &[]);
-    assert_eq!(rerun["tag"], "3.0.0");
-    assert_eq!(
-        rerun["uploaded"].as_array().map(Vec::len),
-        Some(2),
-        "{rerun}"
-    );
-    scalr_oci_ok(
-        &stage,
-        &env,
-        &["provider", "verify", &format!("{killed}?tag=3.0.0")],
-    );
+        // 2.0.0 for one platform, then for two: the tag names another index.
+        let first = push_renamed("2.0.0", &["linux_amd64"]);
+        let mut args: Vec<String> = vec!["provider".into(), "push".into()];
+        args.extend(renamed("2.0.0", &["linux_amd64", "linux_arm64"]));
+        args.push(target.clone());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = scalr_oci(env, &refs);
+        assert_eq!(out.code(), Some(2), "{}", show(&out));
+        let message = out.stderr_lossy();
+        assert!(
+            message.contains(&format!(
+                "{target}:2.0.0 already names {}",
+                first["digest"].as_str().expect("digest")
+            )) && message.contains("nothing was tagged. Pass --force to move the tag"),
+            "{}",
+            show(&out)
+        );
+        eprintln!("existing tag elsewhere | {}", message.trim());
+        let fetched = stage.oras_manifest(env, &format!("{authority}/edge/opentofu/simple:2.0.0"));
+        assert_eq!(
+            fetched["manifests"].as_array().map(Vec::len),
+            Some(1),
+            "the tag moved"
+        );
+        let mut forced = refs.clone();
+        forced.push("--force");
+        scalr_oci_ok(stage, env, &forced);
+        let fetched = stage.oras_manifest(env, &format!("{authority}/edge/opentofu/simple:2.0.0"));
+        assert_eq!(fetched["manifests"].as_array().map(Vec::len), Some(2));
+
+        // Killed after the second zip (as if the registry went away), in a
+        // repository of its own: no tag; the rerun uploads only the two zips
+        // still missing, then tags.
+        let killed = format!("oci://{authority}/killed/opentofu/simple");
+        let files = renamed("3.0.0", PLATFORMS);
+        let mut args: Vec<&str> = vec!["provider", "push"];
+        args.extend(files.iter().map(String::as_str));
+        args.push(&killed);
+        let mut killed_env = env.clone();
+        killed_env.set("SCALR_OCI_FAILPOINT", "provider-push:2");
+        let out = scalr_oci(&killed_env, &args);
+        assert_eq!(out.code(), Some(86), "{}", show(&out));
+        let out = scalr_oci_ok(stage, env, &["provider", "tags", &killed]);
+        assert_eq!(
+            out.stdout_lossy(),
+            "",
+            "half a push was tagged: {}",
+            show(&out)
+        );
+        let rerun = push(stage, env, &files, "killed/opentofu/simple", &[]);
+        assert_eq!(rerun["tag"], "3.0.0");
+        assert_eq!(
+            rerun["uploaded"].as_array().map(Vec::len),
+            Some(2),
+            "{rerun}"
+        );
+        scalr_oci_ok(
+            stage,
+            env,
+            &["provider", "verify", &format!("{killed}?tag=3.0.0")],
+        );
+    });
 }

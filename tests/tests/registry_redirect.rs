@@ -53,25 +53,19 @@ fn verify_follows_the_registrys_redirect_to_storage_without_credentials() {
             .args(args);
         peers::run(&mut cmd, b"", Duration::from_secs(120))
     };
-    let published = run(&[
-        "module",
-        "publish",
-        module.to_str().unwrap(),
-        &target,
-        "--tag",
-        "1.0.0",
-    ]);
-    registry.assert_success(&published, "publish");
+    let publish = |tag: &str| {
+        run(&[
+            "module",
+            "publish",
+            module.to_str().unwrap(),
+            &target,
+            "--tag",
+            tag,
+        ])
+    };
+    registry.assert_success(&publish("1.0.0"), "publish");
     // Again: the registry has every blob, and its HEADs redirect too.
-    let again = run(&[
-        "module",
-        "publish",
-        module.to_str().unwrap(),
-        &target,
-        "--tag",
-        "1.0.1",
-    ]);
-    registry.assert_success(&again, "publish again");
+    registry.assert_success(&publish("1.0.1"), "publish again");
     let verified = run(&["module", "verify", &format!("{target}?tag=1.0.0")]);
     registry.assert_success(&verified, "verify");
     assert!(

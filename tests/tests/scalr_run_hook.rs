@@ -27,6 +27,7 @@ use std::time::Duration;
 
 use scalr_oci_e2e::peers::{self, Output, Peer};
 use scalr_oci_e2e::release_host::{Release, ReleaseHost};
+use scalr_oci_e2e::scratch::scratch_with;
 use scalr_oci_e2e::secrets::{assert_no_credential_in_files, assert_no_file_contains};
 use scalr_oci_e2e::stage::{Auth, ControlPlane, REPO, Stage};
 use scalr_oci_e2e::tofu::{self, show};
@@ -48,14 +49,9 @@ struct Runner {
 
 impl Runner {
     fn new() -> Runner {
-        let root = tempfile::Builder::new()
-            .prefix("scalr-e2e-runner-")
-            .tempdir()
-            .expect("a runner directory");
-        for dir in ["workdir", "data", "tmp", "opt"] {
-            std::fs::create_dir_all(root.path().join(dir)).expect("a runner directory");
+        Runner {
+            root: scratch_with("scalr-e2e-runner-", &["workdir", "data", "tmp", "opt"]),
         }
-        Runner { root }
     }
 
     fn host(&self, place: &str) -> PathBuf {
@@ -448,11 +444,7 @@ fn a_tampered_archive_makes_the_hook_refuse_and_leaves_tofu_unconfigured() {
         return;
     };
     // The release host now serves an archive other than the one pinned.
-    let path = s.release.path(&s.release.archive);
-    let mut bytes = std::fs::read(&path).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last / 2] ^= 0x01;
-    std::fs::write(&path, bytes).unwrap();
+    s.release.tamper_with_the_archive();
     let runner = Runner::new();
     let host = ReleaseHost::serve(s.release.dir.path());
     let out = s.run(&runner, &host);

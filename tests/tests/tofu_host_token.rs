@@ -254,6 +254,15 @@ impl KeychainBed {
     }
 }
 
+/// Runs `scenario` on a [`KeychainBed`] whose HOME starts as `how`, with
+/// the bed, HOME, the environment and the fake's valid token; nothing after
+/// a loud skip.
+fn keychain_scenario(how: Home, scenario: impl FnOnce(&Bed, &Path, &Env, &str)) {
+    if let Some(k) = KeychainBed::start(how) {
+        scenario(&k.bed, &k.home, &k.env, &k.bed.fake.token());
+    }
+}
+
 /// `scalr-oci login --hostname HOST`, the token on stdin.
 fn scalr_oci_login(env: &Env, host: &str, token: &str) {
     let out = peers::run(
@@ -269,63 +278,61 @@ fn scalr_oci_login(env: &Env, host: &str, token: &str) {
 #[test]
 #[ignore = "needs peers"]
 fn one_scalr_oci_login_serves_tofu_init_and_the_docker_helper() {
-    let Some(k) = KeychainBed::start(Home::HelperBlock) else {
-        return;
-    };
-    let KeychainBed { bed, home, env, .. } = &k;
-    scalr_oci_login(env, &bed.host(), &bed.fake.token());
-    // The Docker helper's control-plane lookups use the same keychain entry.
-    let id = bed.fake.add_integration(IntegrationSpec::new(
-        "https://127.0.0.1:5997",
-        "robot",
-        "pw-host-token",
-    ));
-    let out = peers::run(
-        env.command(peers::helper_bin()).arg("get"),
-        b"https://127.0.0.1:5997",
-        Duration::from_secs(60),
-    );
-    assert!(out.success().contains("\"robot\""));
-    assert_eq!(bed.fake.credentials_requests(&id), 1);
+    keychain_scenario(Home::HelperBlock, |bed, home, env, token| {
+        scalr_oci_login(env, &bed.host(), token);
+        // The Docker helper's control-plane lookups use the same keychain entry.
+        let id = bed.fake.add_integration(IntegrationSpec::new(
+            "https://127.0.0.1:5997",
+            "robot",
+            "pw-host-token",
+        ));
+        let out = peers::run(
+            env.command(peers::helper_bin()).arg("get"),
+            b"https://127.0.0.1:5997",
+            Duration::from_secs(60),
+        );
+        assert!(out.success().contains("\"robot\""));
+        assert_eq!(bed.fake.credentials_requests(&id), 1);
 
-    let (out, dir) = bed.init_in(env, "keychain");
-    bed.assert_installed(&out, &dir);
+        let (out, dir) = bed.init_in(env, "keychain");
+        bed.assert_installed(&out, &dir);
 
-    // status says who answers the host; doctor checks it live. Neither
-    // prints the token.
-    let scalr_oci = |args: &[&str]| {
-        peers::run(
-            env.command(tofu::scalr_oci_bin()).args(args),
-            b"",
-            Duration::from_secs(120),
-        )
-    };
-    let host = bed.host();
-    let status = scalr_oci(&["status"]).success();
-    assert!(
-        status.contains("credentials_helper \"scalr\" in")
-            && status.contains(&format!(
-                "{host}: terraform-credentials-scalr, from the OS keychain"
-            )),
-        "{status}"
-    );
-    let doctor = scalr_oci(&["doctor", &host]).success();
-    assert!(
-        doctor.contains("terraform-credentials-scalr answers")
-            && doctor.contains("accepts the token"),
-        "{doctor}"
-    );
-    for said in [&status, &doctor] {
-        assert!(!said.contains(&bed.fake.token()), "the token was printed");
-    }
-    bed.fake.revoke_token(&bed.fake.token());
-    let doctor = scalr_oci(&["doctor", &host]);
-    assert!(
-        !doctor.status.success() && doctor.stdout_lossy().contains("refuses the token"),
-        "{}",
-        doctor.stdout_lossy()
-    );
-    bed.assert_clean(home, &dir, &[&bed.fake.token(), "pw-host-token"]);
+        // status says who answers the host; doctor checks it live. Neither
+        // prints the token.
+        let scalr_oci = |args: &[&str]| {
+            peers::run(
+                env.command(tofu::scalr_oci_bin()).args(args),
+                b"",
+                Duration::from_secs(120),
+            )
+        };
+        let host = bed.host();
+        let status = scalr_oci(&["status"]).success();
+        assert!(
+            status.contains("credentials_helper \"scalr\" in")
+                && status.contains(&format!(
+                    "{host}: terraform-credentials-scalr, from the OS keychain"
+                )),
+            "{status}"
+        );
+        let doctor = scalr_oci(&["doctor", &host]).success();
+        assert!(
+            doctor.contains("terraform-credentials-scalr answers")
+                && doctor.contains("accepts the token"),
+            "{doctor}"
+        );
+        for said in [&status, &doctor] {
+            assert!(!said.contains(token), "the token was printed");
+        }
+        bed.fake.revoke_token(token);
+        let doctor = scalr_oci(&["doctor", &host]);
+        assert!(
+            !doctor.status.success() && doctor.stdout_lossy().contains("refuses the token"),
+            "{}",
+            doctor.stdout_lossy()
+        );
+        bed.assert_clean(home, &dir, &[token, "pw-host-token"]);
+    });
 }
 
 #[test]
@@ -353,142 +360,130 @@ fn a_scalr_run_needs_only_the_environment() {
 fn control_without_the_helper_block_the_registry_refuses() {
     // The token is in the keychain and the helper is installed, but the CLI
     // configuration does not name it: OpenTofu sends no token.
-    let Some(k) = KeychainBed::start(Home::NoBlock) else {
-        return;
-    };
-    let KeychainBed { bed, home, env, .. } = &k;
-    scalr_oci_login(env, &bed.host(), &bed.fake.token());
-    let (out, dir) = bed.init_in(env, "control");
-    bed.assert_refused(&out, &dir, AuthSeen::Missing);
-    bed.assert_clean(home, &dir, &[&bed.fake.token()]);
+    keychain_scenario(Home::NoBlock, |bed, home, env, token| {
+        scalr_oci_login(env, &bed.host(), token);
+        let (out, dir) = bed.init_in(env, "control");
+        bed.assert_refused(&out, &dir, AuthSeen::Missing);
+        bed.assert_clean(home, &dir, &[token]);
+    });
 }
 
 #[test]
 #[ignore = "needs peers"]
 fn a_wrong_token_is_refused_and_tofu_login_stores_none() {
-    let Some(k) = KeychainBed::start(Home::HelperBlock) else {
-        return;
-    };
-    let KeychainBed { bed, home, env, .. } = &k;
-    let wrong = fresh_secret("wrong-host-token");
+    keychain_scenario(Home::HelperBlock, |bed, home, env, _| {
+        let wrong = fresh_secret("wrong-host-token");
 
-    // From the environment: OpenTofu sends it, the registry refuses it.
-    let mut wrong_env = env.clone();
-    wrong_env
-        .set("SCALR_HOSTNAME", bed.host())
-        .set("SCALR_TOKEN", &wrong);
-    let (out, dir) = bed.init_in(&wrong_env, "wrong-env");
-    bed.assert_refused(&out, &dir, AuthSeen::Unknown);
+        // From the environment: OpenTofu sends it, the registry refuses it.
+        let mut wrong_env = env.clone();
+        wrong_env
+            .set("SCALR_HOSTNAME", bed.host())
+            .set("SCALR_TOKEN", &wrong);
+        let (out, dir) = bed.init_in(&wrong_env, "wrong-env");
+        bed.assert_refused(&out, &dir, AuthSeen::Unknown);
 
-    // Through `tofu login`: the host rejects it, and nothing is stored.
-    let t = bed.tofu_login(env, &dir, &wrong);
-    assert!(
-        t.status.is_some_and(|s| !s.success()) && t.screen.contains("Token is invalid"),
-        "tofu login with a wrong token:\n{}",
-        t.screen
-    );
-    assert!(!t.screen.contains(&wrong), "the token was echoed");
-    assert_eq!(bed.helper_get(env), None, "a rejected token was stored");
-    bed.assert_clean(home, &dir, &[&wrong]);
+        // Through `tofu login`: the host rejects it, and nothing is stored.
+        let t = bed.tofu_login(env, &dir, &wrong);
+        assert!(
+            t.status.is_some_and(|s| !s.success()) && t.screen.contains("Token is invalid"),
+            "tofu login with a wrong token:\n{}",
+            t.screen
+        );
+        assert!(!t.screen.contains(&wrong), "the token was echoed");
+        assert_eq!(bed.helper_get(env), None, "a rejected token was stored");
+        bed.assert_clean(home, &dir, &[&wrong]);
+    });
 }
 
 #[test]
 #[ignore = "needs peers"]
 fn tofu_login_stores_through_the_helper_and_logout_forgets() {
-    let Some(k) = KeychainBed::start(Home::HelperBlock) else {
-        return;
-    };
-    let KeychainBed { bed, home, env, .. } = &k;
-    let host = bed.host();
-    let token = bed.fake.token();
-    let dir = bed.workdir("login");
+    keychain_scenario(Home::HelperBlock, |bed, home, env, token| {
+        let dir = bed.workdir("login");
 
-    let t = bed.tofu_login(env, &dir, &token);
-    assert!(
-        t.status.is_some_and(|s| s.success()),
-        "tofu login:\n{}",
-        t.screen
-    );
-    assert!(
-        t.screen.contains("scalr-e2e"),
-        "the account was looked up:\n{}",
-        t.screen
-    );
-    assert!(!t.screen.contains(&token), "the token was echoed");
-    assert!(
-        bed.helper_get(env).as_deref() == Some(token.as_str()),
-        "tofu login did not store the token through the helper"
-    );
-    let out = bed.init(env, &dir);
-    bed.assert_installed(&out, &dir);
+        let t = bed.tofu_login(env, &dir, token);
+        assert!(
+            t.status.is_some_and(|s| s.success()),
+            "tofu login:\n{}",
+            t.screen
+        );
+        assert!(
+            t.screen.contains("scalr-e2e"),
+            "the account was looked up:\n{}",
+            t.screen
+        );
+        assert!(!t.screen.contains(token), "the token was echoed");
+        assert!(
+            bed.helper_get(env).as_deref() == Some(token),
+            "tofu login did not store the token through the helper"
+        );
+        let out = bed.init(env, &dir);
+        bed.assert_installed(&out, &dir);
 
-    let t = tofu::tofu_on_terminal(&bed.tools, env, &dir, &["logout", &host], &[]);
-    assert!(
-        t.status.is_some_and(|s| s.success()) && t.screen.contains("credentials helper"),
-        "tofu logout:\n{}",
-        t.screen
-    );
-    assert_eq!(bed.helper_get(env), None, "tofu logout left the token");
-    let (out, again) = bed.init_in(env, "after-logout");
-    bed.assert_refused(&out, &again, AuthSeen::Missing);
-    bed.assert_clean(home, &dir, &[&token]);
-    bed.assert_clean(home, &again, &[&token]);
+        let t = tofu::tofu_on_terminal(&bed.tools, env, &dir, &["logout", &bed.host()], &[]);
+        assert!(
+            t.status.is_some_and(|s| s.success()) && t.screen.contains("credentials helper"),
+            "tofu logout:\n{}",
+            t.screen
+        );
+        assert_eq!(bed.helper_get(env), None, "tofu logout left the token");
+        let (out, again) = bed.init_in(env, "after-logout");
+        bed.assert_refused(&out, &again, AuthSeen::Missing);
+        bed.assert_clean(home, &dir, &[token]);
+        bed.assert_clean(home, &again, &[token]);
+    });
 }
 
 #[test]
 #[ignore = "needs peers"]
 fn after_migrate_tofu_init_still_works_and_no_file_holds_the_token() {
-    let Some(k) = KeychainBed::start(Home::Bare) else {
-        return;
-    };
-    let KeychainBed { bed, home, env, .. } = &k;
-    let host = bed.host();
-    let token = bed.fake.token();
-    // What `tofu login` leaves behind without a helper: the token in plain text.
-    let plain = tofu::credentials_file(home);
-    std::fs::create_dir_all(plain.parent().expect("a parent")).expect("mkdir ~/.terraform.d");
-    std::fs::write(
-        &plain,
-        serde_json::to_string_pretty(&serde_json::json!({
-            "credentials": {
-                host.clone(): {"token": token},
-                "app.terraform.io": {"token": "another-service-token"},
-            }
-        }))
-        .expect("JSON"),
-    )
-    .expect("write credentials.tfrc.json");
-    let (out, dir) = bed.init_in(env, "before-migrate");
-    bed.assert_installed(&out, &dir);
+    keychain_scenario(Home::Bare, |bed, home, env, token| {
+        // What `tofu login` leaves behind without a helper: the token in plain text.
+        let plain = tofu::credentials_file(home);
+        std::fs::create_dir_all(plain.parent().expect("a parent")).expect("mkdir ~/.terraform.d");
+        std::fs::write(
+            &plain,
+            serde_json::to_string_pretty(&serde_json::json!({
+                "credentials": {
+                    bed.host(): {"token": token},
+                    "app.terraform.io": {"token": "another-service-token"},
+                }
+            }))
+            .expect("JSON"),
+        )
+        .expect("write credentials.tfrc.json");
+        let (out, dir) = bed.init_in(env, "before-migrate");
+        bed.assert_installed(&out, &dir);
 
-    // migrate links the plugin that sits beside scalr-oci, as installed.
-    tofu::host_token_bin();
-    let mut with_host = env.clone();
-    with_host.set("SCALR_HOSTNAME", &host);
-    let out = peers::run(
-        with_host.command(tofu::scalr_oci_bin()).arg("migrate"),
-        b"",
-        Duration::from_secs(120),
-    );
-    let said = out.success();
-    assert!(
-        said.contains("credentials_helper \"scalr\": added") && said.contains("Moved 1"),
-        "{said}"
-    );
-    assert!(!said.contains("TF_TOKEN"), "the old advice: {said}");
-    let left = std::fs::read_to_string(&plain).expect("the file stays");
-    assert!(
-        left.contains("app.terraform.io"),
-        "another host's token was taken: {left}"
-    );
+        // migrate links the plugin that sits beside scalr-oci, as installed.
+        tofu::host_token_bin();
+        let mut with_host = env.clone();
+        with_host.set("SCALR_HOSTNAME", bed.host());
+        let out = peers::run(
+            with_host.command(tofu::scalr_oci_bin()).arg("migrate"),
+            b"",
+            Duration::from_secs(120),
+        );
+        let said = out.success();
+        assert!(
+            said.contains("credentials_helper \"scalr\": added") && said.contains("Moved 1"),
+            "{said}"
+        );
+        assert!(!said.contains("TF_TOKEN"), "the old advice: {said}");
+        let left = std::fs::read_to_string(&plain).expect("the file stays");
+        assert!(
+            left.contains("app.terraform.io"),
+            "another host's token was taken: {left}"
+        );
 
-    let (out, again) = bed.init_in(env, "after-migrate");
-    bed.assert_installed(&out, &again);
-    assert!(
-        bed.helper_get(env).as_deref() == Some(token.as_str()),
-        "the keychain does not hold the migrated token"
-    );
-    assert_no_file_contains(home, &token);
-    assert_no_file_contains(&dir, &token);
-    assert_no_file_contains(&again, &token);
+        let (out, again) = bed.init_in(env, "after-migrate");
+        bed.assert_installed(&out, &again);
+        assert!(
+            bed.helper_get(env).as_deref() == Some(token),
+            "the keychain does not hold the migrated token"
+        );
+        assert_no_file_contains(home, token);
+        assert_no_file_contains(&dir, token);
+        assert_no_file_contains(&again, token);
+    });
 }

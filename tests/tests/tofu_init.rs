@@ -61,6 +61,26 @@ enum Form {
     Default,
 }
 
+/// Each scenario's two tests (both need peers): `$scenario(Form::PerRegistry)`
+/// named `$per_registry`, `$scenario(Form::Default)` named `$default`.
+macro_rules! in_both_forms {
+    ($($scenario:ident: $per_registry:ident, $default:ident;)*) => {$(
+        /// `oci_credentials "127.0.0.1:PORT"`.
+        #[test]
+        #[ignore = "needs peers"]
+        fn $per_registry() {
+            $scenario(Form::PerRegistry);
+        }
+
+        /// `oci_default_credentials`.
+        #[test]
+        #[ignore = "needs peers"]
+        fn $default() {
+            $scenario(Form::Default);
+        }
+    )*};
+}
+
 /// `scalr-oci configure tofu --file PATH …` and a check of what it wrote.
 fn configure_tofu(file: &Path, home: &Path, registry: &Registry, form: Form) {
     let authority = registry.authority();
@@ -241,6 +261,25 @@ impl KeychainStage {
         Some(s)
     }
 
+    /// [`KeychainStage::new`], then module version 1.0.0 published as
+    /// `1.0.0` through the keychain ([`publish`]): the stage and the digest.
+    fn with_1_0_0() -> Option<(KeychainStage, String)> {
+        let k = KeychainStage::new()?;
+        let digest = publish(&k.stage, &k.env(None), "1.0.0", "1.0.0");
+        Some((k, digest))
+    }
+
+    /// Runs `test` on a [`KeychainStage::with_1_0_0`] (nothing after a loud
+    /// skip) with the digest of 1.0.0; then checks that no secret reached
+    /// the disk in HOME or in the directory `test` returns (its working
+    /// directory).
+    fn test(test: impl FnOnce(&KeychainStage, &str) -> PathBuf) {
+        if let Some((k, digest)) = KeychainStage::with_1_0_0() {
+            let workdir = test(&k, &digest);
+            k.assert_no_secret_on_disk(&workdir);
+        }
+    }
+
     /// [`Stage::keychain_env`], `DOCKER_CONFIG`, and `TF_CLI_CONFIG_FILE`
     /// when given.
     fn env(&self, cli_config: Option<&Path>) -> Env {
@@ -260,36 +299,8 @@ impl KeychainStage {
     /// A real `docker login 127.0.0.1:PORT --password-stdin`, with
     /// `credHelpers` sending that registry to `docker-credential-scalr`.
     fn docker_login(&self) {
-        let env = self.env(None);
-        let config =
-            PathBuf::from(env.get("DOCKER_CONFIG").expect("set above")).join("config.json");
+        self.stage.docker_login(&self.env(None), USER);
         let authority = self.stage.registry.authority();
-        tofu::write_docker_config(&config, &[&authority]);
-        let out = tofu::docker_login(
-            self.stage.tools.found.path(Peer::Docker),
-            &env,
-            &authority,
-            USER,
-            &self.stage.password,
-        );
-        assert!(
-            out.status.success() && out.stdout_lossy().contains("Login Succeeded"),
-            "docker login {authority}: {}\nregistry log:\n{}",
-            show(&out),
-            self.stage.registry.log()
-        );
-        // The helper took the secret: Docker wrote no `auths` for it.
-        let written: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&config).expect("config.json"))
-                .expect("config.json is JSON");
-        assert_eq!(written["credHelpers"][&authority], "scalr", "{written}");
-        assert!(
-            written
-                .get("auths")
-                .is_none_or(|a| a.get(&authority).is_none_or(|e| e.get("auth").is_none())),
-            "docker login wrote the credential into auths: keys {:?}",
-            written.as_object().map(|o| o.keys().collect::<Vec<_>>())
-        );
         // And the keychain has it, under the canonical key.
         let out = self.session.helper("list", "unused");
         assert!(
@@ -310,89 +321,68 @@ impl KeychainStage {
 #[test]
 #[ignore = "needs peers"]
 fn oras_publishes_a_module_package_through_the_helper() {
-    let Some(k) = KeychainStage::new() else {
-        return;
-    };
-    let s = &k.stage;
-    let env = k.env(None);
-    let digest = publish(s, &env, "1.0.0", "1.0.0");
+    KeychainStage::test(|k, digest| {
+        let s = &k.stage;
+        let env = k.env(None);
 
-    // What OpenTofu requires of a module package (seed, step 7).
-    let reference = format!("{}/{REPO}:1.0.0", s.registry.authority());
-    let manifest = tofu::oras_manifest(&s.tools, &env, &s.oras_config(), &reference);
-    assert_eq!(
-        manifest["artifactType"],
-        tofu::MODULE_ARTIFACT_TYPE,
-        "{manifest}"
-    );
-    let layers = manifest["layers"].as_array().expect("layers");
-    assert_eq!(layers.len(), 1, "{manifest}");
-    assert_eq!(layers[0]["mediaType"], tofu::ZIP_MEDIA_TYPE, "{manifest}");
-    let by_digest = format!("{}/{REPO}@{digest}", s.registry.authority());
-    assert_eq!(
-        tofu::oras_manifest(&s.tools, &env, &s.oras_config(), &by_digest),
-        manifest
-    );
+        // What OpenTofu requires of a module package (seed, step 7).
+        let reference = format!("{}/{REPO}:1.0.0", s.registry.authority());
+        let manifest = s.oras_manifest(&env, &reference);
+        assert_eq!(
+            manifest["artifactType"],
+            tofu::MODULE_ARTIFACT_TYPE,
+            "{manifest}"
+        );
+        let layers = manifest["layers"].as_array().expect("layers");
+        assert_eq!(layers.len(), 1, "{manifest}");
+        assert_eq!(layers[0]["mediaType"], tofu::ZIP_MEDIA_TYPE, "{manifest}");
+        let by_digest = format!("{}/{REPO}@{digest}", s.registry.authority());
+        assert_eq!(s.oras_manifest(&env, &by_digest), manifest);
 
-    // Without the credHelpers entry ORAS has no credentials: the helper is
-    // what made the push work.
-    let bare = s.scratch.path().join("oras-without-helper/config.json");
-    tofu::write_docker_config(&bare, &[]);
-    let zip = package(s, "anonymous");
-    let refused = tofu::oras_push(
-        &s.tools,
-        &env,
-        &bare,
-        &format!("{}/{REPO}:anonymous", s.registry.authority()),
-        &zip,
-    )
-    .expect_err("an anonymous push must be refused");
-    assert!(
-        seen(&refused).contains("Error: basic credential not found"),
-        "{}",
-        show(&refused)
-    );
+        // Without the credHelpers entry ORAS has no credentials: the helper is
+        // what made the push work.
+        let bare = s.scratch.path().join("oras-without-helper/config.json");
+        tofu::write_docker_config(&bare, &[]);
+        let zip = package(s, "anonymous");
+        let refused = tofu::oras_push(
+            &s.tools,
+            &env,
+            &bare,
+            &format!("{}/{REPO}:anonymous", s.registry.authority()),
+            &zip,
+        )
+        .expect_err("an anonymous push must be refused");
+        assert!(
+            seen(&refused).contains("Error: basic credential not found"),
+            "{}",
+            show(&refused)
+        );
 
-    k.assert_no_secret_on_disk(s.scratch.path());
+        s.scratch.path().to_path_buf()
+    });
 }
 
 fn keychain_init(form: Form) {
-    let Some(k) = KeychainStage::new() else {
-        return;
-    };
-    let s = &k.stage;
-    publish(s, &k.env(None), "1.0.0", "1.0.0");
-    let workdir = workdir(s, "consumer");
-    tofu::write_root_config(&workdir, &[("network", &s.source("?tag=1.0.0"))]);
+    KeychainStage::test(|k, _| {
+        let s = &k.stage;
+        let workdir = workdir(s, "consumer");
+        tofu::write_root_config(&workdir, &[("network", &s.source("?tag=1.0.0"))]);
 
-    // Without our CLI configuration OpenTofu has no credentials at all: the
-    // registry refuses it. (An empty file, so that nothing else is read.)
-    let empty = k.session.home().join("empty.tofurc");
-    std::fs::write(&empty, "").expect("write an empty CLI config");
-    let out = tofu::tofu_init(&s.tools, &k.env(Some(&empty)), &workdir);
-    assert_failed(&out, &workdir);
-    assert_registry_refused(&out, &s.registry, Refusal::Anonymous);
+        // Without our CLI configuration OpenTofu has no credentials at all: the
+        // registry refuses it. (An empty file, so that nothing else is read.)
+        let empty = k.session.home().join("empty.tofurc");
+        std::fs::write(&empty, "").expect("write an empty CLI config");
+        let out = tofu::tofu_init(&s.tools, &k.env(Some(&empty)), &workdir);
+        assert_failed(&out, &workdir);
+        assert_registry_refused(&out, &s.registry, Refusal::Anonymous);
 
-    let tofurc = k.session.home().join(".tofurc");
-    configure_tofu(&tofurc, &k.session.home(), &s.registry, form);
-    let out = tofu::tofu_init(&s.tools, &k.env(Some(&tofurc)), &workdir);
-    assert_network_1_0_0(&out, &workdir);
+        let tofurc = k.session.home().join(".tofurc");
+        configure_tofu(&tofurc, &k.session.home(), &s.registry, form);
+        let out = tofu::tofu_init(&s.tools, &k.env(Some(&tofurc)), &workdir);
+        assert_network_1_0_0(&out, &workdir);
 
-    k.assert_no_secret_on_disk(&workdir);
-}
-
-/// Scenario 2a, `oci_credentials "127.0.0.1:PORT"`.
-#[test]
-#[ignore = "needs peers"]
-fn tofu_init_per_registry_with_keychain_credentials_from_docker_login() {
-    keychain_init(Form::PerRegistry);
-}
-
-/// Scenario 2a, `oci_default_credentials`.
-#[test]
-#[ignore = "needs peers"]
-fn tofu_init_default_helper_with_keychain_credentials_from_docker_login() {
-    keychain_init(Form::Default);
+        workdir
+    });
 }
 
 /// Scenario 4, keychain: a password that is no longer right (stored through
@@ -401,38 +391,36 @@ fn tofu_init_default_helper_with_keychain_credentials_from_docker_login() {
 #[test]
 #[ignore = "needs peers"]
 fn a_wrong_password_in_the_keychain_gives_the_registrys_401() {
-    let Some(k) = KeychainStage::new() else {
-        return;
-    };
-    let s = &k.stage;
-    publish(s, &k.env(None), "1.0.0", "1.0.0");
-    let wrong = fresh_secret("wrong");
-    let stored = serde_json::json!({
-        "ServerURL": s.registry.authority(),
-        "Username": USER,
-        "Secret": wrong,
-    })
-    .to_string();
-    let out = k.session.helper("store", &stored);
-    assert!(out.status.success(), "store: {}", show(&out));
+    KeychainStage::test(|k, _| {
+        let s = &k.stage;
+        let wrong = fresh_secret("wrong");
+        let stored = serde_json::json!({
+            "ServerURL": s.registry.authority(),
+            "Username": USER,
+            "Secret": wrong,
+        })
+        .to_string();
+        let out = k.session.helper("store", &stored);
+        assert!(out.status.success(), "store: {}", show(&out));
 
-    let workdir = workdir(s, "consumer");
-    tofu::write_root_config(&workdir, &[("network", &s.source("?tag=1.0.0"))]);
-    let tofurc = k.session.home().join(".tofurc");
-    configure_tofu(&tofurc, &k.session.home(), &s.registry, Form::PerRegistry);
-    let out = tofu::tofu_init(&s.tools, &k.env(Some(&tofurc)), &workdir);
-    assert_failed(&out, &workdir);
-    assert_registry_refused(&out, &s.registry, Refusal::Rejected);
-    assert!(
-        !out.stderr_lossy().contains("docker-credential-scalr:"),
-        "the helper answered; it has nothing to complain about: {}",
-        show(&out)
-    );
+        let workdir = workdir(s, "consumer");
+        tofu::write_root_config(&workdir, &[("network", &s.source("?tag=1.0.0"))]);
+        let tofurc = k.session.home().join(".tofurc");
+        configure_tofu(&tofurc, &k.session.home(), &s.registry, Form::PerRegistry);
+        let out = tofu::tofu_init(&s.tools, &k.env(Some(&tofurc)), &workdir);
+        assert_failed(&out, &workdir);
+        assert_registry_refused(&out, &s.registry, Refusal::Rejected);
+        assert!(
+            !out.stderr_lossy().contains("docker-credential-scalr:"),
+            "the helper answered; it has nothing to complain about: {}",
+            show(&out)
+        );
 
-    k.assert_no_secret_on_disk(&workdir);
-    for dir in [k.session.home(), workdir] {
-        assert_no_credential_in_files(&dir, USER, &wrong);
-    }
+        for dir in [k.session.home(), workdir.clone()] {
+            assert_no_credential_in_files(&dir, USER, &wrong);
+        }
+        workdir
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -472,6 +460,25 @@ impl ControlPlaneStage {
             publisher_token,
             home,
         })
+    }
+
+    /// [`ControlPlaneStage::new`], then module version 1.0.0 published as
+    /// `1.0.0` with the publisher's token: the stage and the digest.
+    fn with_1_0_0() -> Option<(ControlPlaneStage, String)> {
+        let c = ControlPlaneStage::new()?;
+        let digest = c.publish("1.0.0", "1.0.0");
+        Some((c, digest))
+    }
+
+    /// Runs `test` on a [`ControlPlaneStage::with_1_0_0`] (nothing after a
+    /// loud skip) with the digest of 1.0.0; then checks that no secret or
+    /// token reached the disk in the directory `test` returns (its working
+    /// directory), HOME or the publisher's HOME.
+    fn test(test: impl FnOnce(&ControlPlaneStage, &str) -> PathBuf) {
+        if let Some((c, digest)) = ControlPlaneStage::with_1_0_0() {
+            let workdir = test(&c, &digest);
+            c.assert_no_secret_on_disk(&workdir);
+        }
     }
 
     /// [`Stage::scalr_run_env`] plus TF_CLI_CONFIG_FILE when given: no
@@ -531,50 +538,44 @@ impl ControlPlaneStage {
 }
 
 fn control_plane_init(form: Form) {
-    let Some(c) = ControlPlaneStage::new() else {
-        return;
-    };
-    c.publish("1.0.0", "1.0.0");
-    assert!(
-        c.fake.credentials_requests(&c.integration) >= 1,
-        "ORAS's helper asked the control plane"
-    );
-    c.fake.reset_counters();
+    ControlPlaneStage::test(|c, _| {
+        assert!(
+            c.fake.credentials_requests(&c.integration) >= 1,
+            "ORAS's helper asked the control plane"
+        );
+        c.fake.reset_counters();
 
-    let (out, workdir) = c.init(form, &[("network", &c.stage.source("?tag=1.0.0"))]);
-    assert_network_1_0_0(&out, &workdir);
-    // The credentials came from the control plane, for tofu's own token.
-    assert!(
-        c.fake.credentials_requests(&c.integration) >= 1,
-        "tofu init never reached the control plane: {:?}",
-        c.fake
-            .request_log()
-            .iter()
-            .map(|r| &r.path)
-            .collect::<Vec<_>>()
-    );
-    assert!(
-        c.fake
-            .request_log()
-            .iter()
-            .any(|r| r.sent_bearer(&c.fake.token())),
-        "no request carried tofu's SCALR_TOKEN"
-    );
-    c.assert_no_secret_on_disk(&workdir);
+        let (out, workdir) = c.init(form, &[("network", &c.stage.source("?tag=1.0.0"))]);
+        assert_network_1_0_0(&out, &workdir);
+        // The credentials came from the control plane, for tofu's own token.
+        assert!(
+            c.fake.credentials_requests(&c.integration) >= 1,
+            "tofu init never reached the control plane: {:?}",
+            c.fake
+                .request_log()
+                .iter()
+                .map(|r| &r.path)
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            c.fake
+                .request_log()
+                .iter()
+                .any(|r| r.sent_bearer(&c.fake.token())),
+            "no request carried tofu's SCALR_TOKEN"
+        );
+        workdir
+    });
 }
 
-/// Scenario 2b, `oci_credentials "127.0.0.1:PORT"`.
-#[test]
-#[ignore = "needs peers"]
-fn tofu_init_per_registry_with_only_the_control_plane() {
-    control_plane_init(Form::PerRegistry);
-}
-
-/// Scenario 2b, `oci_default_credentials`.
-#[test]
-#[ignore = "needs peers"]
-fn tofu_init_default_helper_with_only_the_control_plane() {
-    control_plane_init(Form::Default);
+// Scenario 2a (keychain) and 2b (only the control plane), in both forms.
+in_both_forms! {
+    keychain_init:
+        tofu_init_per_registry_with_keychain_credentials_from_docker_login,
+        tofu_init_default_helper_with_keychain_credentials_from_docker_login;
+    control_plane_init:
+        tofu_init_per_registry_with_only_the_control_plane,
+        tofu_init_default_helper_with_only_the_control_plane;
 }
 
 /// Scenario 3: a digest pin, a `//modules/vpc` subdirectory and the default
@@ -582,62 +583,58 @@ fn tofu_init_default_helper_with_only_the_control_plane() {
 #[test]
 #[ignore = "needs peers"]
 fn digest_pins_subdirectories_and_the_latest_tag_install() {
-    let Some(c) = ControlPlaneStage::new() else {
-        return;
-    };
-    let pinned = c.publish("1.0.0", "1.0.0");
-    let newest = c.publish("latest", "1.1.0");
-    assert_ne!(pinned, newest);
-    let s = &c.stage;
-    let (out, workdir) = c.init(
-        Form::PerRegistry,
-        &[
-            ("pinned", &s.source(&format!("?digest={pinned}"))),
-            ("vpc", &s.source("//modules/vpc?tag=1.0.0")),
-            ("newest", &s.source("")),
-        ],
-    );
-    assert_installed(&out, &workdir, "pinned", "outputs.tf", "\"1.0.0\"");
-    assert_installed(
-        &out,
-        &workdir,
-        "vpc",
-        "main.tf",
-        "vpc submodule, version 1.0.0",
-    );
-    let vpc = tofu::installed_module_dir(&workdir, "vpc").expect("installed");
-    assert!(vpc.ends_with("modules/vpc"), "vpc is at {}", vpc.display());
-    assert_installed(&out, &workdir, "newest", "outputs.tf", "\"1.1.0\"");
-    c.assert_no_secret_on_disk(&workdir);
+    ControlPlaneStage::test(|c, pinned| {
+        let newest = c.publish("latest", "1.1.0");
+        assert_ne!(pinned, newest);
+        let s = &c.stage;
+        let (out, workdir) = c.init(
+            Form::PerRegistry,
+            &[
+                ("pinned", &s.source(&format!("?digest={pinned}"))),
+                ("vpc", &s.source("//modules/vpc?tag=1.0.0")),
+                ("newest", &s.source("")),
+            ],
+        );
+        assert_installed(&out, &workdir, "pinned", "outputs.tf", "\"1.0.0\"");
+        assert_installed(
+            &out,
+            &workdir,
+            "vpc",
+            "main.tf",
+            "vpc submodule, version 1.0.0",
+        );
+        let vpc = tofu::installed_module_dir(&workdir, "vpc").expect("installed");
+        assert!(vpc.ends_with("modules/vpc"), "vpc is at {}", vpc.display());
+        assert_installed(&out, &workdir, "newest", "outputs.tf", "\"1.1.0\"");
+        workdir
+    });
 }
 
 /// Scenario 4: a revoked token aborts `tofu init`, and the user reads why.
 #[test]
 #[ignore = "needs peers"]
 fn a_revoked_token_fails_tofu_init_naming_the_cause() {
-    let Some(c) = ControlPlaneStage::new() else {
-        return;
-    };
-    c.publish("1.0.0", "1.0.0");
-    c.fake.revoke_token(&c.fake.token());
-    let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
-    assert_failed(&out, &workdir);
-    let all = seen(&out);
-    // The helper's stdout, which OpenTofu shows as the reason it stopped.
-    let reason = format!(
-        "GET \"https://{}/v2/\": failed to resolve credential: from \"scalr\" credential helper: \
+    ControlPlaneStage::test(|c, _| {
+        c.fake.revoke_token(&c.fake.token());
+        let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
+        assert_failed(&out, &workdir);
+        let all = seen(&out);
+        // The helper's stdout, which OpenTofu shows as the reason it stopped.
+        let reason = format!(
+            "GET \"https://{}/v2/\": failed to resolve credential: from \"scalr\" credential helper: \
          \"scalr\" credential helper failed: the Scalr control plane at {} rejected the Scalr token \
          from the SCALR_TOKEN environment variable (HTTP 401",
-        c.stage.registry.authority(),
-        c.fake.hostname()
-    );
-    assert!(
-        all.contains(&reason),
-        "tofu init does not say the token was rejected ({reason:?}): {}",
-        show(&out)
-    );
-    assert!(!all.contains(&c.fake.token()), "the token is in the output");
-    c.assert_no_secret_on_disk(&workdir);
+            c.stage.registry.authority(),
+            c.fake.hostname()
+        );
+        assert!(
+            all.contains(&reason),
+            "tofu init does not say the token was rejected ({reason:?}): {}",
+            show(&out)
+        );
+        assert!(!all.contains(&c.fake.token()), "the token is in the output");
+        workdir
+    });
 }
 
 /// Scenario 4: no integration for the registry, or one that does not export
@@ -645,36 +642,34 @@ fn a_revoked_token_fails_tofu_init_naming_the_cause() {
 /// credentials and gets the registry's 401) and says on stderr what it
 /// looked for and where.
 fn not_found_then_401(change: impl FnOnce(&ControlPlaneStage), why: &str) {
-    let Some(c) = ControlPlaneStage::new() else {
-        return;
-    };
-    c.publish("1.0.0", "1.0.0");
-    change(&c);
-    let (out, workdir) = c.init(
-        Form::PerRegistry,
-        &[("network", &c.stage.source("?tag=1.0.0"))],
-    );
-    assert_failed(&out, &workdir);
-    assert_registry_refused(&out, &c.stage.registry, Refusal::Anonymous);
-    // The helper's own stderr, passed through by OpenTofu unwrapped.
-    let all = out.stderr_lossy();
-    let looked_for = format!(
-        "docker-credential-scalr: no Docker registry integration with exported credentials for {} on {}",
-        c.stage.registry.authority(),
-        c.fake.hostname()
-    );
-    assert!(
-        all.contains(&looked_for)
-            && all.contains(why)
-            && all.contains("token from the SCALR_TOKEN environment variable"),
-        "the helper does not say what it looked for ({looked_for:?}, {why:?}): {}",
-        show(&out)
-    );
-    assert!(
-        c.fake.list_requests() >= 1,
-        "the helper never asked the control plane"
-    );
-    c.assert_no_secret_on_disk(&workdir);
+    ControlPlaneStage::test(|c, _| {
+        change(c);
+        let (out, workdir) = c.init(
+            Form::PerRegistry,
+            &[("network", &c.stage.source("?tag=1.0.0"))],
+        );
+        assert_failed(&out, &workdir);
+        assert_registry_refused(&out, &c.stage.registry, Refusal::Anonymous);
+        // The helper's own stderr, passed through by OpenTofu unwrapped.
+        let all = out.stderr_lossy();
+        let looked_for = format!(
+            "docker-credential-scalr: no Docker registry integration with exported credentials for {} on {}",
+            c.stage.registry.authority(),
+            c.fake.hostname()
+        );
+        assert!(
+            all.contains(&looked_for)
+                && all.contains(why)
+                && all.contains("token from the SCALR_TOKEN environment variable"),
+            "the helper does not say what it looked for ({looked_for:?}, {why:?}): {}",
+            show(&out)
+        );
+        assert!(
+            c.fake.list_requests() >= 1,
+            "the helper never asked the control plane"
+        );
+        workdir
+    });
 }
 
 #[test]
@@ -703,22 +698,20 @@ fn export_disabled_gives_not_found_then_the_registrys_401() {
 #[test]
 #[ignore = "needs peers"]
 fn a_wrong_password_from_the_control_plane_gives_the_registrys_401() {
-    let Some(c) = ControlPlaneStage::new() else {
-        return;
-    };
-    c.publish("1.0.0", "1.0.0");
-    let wrong = fresh_secret("wrong");
-    c.fake.set_password(&c.integration, &wrong);
-    c.fake.reset_counters();
-    let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
-    assert_failed(&out, &workdir);
-    assert_registry_refused(&out, &c.stage.registry, Refusal::Rejected);
-    assert!(
-        c.fake.credentials_requests(&c.integration) >= 1,
-        "the helper never fetched the (wrong) credentials"
-    );
-    c.assert_no_secret_on_disk(&workdir);
-    for dir in [c.home.path(), &workdir] {
-        assert_no_credential_in_files(dir, USER, &wrong);
-    }
+    ControlPlaneStage::test(|c, _| {
+        let wrong = fresh_secret("wrong");
+        c.fake.set_password(&c.integration, &wrong);
+        c.fake.reset_counters();
+        let (out, workdir) = c.init(Form::Default, &[("network", &c.stage.source("?tag=1.0.0"))]);
+        assert_failed(&out, &workdir);
+        assert_registry_refused(&out, &c.stage.registry, Refusal::Rejected);
+        assert!(
+            c.fake.credentials_requests(&c.integration) >= 1,
+            "the helper never fetched the (wrong) credentials"
+        );
+        for dir in [c.home.path(), &workdir] {
+            assert_no_credential_in_files(dir, USER, &wrong);
+        }
+        workdir
+    });
 }

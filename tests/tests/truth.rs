@@ -261,21 +261,26 @@ fn status_in_a_ci_job_says_what_the_control_plane_exports() {
     );
 }
 
+/// `scalr-oci login --hostname HOST` on a machine without a keychain, with
+/// `envs` and `stdin`: it must fail with exit code 2; its stderr.
+fn login_fails(host: &str, envs: &[(&str, &str)], stdin: &str) -> String {
+    let machine = NoKeychain::new();
+    let out = without_keychain(&machine, &["login", "--hostname", host], envs, stdin);
+    assert_eq!(out.code(), Some(2), "{}", out.show());
+    out.stderr_lossy()
+}
+
 /// `login` with a wrong token piped in names where the token came from
 /// (old: "the Scalr token from the OS keychain"), and stores nothing.
 #[test]
 fn login_with_a_bad_token_on_stdin_names_stdin() {
-    let machine = NoKeychain::new();
     let fake = FakeControlPlane::start();
     let ca = fake.ca_cert_path().display().to_string();
-    let out = without_keychain(
-        &machine,
-        &["login", "--hostname", &fake.hostname()],
+    let err = login_fails(
+        &fake.hostname(),
         &[("SSL_CERT_FILE", &ca)],
         "not-a-valid-token\n",
     );
-    assert_eq!(out.code(), Some(2), "{}", out.show());
-    let err = out.stderr_lossy();
     assert!(
         err.contains("rejected the Scalr token from standard input (HTTP 401)"),
         "{err}"
@@ -290,20 +295,22 @@ fn login_does_not_retry_a_dns_failure() {
     // No time bound: the test machine's resolver may itself be slow to
     // say "no such host"; the message tells one try from five (old:
     // "... gave up after 5 times").
-    let machine = NoKeychain::new();
-    let out = without_keychain(
-        &machine,
-        &["login", "--hostname", "no-such-host.invalid"],
-        &[],
-        "some-token\n",
-    );
-    assert_eq!(out.code(), Some(2), "{}", out.show());
-    let err = out.stderr_lossy();
+    let err = login_fails("no-such-host.invalid", &[], "some-token\n");
     assert!(
         err.contains("the Scalr control plane at no-such-host.invalid cannot be reached"),
         "{err}"
     );
     assert!(!err.contains("5 times"), "retried: {err}");
+}
+
+/// The peers of a keyring and a registry, and a keyring session; `None`
+/// after a loud skip.
+fn keyring_for_a_registry() -> Option<(peers::Found, KeyringSession)> {
+    let mut needed = KeyringSession::PEERS.to_vec();
+    needed.extend_from_slice(Registry::PEERS);
+    let found = peers::require(&needed)?;
+    let session = KeyringSession::start(&found);
+    Some((found, session))
 }
 
 /// A registry that allows anonymous pulls, and an empty keychain: doctor
@@ -312,12 +319,9 @@ fn login_does_not_retry_a_dns_failure() {
 #[test]
 #[ignore = "needs peers"]
 fn doctor_passes_an_anonymous_registry_with_a_note() {
-    let mut needed = KeyringSession::PEERS.to_vec();
-    needed.extend_from_slice(Registry::PEERS);
-    let Some(found) = peers::require(&needed) else {
+    let Some((found, session)) = keyring_for_a_registry() else {
         return;
     };
-    let session = KeyringSession::start(&found);
     let registry = Registry::start_anonymous(&found);
     let helper_dir = peers::helper_bin().parent().unwrap().to_path_buf();
     let mut cmd = session.command(scalr_oci());
@@ -347,12 +351,9 @@ fn doctor_passes_an_anonymous_registry_with_a_note() {
 #[test]
 #[ignore = "needs peers"]
 fn registry_add_verify_checks_before_storing() {
-    let mut needed = KeyringSession::PEERS.to_vec();
-    needed.extend_from_slice(Registry::PEERS);
-    let Some(found) = peers::require(&needed) else {
+    let Some((found, session)) = keyring_for_a_registry() else {
         return;
     };
-    let session = KeyringSession::start(&found);
     let registry = Registry::start(&found, "verify-user", "right-password-7q");
     let add = |password: &str| {
         let mut cmd = session.command(scalr_oci());
