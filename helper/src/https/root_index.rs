@@ -15,11 +15,12 @@
 //! (`CertificateDer::from_pem_slice` on the section's own lines, then
 //! `RootCertStore::add_parsable_certificates`).
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use rustls::RootCertStore;
-use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, TrustAnchor};
 
 /// The most bytes of a certificate decoded to reach its subject; a section
 /// whose subject ends later is a candidate for every chain.
@@ -32,6 +33,10 @@ pub(super) struct RootIndex {
     sections: Vec<Section>,
     /// The subjects (DER contents of the Name), one after another.
     subjects: Vec<u8>,
+    /// The sections by [`fingerprint`] of their text: a section whose text
+    /// was indexed already (the same root in the bundle, in its own file
+    /// and in the bundle's copy inside the directory) is not indexed again.
+    by_text: HashMap<u64, Vec<usize>>,
 }
 
 #[derive(Debug)]
@@ -43,17 +48,33 @@ struct Section {
     /// Into `subjects`; `None` when the start of the body is not a
     /// certificate this reader understands (webpki decides at verify time).
     subject: Option<Range<usize>>,
+    /// The trust anchor, once parsed ([`RootIndex::has_anchor`]).
+    anchor: Option<TrustAnchor<'static>>,
 }
 
 impl RootIndex {
-    /// Adds the certificate sections of one file's text; returns which
-    /// sections are its own (for [`Self::has_anchor`]).
+    /// Adds the certificate sections of one file's text that are not
+    /// indexed yet (a section with the same text decodes to the same
+    /// certificate); returns which sections are its own (for
+    /// [`Self::has_anchor`]).
     pub(super) fn add(&mut self, text: Vec<u8>) -> Range<usize> {
         let first = self.sections.len();
         let index = self.texts.len();
         let mut found = Vec::new();
         certificate_sections(&text, &mut found);
+        self.texts.push(text);
+        let text = &self.texts[index];
         for (lines, body) in found {
+            let key = fingerprint(&text[lines.clone()]);
+            let same = self.by_text.entry(key).or_default();
+            let indexed = same.iter().any(|&other| {
+                let other = &self.sections[other];
+                self.texts[other.text][other.lines.clone()] == text[lines.clone()]
+            });
+            if indexed {
+                continue;
+            }
+            same.push(self.sections.len());
             let subject = body
                 .and_then(|body| subject_of(&text[body]))
                 .map(|subject| {
@@ -65,9 +86,9 @@ impl RootIndex {
                 text: index,
                 lines,
                 subject,
+                anchor: None,
             });
         }
-        self.texts.push(text);
         first..self.sections.len()
     }
 
@@ -78,34 +99,60 @@ impl RootIndex {
 
     /// Whether one of `sections` is a certificate webpki takes as a trust
     /// anchor (what `add_parsable_certificates` counted). Parses them in
-    /// order until the first that is.
-    pub(super) fn has_anchor(&self, sections: Range<usize>) -> bool {
-        self.sections[sections].iter().any(|section| {
-            self.certificate(section)
-                .is_some_and(|der| webpki::anchor_from_trusted_cert(&der).is_ok())
-        })
+    /// order until the first that is, and keeps that anchor.
+    pub(super) fn has_anchor(&mut self, sections: Range<usize>) -> bool {
+        for at in sections {
+            let section = &self.sections[at];
+            if let Some(anchor) = self.anchor(section) {
+                self.sections[at].anchor = Some(anchor);
+                return true;
+            }
+        }
+        false
     }
 
     /// The trust anchors that can anchor a chain whose certificates name
-    /// `issuers`: every root with one of those subjects, and every root whose
-    /// subject this index could not read; in the order they were read.
-    pub(super) fn anchors_for(&self, issuers: &[&[u8]]) -> RootCertStore {
-        let mut store = RootCertStore::empty();
+    /// `issuers` (`None`: issuers unknown): every root with one of those
+    /// subjects, and every root whose subject this index could not read;
+    /// in the order they were read.
+    pub(super) fn anchors_for(&self, issuers: Option<&[&[u8]]>) -> RootCertStore {
         let candidates = self
             .sections
             .iter()
-            .filter(|section| match &section.subject {
-                Some(range) => issuers.contains(&&self.subjects[range.clone()]),
-                None => true,
+            .filter(|section| match (&section.subject, issuers) {
+                (Some(range), Some(issuers)) => issuers.contains(&&self.subjects[range.clone()]),
+                _ => true,
             });
-        store.add_parsable_certificates(candidates.filter_map(|s| self.certificate(s)));
-        store
+        RootCertStore {
+            roots: candidates
+                .filter_map(|section| section.anchor.clone().or_else(|| self.anchor(section)))
+                .collect(),
+        }
+    }
+
+    /// The section's trust anchor as `add_parsable_certificates` makes it.
+    fn anchor(&self, section: &Section) -> Option<TrustAnchor<'static>> {
+        let der = self.certificate(section)?;
+        webpki::anchor_from_trusted_cert(&der)
+            .ok()
+            .map(|anchor| anchor.to_owned())
     }
 
     /// The section decoded by rustls-pki-types, as the eager loader did.
     fn certificate(&self, section: &Section) -> Option<CertificateDer<'static>> {
         CertificateDer::from_pem_slice(&self.texts[section.text][section.lines.clone()]).ok()
     }
+}
+
+/// A cheap key for a section's text: its length and eight bytes from its
+/// middle (base64 of a key or a signature); equal texts, equal keys.
+fn fingerprint(lines: &[u8]) -> u64 {
+    let middle = lines.len() / 2;
+    let mut bytes = [0u8; 8];
+    for (to, from) in bytes.iter_mut().zip(lines.iter().skip(middle)) {
+        *to = *from;
+    }
+    u64::from_le_bytes(bytes) ^ (lines.len() as u64).rotate_left(32)
 }
 
 /// The `CERTIFICATE` sections of `text` as rustls-pki-types' `SliceIter`

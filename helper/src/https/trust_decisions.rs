@@ -476,3 +476,179 @@ fn the_16_mib_bound_holds_for_one_file_and_for_all_together() {
     let err = load_error(Some(&small), &[&dir2]);
     assert!(err.to_string().contains("larger than"), "{err}");
 }
+
+/// The verifier over `source`'s roots, to see which directory files it read.
+fn indexed(file: Option<&Path>, dirs: &[&Path]) -> super::verifier::IndexedRootsVerifier {
+    let roots = source(file, dirs)
+        .load()
+        .unwrap_or_else(|e| panic!("the roots load: {e}"));
+    super::verifier::IndexedRootsVerifier::new(roots, provider())
+}
+
+/// The name `c_rehash` gives `ca`'s first file: `HASH.0`.
+fn hash_name(ca: &Ca) -> String {
+    let anchor = webpki::anchor_from_trusted_cert(&ca.der).unwrap();
+    let hash = super::subject_hash::subject_hash(anchor.subject.as_ref()).unwrap();
+    format!("{hash:08x}.0")
+}
+
+/// A directory as `c_rehash` lays it out: each root in `NAME.pem` and, for
+/// the `hashed` ones, a `HASH.0` link to it.
+fn hashed_dir(path: &Path, roots: &[(&str, &Ca, bool)]) {
+    std::fs::create_dir(path).unwrap();
+    for (name, ca, hashed) in roots {
+        let file = write(&path.join(format!("{name}.pem")), &ca.pem);
+        if *hashed {
+            link(&file, &path.join(hash_name(ca)));
+        }
+    }
+}
+
+#[cfg(unix)]
+fn link(target: &Path, link: &Path) {
+    symlink(target, link);
+}
+
+#[cfg(not(unix))]
+fn link(target: &Path, link: &Path) {
+    std::fs::copy(target, link).unwrap();
+}
+
+#[test]
+fn a_hashed_directory_is_read_by_the_issuers_hash_name_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let in_bundle = ca("Bundle Root");
+    let (first, second, third) = (ca("First Root"), ca("Second Root"), ca("Third Root"));
+    let bundle = write(&tmp.path().join("bundle.pem"), &in_bundle.pem);
+    let dir = tmp.path().join("certs");
+    hashed_dir(
+        &dir,
+        &[
+            ("first", &first, true),
+            ("second", &second, true),
+            ("third", &third, true),
+        ],
+    );
+
+    let v = indexed(Some(&bundle), &[&dir]);
+    assert_trusted(&v, "in the bundle", &leaf(&in_bundle));
+    assert_eq!(
+        v.files_read(),
+        0,
+        "a chain the bundle anchors reads no directory file"
+    );
+    assert_trusted(&v, "through its hash name", &leaf(&second));
+    assert_eq!(v.files_read(), 1, "only the issuer's HASH.0 file is read");
+    assert_untrusted(&v, "a root nobody trusts", &leaf(&ca("Stranger")), &[]);
+    assert_eq!(
+        v.files_read(),
+        3,
+        "a refusal comes only after every file was read"
+    );
+    assert_trusted(&v, "after the full read", &leaf(&first));
+}
+
+#[test]
+fn a_miss_in_the_hash_names_falls_back_to_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = write(&tmp.path().join("bundle.pem"), &ca("Bundle Root").pem);
+    let (linked, unlinked, misnamed) = (ca("Linked"), ca("Not Linked"), ca("Misnamed"));
+    // Two roots of one name: the hash name leads to the other one.
+    let (shared_linked, shared_plain) = (ca("Shared Name"), ca("Shared Name"));
+    let dir = tmp.path().join("certs");
+    hashed_dir(
+        &dir,
+        &[
+            ("linked", &linked, true),
+            ("unlinked", &unlinked, false),
+            ("shared-linked", &shared_linked, true),
+            ("shared-plain", &shared_plain, false),
+        ],
+    );
+    // A HASH.0 name that leads to another root's file.
+    write(&dir.join("misnamed.pem"), &misnamed.pem);
+    link(&dir.join("linked.pem"), &dir.join(hash_name(&misnamed)));
+
+    for (what, root) in [
+        ("a root without a hash name", &unlinked),
+        ("a root whose hash name leads elsewhere", &misnamed),
+        (
+            "a root whose name's hash file holds its namesake",
+            &shared_plain,
+        ),
+    ] {
+        let v = indexed(Some(&bundle), &[&dir]);
+        assert_trusted(&v, what, &leaf(root));
+        assert_eq!(v.files_read(), 5, "{what}: every file was read");
+    }
+    let v = indexed(Some(&bundle), &[&dir]);
+    assert_trusted(
+        &v,
+        "the namesake behind the hash name",
+        &leaf(&shared_linked),
+    );
+    assert_eq!(v.files_read(), 1);
+}
+
+#[test]
+fn a_directory_without_hash_names_is_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let roots: Vec<Ca> = (0..4).map(|i| ca(&format!("Plain Root {i}"))).collect();
+    let dir = tmp.path().join("certs");
+    hashed_dir(
+        &dir,
+        &roots
+            .iter()
+            .enumerate()
+            .map(|(i, root)| (["a", "b", "c", "d"][i], root, false))
+            .collect::<Vec<_>>(),
+    );
+    for root in &roots {
+        let v = indexed(None, &[&dir]);
+        assert_trusted(&v, "a root of a plain directory", &leaf(root));
+    }
+    let v = indexed(None, &[&dir]);
+    assert_untrusted(&v, "a root not in it", &leaf(&ca("Plain Root 9")), &[]);
+    assert_eq!(v.files_read(), 4);
+}
+
+#[cfg(unix)]
+#[test]
+fn each_file_is_read_once_and_each_certificate_indexed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (ca("Root A"), ca("Root B"));
+    let bundle = write(
+        &tmp.path().join("bundle.pem"),
+        &format!("{}{}{}", a.pem, b.pem, a.pem),
+    );
+    let dir = tmp.path().join("certs");
+    std::fs::create_dir(&dir).unwrap();
+    // The bundle itself, linked into the directory, and a copy of it; one
+    // file under two names; a hard link.
+    symlink(&bundle, &dir.join("bundle-link.crt"));
+    std::fs::copy(&bundle, dir.join("bundle-copy.crt")).unwrap();
+    let c = ca("Root C");
+    let file = write(&dir.join("c.pem"), &c.pem);
+    symlink(&file, &dir.join("c-again.pem"));
+    std::fs::hard_link(&file, dir.join("c-hard.pem")).unwrap();
+
+    let v = indexed(Some(&bundle), &[&dir, &dir]);
+    assert_trusted(&v, "a", &leaf(&a));
+    assert_trusted(&v, "b", &leaf(&b));
+    assert_untrusted(&v, "unknown", &leaf(&ca("Root D")), &[]);
+    assert_eq!(
+        v.files_read(),
+        2,
+        "the copy and c.pem; the bundle's link and c's other names are the same files"
+    );
+    assert_trusted(&v, "c", &leaf(&c));
+    let mut roots = source(Some(&bundle), &[&dir]).load().unwrap();
+    while let Some(text) = roots.unread.read_next() {
+        roots.index.add(text);
+    }
+    assert_eq!(
+        roots.index.len(),
+        3,
+        "a, b and c once each: the bundle's second a and the copy's are skipped"
+    );
+}
