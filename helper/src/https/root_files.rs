@@ -10,10 +10,10 @@
 //! trusted, every file. Loading refuses exactly what reading everything
 //! refused: a directory whose files together pass the bound.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::root_index::FastMap;
 use super::subject_hash::hash_of_file_name;
 use super::{MAX_ROOT_FILES, MAX_ROOTS_BYTES};
 
@@ -42,7 +42,7 @@ fn too_large() -> String {
 /// directory); the value is the file's place in [`DirectoryFiles`], when
 /// it is one of them.
 #[derive(Default)]
-pub(super) struct Seen(HashMap<FileId, Option<usize>>);
+pub(super) struct Seen(FastMap<FileId, Option<usize>>);
 
 #[cfg(unix)]
 type FileId = (u64, u64);
