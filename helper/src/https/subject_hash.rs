@@ -18,23 +18,11 @@
 /// understands.
 pub(super) fn subject_hash(name: &[u8]) -> Option<u32> {
     let mut canonical = Vec::with_capacity(name.len());
-    let mut rest = name;
-    while !rest.is_empty() {
-        let (tag, set, after) = tlv(rest)?;
-        if tag != SET {
-            return None;
-        }
-        rest = after;
-        let mut attributes = Vec::new();
-        let mut in_set = set;
-        while !in_set.is_empty() {
-            let (tag, attribute, after) = tlv(in_set)?;
-            if tag != SEQUENCE {
-                return None;
-            }
-            in_set = after;
-            attributes.push(canonical_attribute(attribute)?);
-        }
+    for set in elements(name, SET)? {
+        let mut attributes = elements(set, SEQUENCE)?
+            .into_iter()
+            .map(canonical_attribute)
+            .collect::<Option<Vec<_>>>()?;
         // DER orders a SET OF by the encodings of its elements.
         attributes.sort();
         push_tlv(&mut canonical, SET, &attributes.concat());
@@ -138,6 +126,21 @@ fn canonical_text(text: &[u8]) -> Vec<u8> {
         out.extend(word.iter().map(u8::to_ascii_lowercase));
     }
     out
+}
+
+/// The contents of each DER element of `input`; `None` unless all are
+/// well-formed and tagged `tag`.
+fn elements(mut input: &[u8], tag: u8) -> Option<Vec<&[u8]>> {
+    let mut contents = Vec::new();
+    while !input.is_empty() {
+        let (found, element, after) = tlv(input)?;
+        if found != tag {
+            return None;
+        }
+        contents.push(element);
+        input = after;
+    }
+    Some(contents)
 }
 
 /// The tag, contents and what follows of the DER element at the start of

@@ -134,6 +134,11 @@ fn assert_untrusted(
     }
 }
 
+/// A chain to a new root named `name`, trusted by no one, is refused.
+fn assert_stranger_untrusted(verifier: &dyn ServerCertVerifier, what: &str, name: &str) {
+    assert_untrusted(verifier, what, &leaf(&ca(name)), &[]);
+}
+
 fn write(path: &Path, text: &str) -> PathBuf {
     std::fs::write(path, text).unwrap();
     path.to_path_buf()
@@ -258,12 +263,7 @@ fn two_roots_with_one_subject_both_anchor() {
     let v = verifier(Some(&bundle), &[]);
     assert_trusted(&*v, "first of the name", &leaf(&first));
     assert_trusted(&*v, "second of the name", &leaf(&second));
-    assert_untrusted(
-        &*v,
-        "a third of the name",
-        &leaf(&ca("Shared Name Root")),
-        &[],
-    );
+    assert_stranger_untrusted(&*v, "a third of the name", "Shared Name Root");
 }
 
 #[test]
@@ -356,12 +356,7 @@ fn directory_entries_that_are_not_certificates_are_ignored() {
         err.to_string().contains("holds no PEM certificate"),
         "{err}"
     );
-    assert_untrusted(
-        &*v,
-        "a root only in a subdirectory",
-        &leaf(&ca("Nested")),
-        &[],
-    );
+    assert_stranger_untrusted(&*v, "a root only in a subdirectory", "Nested");
 }
 
 #[test]
@@ -492,16 +487,20 @@ fn hash_name(ca: &Ca) -> String {
     format!("{hash:08x}.0")
 }
 
-/// A directory as `c_rehash` lays it out: each root in `NAME.pem` and, for
-/// the `hashed` ones, a `HASH.0` link to it.
-fn hashed_dir(path: &Path, roots: &[(&str, &Ca, bool)]) {
+/// A directory as `c_rehash` lays it out: the i-th root in `rootI.pem`
+/// and, for the hashed ones, a `HASH.0` link to it.
+fn hashed_dir(path: &Path, roots: &[(&Ca, bool)]) {
     std::fs::create_dir(path).unwrap();
-    for (name, ca, hashed) in roots {
-        let file = write(&path.join(format!("{name}.pem")), &ca.pem);
+    for (i, (ca, hashed)) in roots.iter().enumerate() {
+        let file = write(&path.join(format!("root{i}.pem")), &ca.pem);
         if *hashed {
             link(&file, &path.join(hash_name(ca)));
         }
     }
+}
+
+fn assert_files_read(v: &super::verifier::IndexedRootsVerifier, files: usize, why: &str) {
+    assert_eq!(v.files_read(), files, "{why}");
 }
 
 #[cfg(unix)]
@@ -521,30 +520,15 @@ fn a_hashed_directory_is_read_by_the_issuers_hash_name_first() {
     let (first, second, third) = (ca("First Root"), ca("Second Root"), ca("Third Root"));
     let bundle = write(&tmp.path().join("bundle.pem"), &in_bundle.pem);
     let dir = tmp.path().join("certs");
-    hashed_dir(
-        &dir,
-        &[
-            ("first", &first, true),
-            ("second", &second, true),
-            ("third", &third, true),
-        ],
-    );
+    hashed_dir(&dir, &[(&first, true), (&second, true), (&third, true)]);
 
     let v = indexed(Some(&bundle), &[&dir]);
     assert_trusted(&v, "in the bundle", &leaf(&in_bundle));
-    assert_eq!(
-        v.files_read(),
-        0,
-        "a chain the bundle anchors reads no directory file"
-    );
+    assert_files_read(&v, 0, "a chain the bundle anchors reads no directory file");
     assert_trusted(&v, "through its hash name", &leaf(&second));
-    assert_eq!(v.files_read(), 1, "only the issuer's HASH.0 file is read");
-    assert_untrusted(&v, "a root nobody trusts", &leaf(&ca("Stranger")), &[]);
-    assert_eq!(
-        v.files_read(),
-        3,
-        "a refusal comes only after every file was read"
-    );
+    assert_files_read(&v, 1, "only the issuer's HASH.0 file is read");
+    assert_stranger_untrusted(&v, "a root nobody trusts", "Stranger");
+    assert_files_read(&v, 3, "a refusal comes only after every file was read");
     assert_trusted(&v, "after the full read", &leaf(&first));
 }
 
@@ -554,40 +538,29 @@ fn a_miss_in_the_hash_names_falls_back_to_every_file() {
     let bundle = write(&tmp.path().join("bundle.pem"), &ca("Bundle Root").pem);
     let (linked, unlinked, misnamed) = (ca("Linked"), ca("Not Linked"), ca("Misnamed"));
     // Two roots of one name: the hash name leads to the other one.
-    let (shared_linked, shared_plain) = (ca("Shared Name"), ca("Shared Name"));
+    let (shared, namesake) = (ca("Shared Name"), ca("Shared Name"));
     let dir = tmp.path().join("certs");
-    hashed_dir(
-        &dir,
-        &[
-            ("linked", &linked, true),
-            ("unlinked", &unlinked, false),
-            ("shared-linked", &shared_linked, true),
-            ("shared-plain", &shared_plain, false),
-        ],
-    );
+    let roots = [(&linked, true), (&unlinked, false), (&shared, true)];
+    hashed_dir(&dir, &[roots.as_slice(), &[(&namesake, false)]].concat());
     // A HASH.0 name that leads to another root's file.
     write(&dir.join("misnamed.pem"), &misnamed.pem);
-    link(&dir.join("linked.pem"), &dir.join(hash_name(&misnamed)));
+    link(&dir.join("root0.pem"), &dir.join(hash_name(&misnamed)));
 
     for (what, root) in [
         ("a root without a hash name", &unlinked),
         ("a root whose hash name leads elsewhere", &misnamed),
         (
             "a root whose name's hash file holds its namesake",
-            &shared_plain,
+            &namesake,
         ),
     ] {
         let v = indexed(Some(&bundle), &[&dir]);
         assert_trusted(&v, what, &leaf(root));
-        assert_eq!(v.files_read(), 5, "{what}: every file was read");
+        assert_files_read(&v, 5, what);
     }
     let v = indexed(Some(&bundle), &[&dir]);
-    assert_trusted(
-        &v,
-        "the namesake behind the hash name",
-        &leaf(&shared_linked),
-    );
-    assert_eq!(v.files_read(), 1);
+    assert_trusted(&v, "the root behind the hash name", &leaf(&shared));
+    assert_files_read(&v, 1, "the hash name's file only");
 }
 
 #[test]
@@ -597,19 +570,15 @@ fn a_directory_without_hash_names_is_read_whole() {
     let dir = tmp.path().join("certs");
     hashed_dir(
         &dir,
-        &roots
-            .iter()
-            .enumerate()
-            .map(|(i, root)| (["a", "b", "c", "d"][i], root, false))
-            .collect::<Vec<_>>(),
+        &roots.iter().map(|root| (root, false)).collect::<Vec<_>>(),
     );
     for root in &roots {
         let v = indexed(None, &[&dir]);
         assert_trusted(&v, "a root of a plain directory", &leaf(root));
     }
     let v = indexed(None, &[&dir]);
-    assert_untrusted(&v, "a root not in it", &leaf(&ca("Plain Root 9")), &[]);
-    assert_eq!(v.files_read(), 4);
+    assert_stranger_untrusted(&v, "a root not in it", "Plain Root 9");
+    assert_files_read(&v, 4, "every file");
 }
 
 #[cfg(unix)]
@@ -635,12 +604,9 @@ fn each_file_is_read_once_and_each_certificate_indexed_once() {
     let v = indexed(Some(&bundle), &[&dir, &dir]);
     assert_trusted(&v, "a", &leaf(&a));
     assert_trusted(&v, "b", &leaf(&b));
-    assert_untrusted(&v, "unknown", &leaf(&ca("Root D")), &[]);
-    assert_eq!(
-        v.files_read(),
-        2,
-        "the copy and c.pem; the bundle's link and c's other names are the same files"
-    );
+    assert_stranger_untrusted(&v, "unknown", "Root D");
+    let why = "the copy and c.pem; the bundle's link and c's other names are the same files";
+    assert_files_read(&v, 2, why);
     assert_trusted(&v, "c", &leaf(&c));
     let mut roots = source(Some(&bundle), &[&dir]).load().unwrap();
     while let Some(text) = roots.unread.read_next() {

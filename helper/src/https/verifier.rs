@@ -89,6 +89,21 @@ impl IndexedRootsVerifier {
     }
 }
 
+/// A handshake-signature method of [`ServerCertVerifier`]: rustls' check
+/// for that TLS version over the provider's algorithms.
+macro_rules! signature_check {
+    ($method:ident, $check:path) => {
+        fn $method(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            $check(message, cert, dss, self.algorithms())
+        }
+    };
+}
+
 impl ServerCertVerifier for IndexedRootsVerifier {
     /// What `WebPkiServerVerifier::verify_server_cert` does without CRLs,
     /// with the anchors whose subject is an issuer in the chain.
@@ -131,23 +146,14 @@ impl ServerCertVerifier for IndexedRootsVerifier {
         Ok(ServerCertVerified::assertion())
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms())
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms())
-    }
+    signature_check!(
+        verify_tls12_signature,
+        rustls::crypto::verify_tls12_signature
+    );
+    signature_check!(
+        verify_tls13_signature,
+        rustls::crypto::verify_tls13_signature
+    );
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms().supported_schemes()
