@@ -366,19 +366,24 @@ impl<'a> Prefix<'a> {
     /// (up to a PEM line's sixteen) in one go; false when there is none.
     fn whole_groups(&mut self) -> bool {
         let mut line = [0u8; 48];
-        let mut groups = 0;
-        for group in self.rest.chunks_exact(4).take(16) {
-            let [a, b, c, d] = [0, 1, 2, 3].map(|i| SEXTET[usize::from(group[i])]);
+        let text = &self.rest[..self.rest.len().min(64)];
+        let mut at = 0;
+        while let Some(&[a, b, c, d]) = text.get(at..at + 4) {
+            let [a, b, c, d] = [a, b, c, d].map(|x| SEXTET[usize::from(x)]);
+            // Whitespace, padding or anything else is 64 or more.
             if (a | b | c | d) >= 64 {
                 break;
             }
             let v = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-            line[groups * 3..groups * 3 + 3].copy_from_slice(&v.to_be_bytes()[1..]);
-            groups += 1;
+            let out = at / 4 * 3;
+            line[out] = (v >> 16) as u8;
+            line[out + 1] = (v >> 8) as u8;
+            line[out + 2] = v as u8;
+            at += 4;
         }
-        self.out.extend_from_slice(&line[..groups * 3]);
-        self.rest = &self.rest[groups * 4..];
-        groups > 0
+        self.out.extend_from_slice(&line[..at / 4 * 3]);
+        self.rest = &self.rest[at..];
+        at > 0
     }
 
     fn bytes(&mut self, range: Range<usize>) -> Option<&[u8]> {
@@ -477,6 +482,31 @@ mod tests {
             sections("-----BEGIN CERTIFICATE-----  \r\nAAAA\r\n-----END CERTIFICATE-----xyz"),
             ["-----BEGIN CERTIFICATE-----  \r\nAAAA\r\n-----END CERTIFICATE-----xyz"]
         );
+    }
+
+    proptest::proptest! {
+        /// The bytes decoded here from a certificate's body, whitespace
+        /// anywhere in it, are rustls-pki-types' bytes.
+        #[test]
+        fn the_prefix_decodes_as_rustls_pki_types(
+            spaces in proptest::collection::vec((0usize..2000, proptest::sample::select(vec![" ", "\t", "\r\n", "\n"])), 0..8),
+        ) {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(vec!["a.test".to_string()]).unwrap();
+            let pem = params.self_signed(&key).unwrap().pem();
+            let (begin, rest) = pem.split_once('\n').unwrap();
+            let (body, end) = rest.split_once("-----END").unwrap();
+            let mut body = body.to_string();
+            for (at, space) in &spaces {
+                let at = (*at).min(body.len() - 1);
+                body.insert_str(at, space);
+            }
+            let text = format!("{begin}\n{body}-----END{end}");
+            let der = CertificateDer::from_pem_slice(text.as_bytes()).unwrap();
+            let mut prefix = Prefix::new(body.as_bytes());
+            let n = der.len().min(MAX_SUBJECT_END);
+            proptest::prop_assert_eq!(prefix.bytes(0..n), Some(&der[..n]));
+        }
     }
 
     /// The subject read from the start of each certificate is the one webpki
