@@ -138,33 +138,47 @@ impl DirectoryFiles {
         budget: &mut Budget,
     ) -> Result<(), String> {
         let entries = std::fs::read_dir(dir).map_err(|e| e.to_string())?;
+        // One path buffer for every entry: `DirEntry::path` allocates twice.
+        let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 256);
+        path.push(dir);
         for entry in entries.flatten().take(MAX_ROOT_FILES) {
-            let path = entry.path();
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
-            };
-            let Some(id) = meta.is_file().then(|| file_id(&path, &meta)).flatten() else {
-                continue;
-            };
-            let file = match seen.0.get(&id) {
-                Some(file) => *file,
-                None => {
-                    budget.charge(meta.len())?;
-                    self.files.push(Listed {
-                        path,
-                        size: meta.len(),
-                        read: false,
-                    });
-                    seen.0.insert(id, Some(self.files.len() - 1));
-                    Some(self.files.len() - 1)
-                }
-            };
-            let hash = hash_of_file_name(entry.file_name().as_encoded_bytes());
-            if let (Some(hash), Some(file)) = (hash, file) {
+            let name = entry.file_name();
+            path.push(&name);
+            let listed = self.take(&path, seen, budget);
+            path.pop();
+            let hash = hash_of_file_name(name.as_encoded_bytes());
+            if let (Some(hash), Some(file)) = (hash, listed?) {
                 self.hashed.push((hash, file));
             }
         }
         Ok(())
+    }
+
+    /// The file `path` names, listed unless taken already: its place in
+    /// the list; `None` for what is not a regular file.
+    fn take(
+        &mut self,
+        path: &Path,
+        seen: &mut Seen,
+        budget: &mut Budget,
+    ) -> Result<Option<usize>, String> {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Ok(None);
+        };
+        let Some(id) = meta.is_file().then(|| file_id(path, &meta)).flatten() else {
+            return Ok(None);
+        };
+        if let Some(file) = seen.0.get(&id) {
+            return Ok(*file);
+        }
+        budget.charge(meta.len())?;
+        self.files.push(Listed {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            read: false,
+        });
+        seen.0.insert(id, Some(self.files.len() - 1));
+        Ok(Some(self.files.len() - 1))
     }
 
     /// Reads the first file not read yet, in listing order; `None` when
