@@ -369,7 +369,12 @@ impl<'a> Prefix<'a> {
         let text = &self.rest[..self.rest.len().min(64)];
         let mut at = 0;
         while let Some(&[a, b, c, d]) = text.get(at..at + 4) {
-            let [a, b, c, d] = [a, b, c, d].map(|x| SEXTET[usize::from(x)]);
+            let (a, b, c, d) = (
+                SEXTET[usize::from(a)],
+                SEXTET[usize::from(b)],
+                SEXTET[usize::from(c)],
+                SEXTET[usize::from(d)],
+            );
             // Whitespace, padding or anything else is 64 or more.
             if (a | b | c | d) >= 64 {
                 break;
