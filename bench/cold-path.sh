@@ -7,15 +7,23 @@
 #   - the same under three trust set-ups side by side: the fake's CA only
 #     (SSL_CERT_FILE); the system bundle with the fake's CA appended
 #     (SSL_CERT_FILE, ~150 real roots); that bundle plus SSL_CERT_DIR=/etc/ssl/certs,
-#     as many CI images (and this machine) set them: every root named twice;
+#     as many CI images (and this machine) set them: every root named twice
+#     (the directory's files are listed and bounded, but read only when the
+#     bundle does not anchor the chain: helper/src/https/root_files.rs);
 #   - `version` (bare start-up);
 #   - keychain `get` with the cache off, when gnome-keyring and dbus are here.
-# Also checks that no release binary links aws-lc-rs (helper/src/https.rs says why).
+# Also checks that no release binary links aws-lc-rs (helper/src/https/mod.rs says why).
 #
 #   bench/cold-path.sh                 # prints one line per row
 #   KEEP=1 bench/cold-path.sh          # keeps callgrind.out.* in bench/out/ for callgrind_annotate
 #   KEEP=1 HELPER_BIN=path bench/cold-path.sh   # measures that helper binary instead, e.g. one built
 #       with CARGO_PROFILE_RELEASE_DEBUG=true CARGO_PROFILE_RELEASE_STRIP=none (same code, symbols kept)
+#
+# Compare binaries built by the same command: the helper built together with
+# other packages (the workspace, or scalr-oci-e2e as here) unifies their
+# dependency features into it, and a bare start-up alone then differs by
+# ~80,000 instructions (more relocations, libm). The rows here build
+# `-p docker-credential-scalr -p scalr-oci-e2e`.
 #
 # Needs valgrind. A benchmark, never a test.
 set -euo pipefail

@@ -9,8 +9,9 @@
 #     credentials request).
 # Instruction counts (valgrind --tool=callgrind, one process each, clean
 # environment; stable on a loaded machine), then wall time side by side in
-# one hyperfine run per call (-N --input: no shell measured), as ratios
-# static/glibc (lower: static is faster).
+# one hyperfine run per call (-N --input: no shell measured), min and median
+# (a shared machine's load only adds time), as ratios static/glibc (lower:
+# static is faster).
 #
 #   bench/static.sh               # 100 runs per command
 #   RUNS=300 bench/static.sh
@@ -88,8 +89,10 @@ wall() {
     --input "$work/host" --export-json "$work/$row.json" \
     -n glibc "$GLIBC $verb" -n static "$STATIC $verb" >/dev/null
   jq -r --arg row "${label[$row]}" '
-    (.results | map({key: .command, value: .mean}) | from_entries) as $m
-    | "\($row)\t\($m.glibc * 1000 | . * 100 | round / 100) ms\t\($m.static * 1000 | . * 100 | round / 100) ms\t\($m.static / $m.glibc * 100 | round / 100)"
+    def ms: . * 1000 | . * 100 | round / 100 | tostring + " ms";
+    def ratio: . * 100 | round / 100;
+    (.results | map({key: .command, value: .}) | from_entries) as $m
+    | "\($row)\t\($m.glibc.min | ms) / \($m.glibc.median | ms)\t\($m.static.min | ms) / \($m.static.median | ms)\t\($m.static.min / $m.glibc.min | ratio) / \($m.static.median / $m.glibc.median | ratio)"
   ' "$work/$row.json"
 }
 
@@ -99,7 +102,7 @@ wall() {
     awk -v row="${label[$row]}" -v g="${count[GLIBC,$row]}" -v s="${count[STATIC,$row]}" \
       'BEGIN {printf "%s\t%d\t%d\t%.2f\n", row, g, s, s / g}'
   done
-  printf 'mean wall time (hyperfine, %d runs)\tglibc\tstatic\tstatic/glibc\n' "$RUNS"
+  printf 'wall time min / median (hyperfine, %d runs)\tglibc\tstatic\tstatic/glibc\n' "$RUNS"
   wall version
   wall cached
   wall cold SCALR_OCI_CACHE_TTL=0

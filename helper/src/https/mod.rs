@@ -51,8 +51,7 @@
 //! - **Timeouts**: the connect timeout is the caller's setting; each request's
 //!   total time is bounded by the caller's deadline (`ControlPlane`).
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use reqwest::blocking::{Client, ClientBuilder};
@@ -63,9 +62,13 @@ use url::Url;
 use crate::error::{ControlPlaneFailure, Error, Result, chain};
 use crate::protocol::{NAME, VERSION};
 use crate::settings::Settings;
+use root_files::{Budget, DirectoryFiles, Seen, read_regular_file};
 use root_index::RootIndex;
+use verifier::Roots;
 
+mod root_files;
 mod root_index;
+mod subject_hash;
 mod verifier;
 
 /// The most bytes of trust-root files read in one process: Debian's whole
@@ -187,55 +190,48 @@ impl RootsSource {
         )))
     }
 
-    /// Every certificate of the file and of the regular files in the
-    /// directories, indexed by subject (root_index.rs). The file must hold
-    /// at least one; unreadable or non-PEM files in a directory are skipped,
-    /// as OpenSSL does.
-    fn load(&self) -> std::result::Result<RootIndex, TrustRootsError> {
+    /// Every certificate of the file, indexed by subject (root_index.rs),
+    /// and the regular files of the directories, listed and charged against
+    /// the bound but read only as far as needed (root_files.rs). The file
+    /// must hold at least one certificate, else the directories together;
+    /// unreadable or non-PEM files in a directory are skipped, as OpenSSL
+    /// does.
+    fn load(&self) -> std::result::Result<Roots, TrustRootsError> {
         let mut budget = Budget(MAX_ROOTS_BYTES);
         let mut seen = Seen::default();
-        let mut roots = RootIndex::default();
+        let mut index = RootIndex::default();
+        let mut unread = DirectoryFiles::default();
         let mut has_anchor = false;
         if let Some(file) = &self.file {
-            seen.first_visit(file);
+            seen.take_file(file);
             let unusable = |why: String| TrustRootsError::Unusable {
                 var: "SSL_CERT_FILE",
                 path: file.display().to_string(),
                 why,
             };
             let pem = read_regular_file(file, &mut budget).map_err(unusable)?;
-            let sections = roots.add(pem);
-            if !roots.has_anchor(sections) {
+            let sections = index.add(pem);
+            if !index.has_anchor(sections) {
                 return Err(unusable("it holds no PEM certificate".into()));
             }
             has_anchor = true;
         }
-        // The sections the directories added.
-        let from_dirs = roots.len();
         for dir in &self.dirs {
-            let unusable = |why: String| TrustRootsError::Unusable {
-                var: "SSL_CERT_DIR",
-                path: dir.display().to_string(),
-                why,
-            };
-            let entries = std::fs::read_dir(dir).map_err(|e| unusable(e.to_string()))?;
-            for entry in entries.flatten().take(MAX_ROOT_FILES) {
-                // A hashed directory names each certificate twice (`name.pem`
-                // and `1a2b3c4d.0`), and may hold the bundle itself.
-                let path = entry.path();
-                if !seen.first_visit(&path) {
-                    continue;
-                }
-                match read_regular_file(&path, &mut budget) {
-                    Ok(pem) => {
-                        roots.add(pem);
-                    }
-                    Err(why) if budget.0 == 0 => return Err(unusable(why)),
-                    Err(_) => {}
-                }
-            }
+            unread
+                .list(dir, &mut seen, &mut budget)
+                .map_err(|why| TrustRootsError::Unusable {
+                    var: "SSL_CERT_DIR",
+                    path: dir.display().to_string(),
+                    why,
+                })?;
         }
-        if !has_anchor && !roots.has_anchor(from_dirs..roots.len()) {
+        // Without a file, the directories' files are read in order until
+        // one holds a certificate.
+        while !has_anchor && let Some(pem) = unread.read_next() {
+            let sections = index.add(pem);
+            has_anchor = index.has_anchor(sections);
+        }
+        if !has_anchor {
             return Err(TrustRootsError::Unusable {
                 var: self.var,
                 path: self
@@ -247,80 +243,8 @@ impl RootsSource {
                 why: "it holds no PEM certificate".into(),
             });
         }
-        Ok(roots)
+        Ok(Roots { index, unread })
     }
-}
-
-/// Files already read, by identity: device and inode on Unix, the resolved
-/// path elsewhere (both see through the links of a hashed directory).
-#[derive(Default)]
-struct Seen(std::collections::HashSet<FileId>);
-
-#[cfg(unix)]
-type FileId = (u64, u64);
-#[cfg(not(unix))]
-type FileId = std::path::PathBuf;
-
-impl Seen {
-    fn first_visit(&mut self, path: &Path) -> bool {
-        file_id(path).is_none_or(|id| self.0.insert(id))
-    }
-}
-
-#[cfg(unix)]
-fn file_id(path: &Path) -> Option<FileId> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path)
-        .ok()
-        .map(|meta| (meta.dev(), meta.ino()))
-}
-
-#[cfg(not(unix))]
-fn file_id(path: &Path) -> Option<FileId> {
-    std::fs::canonicalize(path).ok()
-}
-
-/// How many bytes may still be read.
-struct Budget(u64);
-
-/// Reads `path` if it is a regular file of at most the remaining budget.
-/// Never blocks on a FIFO or a device: the type is checked before opening,
-/// the open does not wait for a writer, and the type is checked again on
-/// what was opened.
-fn read_regular_file(path: &Path, budget: &mut Budget) -> std::result::Result<Vec<u8>, String> {
-    let regular = |meta: &std::fs::Metadata| {
-        if meta.is_file() {
-            Ok(())
-        } else {
-            Err("it is not a regular file".to_string())
-        }
-    };
-    let too_large = || format!("it is larger than {} bytes", MAX_ROOTS_BYTES);
-    regular(&std::fs::metadata(path).map_err(|e| e.to_string())?)?;
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path).map_err(|e| e.to_string())?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    regular(&meta)?;
-    if meta.len() > budget.0 {
-        budget.0 = 0;
-        return Err(too_large());
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(budget.0 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > budget.0 {
-        budget.0 = 0;
-        return Err(too_large());
-    }
-    budget.0 -= bytes.len() as u64;
-    Ok(bytes)
 }
 
 /// The system's trust roots: the bundle file OpenSSL would use, read with

@@ -15,11 +15,13 @@
 //! (`CertificateDer::from_pem_slice` on the section's own lines, then
 //! `RootCertStore::add_parsable_certificates`).
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 use rustls::RootCertStore;
-use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, TrustAnchor};
 
 /// The most bytes of a certificate decoded to reach its subject; a section
 /// whose subject ends later is a candidate for every chain.
@@ -32,6 +34,39 @@ pub(super) struct RootIndex {
     sections: Vec<Section>,
     /// The subjects (DER contents of the Name), one after another.
     subjects: Vec<u8>,
+    /// The sections by [`fingerprint`] of their text: a section whose text
+    /// was indexed already (the same root in the bundle, in its own file
+    /// and in the bundle's copy inside the directory) is not indexed again.
+    by_text: FastMap<u64, usize>,
+}
+
+/// A map keyed by numbers read from the trust-root files (fingerprints,
+/// file identities): hashed by one multiplication rather than SipHash.
+/// Those files are the administrator's, not an attacker's input, so a
+/// collision-resistant hash buys nothing here and cost 10 % of reading a
+/// bundle.
+pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Multiply>>;
+
+/// A multiplicative hash of the `u64`s written into it.
+#[derive(Default)]
+pub(super) struct Multiply(u64);
+
+impl Hasher for Multiply {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 #[derive(Debug)]
@@ -43,17 +78,34 @@ struct Section {
     /// Into `subjects`; `None` when the start of the body is not a
     /// certificate this reader understands (webpki decides at verify time).
     subject: Option<Range<usize>>,
+    /// The trust anchor, once parsed ([`RootIndex::has_anchor`]).
+    anchor: Option<TrustAnchor<'static>>,
 }
 
 impl RootIndex {
-    /// Adds the certificate sections of one file's text; returns which
-    /// sections are its own (for [`Self::has_anchor`]).
+    /// Adds the certificate sections of one file's text that are not
+    /// indexed yet (a section with the same text decodes to the same
+    /// certificate); returns which sections are its own (for
+    /// [`Self::has_anchor`]).
     pub(super) fn add(&mut self, text: Vec<u8>) -> Range<usize> {
         let first = self.sections.len();
         let index = self.texts.len();
         let mut found = Vec::new();
         certificate_sections(&text, &mut found);
+        self.texts.push(text);
+        let text = &self.texts[index];
         for (lines, body) in found {
+            // A fingerprint taken by another text (never seen in practice)
+            // leaves this section unmatched by later copies: indexed twice.
+            let key = fingerprint(&text[lines.clone()]);
+            if let Some(&other) = self.by_text.get(&key) {
+                let other = &self.sections[other];
+                if self.texts[other.text][other.lines.clone()] == text[lines.clone()] {
+                    continue;
+                }
+            } else {
+                self.by_text.insert(key, self.sections.len());
+            }
             let subject = body
                 .and_then(|body| subject_of(&text[body]))
                 .map(|subject| {
@@ -65,9 +117,9 @@ impl RootIndex {
                 text: index,
                 lines,
                 subject,
+                anchor: None,
             });
         }
-        self.texts.push(text);
         first..self.sections.len()
     }
 
@@ -78,34 +130,60 @@ impl RootIndex {
 
     /// Whether one of `sections` is a certificate webpki takes as a trust
     /// anchor (what `add_parsable_certificates` counted). Parses them in
-    /// order until the first that is.
-    pub(super) fn has_anchor(&self, sections: Range<usize>) -> bool {
-        self.sections[sections].iter().any(|section| {
-            self.certificate(section)
-                .is_some_and(|der| webpki::anchor_from_trusted_cert(&der).is_ok())
-        })
+    /// order until the first that is, and keeps that anchor.
+    pub(super) fn has_anchor(&mut self, sections: Range<usize>) -> bool {
+        for at in sections {
+            let section = &self.sections[at];
+            if let Some(anchor) = self.anchor(section) {
+                self.sections[at].anchor = Some(anchor);
+                return true;
+            }
+        }
+        false
     }
 
     /// The trust anchors that can anchor a chain whose certificates name
-    /// `issuers`: every root with one of those subjects, and every root whose
-    /// subject this index could not read; in the order they were read.
-    pub(super) fn anchors_for(&self, issuers: &[&[u8]]) -> RootCertStore {
-        let mut store = RootCertStore::empty();
+    /// `issuers` (`None`: issuers unknown): every root with one of those
+    /// subjects, and every root whose subject this index could not read;
+    /// in the order they were read.
+    pub(super) fn anchors_for(&self, issuers: Option<&[&[u8]]>) -> RootCertStore {
         let candidates = self
             .sections
             .iter()
-            .filter(|section| match &section.subject {
-                Some(range) => issuers.contains(&&self.subjects[range.clone()]),
-                None => true,
+            .filter(|section| match (&section.subject, issuers) {
+                (Some(range), Some(issuers)) => issuers.contains(&&self.subjects[range.clone()]),
+                _ => true,
             });
-        store.add_parsable_certificates(candidates.filter_map(|s| self.certificate(s)));
-        store
+        RootCertStore {
+            roots: candidates
+                .filter_map(|section| section.anchor.clone().or_else(|| self.anchor(section)))
+                .collect(),
+        }
+    }
+
+    /// The section's trust anchor as `add_parsable_certificates` makes it.
+    fn anchor(&self, section: &Section) -> Option<TrustAnchor<'static>> {
+        let der = self.certificate(section)?;
+        webpki::anchor_from_trusted_cert(&der)
+            .ok()
+            .map(|anchor| anchor.to_owned())
     }
 
     /// The section decoded by rustls-pki-types, as the eager loader did.
     fn certificate(&self, section: &Section) -> Option<CertificateDer<'static>> {
         CertificateDer::from_pem_slice(&self.texts[section.text][section.lines.clone()]).ok()
     }
+}
+
+/// A cheap key for a section's text: its length and eight bytes from its
+/// middle (base64 of a key or a signature); equal texts, equal keys.
+fn fingerprint(lines: &[u8]) -> u64 {
+    let middle = lines.len() / 2;
+    let mut bytes = [0u8; 8];
+    for (to, from) in bytes.iter_mut().zip(lines.iter().skip(middle)) {
+        *to = *from;
+    }
+    u64::from_le_bytes(bytes) ^ (lines.len() as u64).rotate_left(32)
 }
 
 /// The `CERTIFICATE` sections of `text` as rustls-pki-types' `SliceIter`
@@ -261,23 +339,8 @@ impl<'a> Prefix<'a> {
             return false;
         }
         while self.out.len() < n {
-            if self.bits == 0
-                && let [a, b, c, d, rest @ ..] = self.rest
-            {
-                let (a, b, c, d) = (
-                    SEXTET[*a as usize],
-                    SEXTET[*b as usize],
-                    SEXTET[*c as usize],
-                    SEXTET[*d as usize],
-                );
-                if (a | b | c | d) < 64 {
-                    let v =
-                        u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-                    self.out
-                        .extend_from_slice(&[(v >> 16) as u8, (v >> 8) as u8, v as u8]);
-                    self.rest = rest;
-                    continue;
-                }
+            if self.bits == 0 && self.whole_groups() {
+                continue;
             }
             let Some((&c, rest)) = self.rest.split_first() else {
                 return false;
@@ -297,6 +360,35 @@ impl<'a> Prefix<'a> {
             }
         }
         true
+    }
+
+    /// Decodes the groups of four base64 digits at the start of the text
+    /// (up to a PEM line's sixteen) in one go; false when there is none.
+    fn whole_groups(&mut self) -> bool {
+        let mut line = [0u8; 48];
+        let text = &self.rest[..self.rest.len().min(64)];
+        let mut at = 0;
+        while let Some(&[a, b, c, d]) = text.get(at..at + 4) {
+            let (a, b, c, d) = (
+                SEXTET[usize::from(a)],
+                SEXTET[usize::from(b)],
+                SEXTET[usize::from(c)],
+                SEXTET[usize::from(d)],
+            );
+            // Whitespace, padding or anything else is 64 or more.
+            if (a | b | c | d) >= 64 {
+                break;
+            }
+            let v = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+            let out = at / 4 * 3;
+            line[out] = (v >> 16) as u8;
+            line[out + 1] = (v >> 8) as u8;
+            line[out + 2] = v as u8;
+            at += 4;
+        }
+        self.out.extend_from_slice(&line[..at / 4 * 3]);
+        self.rest = &self.rest[at..];
+        at > 0
     }
 
     fn bytes(&mut self, range: Range<usize>) -> Option<&[u8]> {
@@ -395,6 +487,31 @@ mod tests {
             sections("-----BEGIN CERTIFICATE-----  \r\nAAAA\r\n-----END CERTIFICATE-----xyz"),
             ["-----BEGIN CERTIFICATE-----  \r\nAAAA\r\n-----END CERTIFICATE-----xyz"]
         );
+    }
+
+    proptest::proptest! {
+        /// The bytes decoded here from a certificate's body, whitespace
+        /// anywhere in it, are rustls-pki-types' bytes.
+        #[test]
+        fn the_prefix_decodes_as_rustls_pki_types(
+            spaces in proptest::collection::vec((0usize..2000, proptest::sample::select(vec![" ", "\t", "\r\n", "\n"])), 0..8),
+        ) {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(vec!["a.test".to_string()]).unwrap();
+            let pem = params.self_signed(&key).unwrap().pem();
+            let (begin, rest) = pem.split_once('\n').unwrap();
+            let (body, end) = rest.split_once("-----END").unwrap();
+            let mut body = body.to_string();
+            for (at, space) in &spaces {
+                let at = (*at).min(body.len() - 1);
+                body.insert_str(at, space);
+            }
+            let text = format!("{begin}\n{body}-----END{end}");
+            let der = CertificateDer::from_pem_slice(text.as_bytes()).unwrap();
+            let mut prefix = Prefix::new(body.as_bytes());
+            let n = der.len().min(MAX_SUBJECT_END);
+            proptest::prop_assert_eq!(prefix.bytes(0..n), Some(&der[..n]));
+        }
     }
 
     /// The subject read from the start of each certificate is the one webpki

@@ -134,6 +134,11 @@ fn assert_untrusted(
     }
 }
 
+/// A chain to a new root named `name`, trusted by no one, is refused.
+fn assert_stranger_untrusted(verifier: &dyn ServerCertVerifier, what: &str, name: &str) {
+    assert_untrusted(verifier, what, &leaf(&ca(name)), &[]);
+}
+
 fn write(path: &Path, text: &str) -> PathBuf {
     std::fs::write(path, text).unwrap();
     path.to_path_buf()
@@ -258,12 +263,7 @@ fn two_roots_with_one_subject_both_anchor() {
     let v = verifier(Some(&bundle), &[]);
     assert_trusted(&*v, "first of the name", &leaf(&first));
     assert_trusted(&*v, "second of the name", &leaf(&second));
-    assert_untrusted(
-        &*v,
-        "a third of the name",
-        &leaf(&ca("Shared Name Root")),
-        &[],
-    );
+    assert_stranger_untrusted(&*v, "a third of the name", "Shared Name Root");
 }
 
 #[test]
@@ -356,12 +356,7 @@ fn directory_entries_that_are_not_certificates_are_ignored() {
         err.to_string().contains("holds no PEM certificate"),
         "{err}"
     );
-    assert_untrusted(
-        &*v,
-        "a root only in a subdirectory",
-        &leaf(&ca("Nested")),
-        &[],
-    );
+    assert_stranger_untrusted(&*v, "a root only in a subdirectory", "Nested");
 }
 
 #[test]
@@ -475,4 +470,151 @@ fn the_16_mib_bound_holds_for_one_file_and_for_all_together() {
     std::io::Write::write_all(&mut over, b"\n").unwrap();
     let err = load_error(Some(&small), &[&dir2]);
     assert!(err.to_string().contains("larger than"), "{err}");
+}
+
+/// The verifier over `source`'s roots, to see which directory files it read.
+fn indexed(file: Option<&Path>, dirs: &[&Path]) -> super::verifier::IndexedRootsVerifier {
+    let roots = source(file, dirs)
+        .load()
+        .unwrap_or_else(|e| panic!("the roots load: {e}"));
+    super::verifier::IndexedRootsVerifier::new(roots, provider())
+}
+
+/// The name `c_rehash` gives `ca`'s first file: `HASH.0`.
+fn hash_name(ca: &Ca) -> String {
+    let anchor = webpki::anchor_from_trusted_cert(&ca.der).unwrap();
+    let hash = super::subject_hash::subject_hash(anchor.subject.as_ref()).unwrap();
+    format!("{hash:08x}.0")
+}
+
+/// A directory as `c_rehash` lays it out: the i-th root in `rootI.pem`
+/// and, for the hashed ones, a `HASH.0` link to it.
+fn hashed_dir(path: &Path, roots: &[(&Ca, bool)]) {
+    std::fs::create_dir(path).unwrap();
+    for (i, (ca, hashed)) in roots.iter().enumerate() {
+        let file = write(&path.join(format!("root{i}.pem")), &ca.pem);
+        if *hashed {
+            link(&file, &path.join(hash_name(ca)));
+        }
+    }
+}
+
+fn assert_files_read(v: &super::verifier::IndexedRootsVerifier, files: usize, why: &str) {
+    assert_eq!(v.files_read(), files, "{why}");
+}
+
+#[cfg(unix)]
+fn link(target: &Path, link: &Path) {
+    symlink(target, link);
+}
+
+#[cfg(not(unix))]
+fn link(target: &Path, link: &Path) {
+    std::fs::copy(target, link).unwrap();
+}
+
+#[test]
+fn a_hashed_directory_is_read_by_the_issuers_hash_name_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let in_bundle = ca("Bundle Root");
+    let (first, second, third) = (ca("First Root"), ca("Second Root"), ca("Third Root"));
+    let bundle = write(&tmp.path().join("bundle.pem"), &in_bundle.pem);
+    let dir = tmp.path().join("certs");
+    hashed_dir(&dir, &[(&first, true), (&second, true), (&third, true)]);
+
+    let v = indexed(Some(&bundle), &[&dir]);
+    assert_trusted(&v, "in the bundle", &leaf(&in_bundle));
+    assert_files_read(&v, 0, "a chain the bundle anchors reads no directory file");
+    assert_trusted(&v, "through its hash name", &leaf(&second));
+    assert_files_read(&v, 1, "only the issuer's HASH.0 file is read");
+    assert_stranger_untrusted(&v, "a root nobody trusts", "Stranger");
+    assert_files_read(&v, 3, "a refusal comes only after every file was read");
+    assert_trusted(&v, "after the full read", &leaf(&first));
+}
+
+#[test]
+fn a_miss_in_the_hash_names_falls_back_to_every_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = write(&tmp.path().join("bundle.pem"), &ca("Bundle Root").pem);
+    let (linked, unlinked, misnamed) = (ca("Linked"), ca("Not Linked"), ca("Misnamed"));
+    // Two roots of one name: the hash name leads to the other one.
+    let (shared, namesake) = (ca("Shared Name"), ca("Shared Name"));
+    let dir = tmp.path().join("certs");
+    let roots = [(&linked, true), (&unlinked, false), (&shared, true)];
+    hashed_dir(&dir, &[roots.as_slice(), &[(&namesake, false)]].concat());
+    // A HASH.0 name that leads to another root's file.
+    write(&dir.join("misnamed.pem"), &misnamed.pem);
+    link(&dir.join("root0.pem"), &dir.join(hash_name(&misnamed)));
+
+    for (what, root) in [
+        ("a root without a hash name", &unlinked),
+        ("a root whose hash name leads elsewhere", &misnamed),
+        (
+            "a root whose name's hash file holds its namesake",
+            &namesake,
+        ),
+    ] {
+        let v = indexed(Some(&bundle), &[&dir]);
+        assert_trusted(&v, what, &leaf(root));
+        assert_files_read(&v, 5, what);
+    }
+    let v = indexed(Some(&bundle), &[&dir]);
+    assert_trusted(&v, "the root behind the hash name", &leaf(&shared));
+    assert_files_read(&v, 1, "the hash name's file only");
+}
+
+#[test]
+fn a_directory_without_hash_names_is_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let roots: Vec<Ca> = (0..4).map(|i| ca(&format!("Plain Root {i}"))).collect();
+    let dir = tmp.path().join("certs");
+    hashed_dir(
+        &dir,
+        &roots.iter().map(|root| (root, false)).collect::<Vec<_>>(),
+    );
+    for root in &roots {
+        let v = indexed(None, &[&dir]);
+        assert_trusted(&v, "a root of a plain directory", &leaf(root));
+    }
+    let v = indexed(None, &[&dir]);
+    assert_stranger_untrusted(&v, "a root not in it", "Plain Root 9");
+    assert_files_read(&v, 4, "every file");
+}
+
+#[cfg(unix)]
+#[test]
+fn each_file_is_read_once_and_each_certificate_indexed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (ca("Root A"), ca("Root B"));
+    let bundle = write(
+        &tmp.path().join("bundle.pem"),
+        &format!("{}{}{}", a.pem, b.pem, a.pem),
+    );
+    let dir = tmp.path().join("certs");
+    std::fs::create_dir(&dir).unwrap();
+    // The bundle itself, linked into the directory, and a copy of it; one
+    // file under two names; a hard link.
+    symlink(&bundle, &dir.join("bundle-link.crt"));
+    std::fs::copy(&bundle, dir.join("bundle-copy.crt")).unwrap();
+    let c = ca("Root C");
+    let file = write(&dir.join("c.pem"), &c.pem);
+    symlink(&file, &dir.join("c-again.pem"));
+    std::fs::hard_link(&file, dir.join("c-hard.pem")).unwrap();
+
+    let v = indexed(Some(&bundle), &[&dir, &dir]);
+    assert_trusted(&v, "a", &leaf(&a));
+    assert_trusted(&v, "b", &leaf(&b));
+    assert_stranger_untrusted(&v, "unknown", "Root D");
+    let why = "the copy and c.pem; the bundle's link and c's other names are the same files";
+    assert_files_read(&v, 2, why);
+    assert_trusted(&v, "c", &leaf(&c));
+    let mut roots = source(Some(&bundle), &[&dir]).load().unwrap();
+    while let Some(text) = roots.unread.read_next() {
+        roots.index.add(text);
+    }
+    assert_eq!(
+        roots.index.len(),
+        3,
+        "a, b and c once each: the bundle's second a and the copy's are skipped"
+    );
 }

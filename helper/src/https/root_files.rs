@@ -1,0 +1,223 @@
+//! The files the trust roots are read from, within bounds: only regular
+//! files (checked before and after a non-blocking open), at most
+//! [`MAX_ROOTS_BYTES`] in all, each file once by identity (a hashed
+//! directory names every certificate twice and may hold the bundle).
+//!
+//! The files of `SSL_CERT_DIR` are listed, checked and charged against the
+//! bound when the roots are loaded, but read only when a chain needs them
+//! (verifier.rs): first the files a hashed directory names for the chain's
+//! issuers (`HASH.N`, subject_hash.rs), then, if the chain is still not
+//! trusted, every file. Loading refuses exactly what reading everything
+//! refused: a directory whose files together pass the bound.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::root_index::FastMap;
+use super::subject_hash::hash_of_file_name;
+use super::{MAX_ROOT_FILES, MAX_ROOTS_BYTES};
+
+/// How many bytes may still be read.
+pub(super) struct Budget(pub(super) u64);
+
+impl Budget {
+    /// Takes `size` bytes from the budget; an error (and nothing left) when
+    /// there are not that many.
+    fn charge(&mut self, size: u64) -> Result<(), String> {
+        if size > self.0 {
+            self.0 = 0;
+            return Err(too_large());
+        }
+        self.0 -= size;
+        Ok(())
+    }
+}
+
+fn too_large() -> String {
+    format!("it is larger than {MAX_ROOTS_BYTES} bytes")
+}
+
+/// Files already taken, by identity: device and inode on Unix, the
+/// resolved path elsewhere (both see through the links of a hashed
+/// directory); the value is the file's place in [`DirectoryFiles`], when
+/// it is one of them.
+#[derive(Default)]
+pub(super) struct Seen(FastMap<FileId, Option<usize>>);
+
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
+
+#[cfg(unix)]
+fn file_id(_path: &Path, meta: &std::fs::Metadata) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(path: &Path, _meta: &std::fs::Metadata) -> Option<FileId> {
+    std::fs::canonicalize(path).ok()
+}
+
+impl Seen {
+    /// Marks the named file (`SSL_CERT_FILE`) as taken.
+    pub(super) fn take_file(&mut self, path: &Path) {
+        if let Some(id) = std::fs::metadata(path)
+            .ok()
+            .and_then(|meta| file_id(path, &meta))
+        {
+            self.0.insert(id, None);
+        }
+    }
+}
+
+/// Reads `path` if it is a regular file of at most the remaining budget.
+/// Never blocks on a FIFO or a device: the type is checked before opening,
+/// the open does not wait for a writer, and the type is checked again on
+/// what was opened.
+pub(super) fn read_regular_file(path: &Path, budget: &mut Budget) -> Result<Vec<u8>, String> {
+    regular(&std::fs::metadata(path).map_err(|e| e.to_string())?)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    regular(&meta)?;
+    if meta.len() > budget.0 {
+        budget.0 = 0;
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(budget.0 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    budget.charge(bytes.len() as u64)?;
+    Ok(bytes)
+}
+
+fn regular(meta: &std::fs::Metadata) -> Result<(), String> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err("it is not a regular file".to_string())
+    }
+}
+
+/// The regular files of the directories, listed in order, not all read.
+#[derive(Debug, Default)]
+pub(super) struct DirectoryFiles {
+    files: Vec<Listed>,
+    /// Each `HASH.N` name's hash and the file it names.
+    hashed: Vec<(u32, usize)>,
+}
+
+#[derive(Debug)]
+struct Listed {
+    path: PathBuf,
+    /// The size charged against the bound; reading it later may not
+    /// return more.
+    size: u64,
+    read: bool,
+}
+
+impl DirectoryFiles {
+    /// Lists the regular files of `dir` (not its subdirectories, at most
+    /// [`MAX_ROOT_FILES`] entries) not taken yet, charging their sizes
+    /// against `budget`. An entry that cannot be inspected is skipped, as
+    /// OpenSSL does; an error when the directory cannot be listed or its
+    /// files pass the bound.
+    pub(super) fn list(
+        &mut self,
+        dir: &Path,
+        seen: &mut Seen,
+        budget: &mut Budget,
+    ) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| e.to_string())?;
+        // One path buffer for every entry: `DirEntry::path` allocates twice.
+        let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 256);
+        path.push(dir);
+        for entry in entries.flatten().take(MAX_ROOT_FILES) {
+            let name = entry.file_name();
+            path.push(&name);
+            let listed = self.take(&path, seen, budget);
+            path.pop();
+            let hash = hash_of_file_name(name.as_encoded_bytes());
+            if let (Some(hash), Some(file)) = (hash, listed?) {
+                self.hashed.push((hash, file));
+            }
+        }
+        Ok(())
+    }
+
+    /// The file `path` names, listed unless taken already: its place in
+    /// the list; `None` for what is not a regular file.
+    fn take(
+        &mut self,
+        path: &Path,
+        seen: &mut Seen,
+        budget: &mut Budget,
+    ) -> Result<Option<usize>, String> {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return Ok(None);
+        };
+        let Some(id) = meta.is_file().then(|| file_id(path, &meta)).flatten() else {
+            return Ok(None);
+        };
+        if let Some(file) = seen.0.get(&id) {
+            return Ok(*file);
+        }
+        budget.charge(meta.len())?;
+        self.files.push(Listed {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            read: false,
+        });
+        seen.0.insert(id, Some(self.files.len() - 1));
+        Ok(Some(self.files.len() - 1))
+    }
+
+    /// Reads the first file not read yet, in listing order; `None` when
+    /// every file has been read. A file that is unreadable now, or larger
+    /// than when it was listed, reads as empty.
+    pub(super) fn read_next(&mut self) -> Option<Vec<u8>> {
+        let file = self.files.iter().position(|file| !file.read)?;
+        Some(self.read(file))
+    }
+
+    /// Reads the files not read yet that a `HASH.N` name of one of
+    /// `hashes` names.
+    pub(super) fn read_hashed(&mut self, hashes: &[u32]) -> Vec<Vec<u8>> {
+        let mut wanted: Vec<usize> = self
+            .hashed
+            .iter()
+            .filter(|&&(hash, file)| hashes.contains(&hash) && !self.files[file].read)
+            .map(|&(_, file)| file)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        wanted.into_iter().map(|file| self.read(file)).collect()
+    }
+
+    /// Whether a directory file has hash names (then [`Self::read_hashed`]
+    /// may find something).
+    pub(super) fn has_hash_names(&self) -> bool {
+        !self.hashed.is_empty()
+    }
+
+    fn read(&mut self, file: usize) -> Vec<u8> {
+        let listed = &mut self.files[file];
+        listed.read = true;
+        read_regular_file(&listed.path, &mut Budget(listed.size)).unwrap_or_default()
+    }
+
+    /// How many files have been read, for tests.
+    #[cfg(test)]
+    pub(super) fn files_read(&self) -> usize {
+        self.files.iter().filter(|file| file.read).count()
+    }
+}
