@@ -19,12 +19,7 @@ set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-if [[ ${1:-} != --in-session ]]; then
-  self=$(realpath "$0")
-  cd "$(dirname "$self")/.."
-  run_in_private_session docker-credential-scalr
-  exit
-fi
+[[ ${1:-} == --in-session ]] || run_in_private_session docker-credential-scalr
 
 # ---- inside the private session bus -----------------------------------------
 # gnome-keyring forks into the background once it is up and exits with the bus.

@@ -15,12 +15,7 @@ set -euo pipefail
 
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-if [[ ${1:-} != --in-session ]]; then
-  self=$(realpath "$0")
-  cd "$(dirname "$self")/.."
-  run_in_private_session terraform-credentials-scalr --bin terraform-credentials-scalr
-  exit
-fi
+[[ ${1:-} == --in-session ]] || run_in_private_session terraform-credentials-scalr --bin terraform-credentials-scalr
 
 # ---- inside the private session bus -----------------------------------------
 printf '%s' bench-keyring-password |

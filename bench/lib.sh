@@ -13,6 +13,22 @@ need_tools() {
   done
 }
 
+# The helper caches keychain answers only under a secret in a session
+# keyring of the process's own, which a desktop login has (pam_keyinit); a
+# CI job's or a container's shell shares the user-default one
+# (`_uid_ses.UID`), and there every keychain `get` goes to the Secret Service
+# (README, Security). So a bench whose rows say "cached" re-runs itself in a
+# new session keyring, as a login would have, when it has none of its own.
+# Call it first, with the script's arguments.
+in_a_login_session() {
+  [[ $(keyctl rdescribe @s 2>/dev/null) == *";_uid_ses."* ]] || return 0
+  need_tools keyctl
+  if keyctl session - true >/dev/null 2>&1; then
+    exec keyctl session - bash "$0" "$@"
+  fi
+  echo "bench/$bench: the kernel refuses a session keyring here; keychain answers are not cached in this run" >&2
+}
+
 # ---- the side-by-side hyperfine benches (module-publish.sh, tofu-init.sh) ----
 
 # The options both take (--runs, --rounds, --warmup, --export-json, --help),
@@ -66,6 +82,13 @@ start_setup_env() {
     -p docker-credential-scalr -p scalr-oci -p scalr-oci-e2e \
     --bin docker-credential-scalr --bin scalr-oci --bin bench-env)
   export SCALR_OCI_HELPER_BIN=$target/release/docker-credential-scalr
+  # --helper-target TRIPLE (tofu-init.sh): that build of the helper instead,
+  # e.g. the static x86_64-unknown-linux-musl one the Linux release ships.
+  if [[ -n ${helper_target:-} ]]; then
+    (cd "$root" && cargo build --quiet --release --target-dir "$target" \
+      --target "$helper_target" -p docker-credential-scalr --bin docker-credential-scalr)
+    SCALR_OCI_HELPER_BIN=$target/$helper_target/release/docker-credential-scalr
+  fi
   export SCALR_OCI_BIN=$target/release/scalr-oci
 
   work=$(mktemp -d "${TMPDIR:-/tmp}/$prefix.XXXXXX")
@@ -186,15 +209,22 @@ peers_bin_first() {
   return 0
 }
 
-# Checks the tools, builds our binary $1 (release; the rest of the arguments
-# go to cargo build) as $OURS, takes docker-credential-secretservice as
-# $THEIRS, then runs `bash $self --in-session` under dbus-run-session in a
-# clean environment (nothing of the caller's own session or settings) with a
-# throw-away HOME: makes $TMP (removed on exit) and passes OURS, THEIRS, TMP
-# and RUNS (default 100) through. Needs $self; run from the workspace root.
+# The script's first step, unless it is already the run inside (its first
+# argument is --in-session): in a login session keyring of its own
+# (in_a_login_session), checks the tools, builds our binary $1 (release; the
+# rest of the arguments go to cargo build) as $OURS, takes
+# docker-credential-secretservice as $THEIRS, then runs
+# `bash SCRIPT --in-session` under dbus-run-session in a clean environment
+# (nothing of the caller's own session or settings) with a throw-away HOME:
+# makes $TMP (removed on exit) and passes OURS, THEIRS, TMP and RUNS
+# (default 100) through; then exits.
 run_in_private_session() {
   local bin=$1
   shift
+  in_a_login_session
+  local self
+  self=$(realpath "$0")
+  cd "$(dirname "$self")/.."
   peers_bin_first
   need_tools hyperfine dbus-run-session gnome-keyring-daemon \
     docker-credential-secretservice jq cargo
@@ -209,6 +239,7 @@ run_in_private_session() {
     HOME="$TMP/home" XDG_RUNTIME_DIR="$TMP/run" XDG_CONFIG_HOME="$TMP/home/.config" \
     XDG_DATA_HOME="$TMP/home/.local/share" XDG_CACHE_HOME="$TMP/home/.cache" \
     timeout 900 dbus-run-session -- bash "$self" --in-session
+  exit
 }
 
 # Prints the jq filter $2 over hyperfine's --export-json file $1, where

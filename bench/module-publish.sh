@@ -24,6 +24,7 @@ warmup=2
 size_mib=5
 # shellcheck source=bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+in_a_login_session "$@"
 script_option() { [[ $1 == --size-mib ]] && size_mib=$2; }
 rounds_options "$@"
 load_peers_env

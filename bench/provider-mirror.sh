@@ -20,6 +20,7 @@ set -euo pipefail
 warmup=1
 # shellcheck source=bench/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+in_a_login_session "$@"
 rounds_options --runs 3 --rounds 2 "$@"
 load_peers_env
 need_tools hyperfine jq
