@@ -43,7 +43,7 @@ pub fn check(endpoint: &str, username: &str, secret: &SecretString) -> Result<Ve
             .into(),
             None => OciError::Transport {
                 request,
-                detail: crate::oci::auth::chain(&e),
+                detail: crate::oci::error::chain(&e),
             }
             .into(),
         }

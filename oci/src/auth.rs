@@ -22,7 +22,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::error::{Error, Result, request};
+use crate::error::{Error, Result, chain, request};
 use crate::limits::{Budget, MAX_TOKEN_BODY, read_bounded};
 
 /// A parsed challenge of a `WWW-Authenticate` header.
@@ -268,18 +268,6 @@ pub fn fetch_token(
         .or(parsed.access_token)
         .filter(|t| !t.expose_secret().is_empty())
         .ok_or(Error::NoToken { realm })
-}
-
-/// An error and its causes on one line (the helper's `error::chain`:
-/// reqwest hides the interesting part in `source()`), with a hint for an
-/// untrusted certificate; never holds a secret: reqwest errors carry URLs,
-/// and ours carry no credentials.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = docker_credential_scalr::error::chain(error);
-    if text.contains("certificate") || text.contains("UnknownIssuer") {
-        text.push_str(" (for a private CA, set SSL_CERT_FILE to a bundle that holds it)");
-    }
-    text
 }
 
 #[cfg(test)]

@@ -41,8 +41,8 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode, Url};
 
 use crate::MANIFEST_MEDIA_TYPE;
-use crate::auth::{self, Authorization, Challenge, Login, chain};
-use crate::error::{Advice, Error, Result, is_code, request};
+use crate::auth::{self, Authorization, Challenge, Login};
+use crate::error::{Advice, Error, Result, chain, is_code, request};
 use crate::limits::{
     self, Budget, MAX_ERROR_BODY, MAX_MANIFEST, MAX_TAGS_PAGE, MAX_TAGS_TOTAL, read_bounded,
 };

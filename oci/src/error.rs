@@ -420,6 +420,18 @@ impl Error {
     }
 }
 
+/// An error and its causes on one line (the helper's `error::chain`:
+/// reqwest hides the interesting part in `source()`), with a hint for an
+/// untrusted certificate; never holds a secret: reqwest errors carry URLs,
+/// and ours carry no credentials.
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = docker_credential_scalr::error::chain(error);
+    if text.contains("certificate") || text.contains("UnknownIssuer") {
+        text.push_str(" (for a private CA, set SSL_CERT_FILE to a bundle that holds it)");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

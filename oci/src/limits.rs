@@ -149,7 +149,7 @@ fn read_some(reader: &mut impl Read, buf: &mut [u8], request: &str) -> Result<us
             Err(e) => {
                 return Err(Error::Transport {
                     request: request.to_string(),
-                    detail: super::auth::chain(&e),
+                    detail: crate::error::chain(&e),
                 });
             }
         }
