@@ -7,7 +7,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::oci::error::IoFailure;
+use scalr_oci_registry::error::IoFailure;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -133,12 +133,12 @@ pub enum Error {
     /// cannot package the directory as asked (the message names the file,
     /// line and column, and what to change).
     #[error(transparent)]
-    Registry(Box<crate::oci::error::Error>),
+    Registry(Box<scalr_oci_registry::error::Error>),
 
     /// `module publish` pushed the manifest, then failed to set a tag.
     #[error("{source}\nThe manifest {digest} is in the registry; tags not set: {}", tags.join(", "))]
     TagsNotSet {
-        source: Box<crate::oci::error::Error>,
+        source: Box<scalr_oci_registry::error::Error>,
         digest: String,
         tags: Vec<String>,
     },
@@ -173,8 +173,8 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-impl From<crate::oci::error::Error> for Error {
-    fn from(e: crate::oci::error::Error) -> Error {
+impl From<scalr_oci_registry::error::Error> for Error {
+    fn from(e: scalr_oci_registry::error::Error) -> Error {
         Error::Registry(Box::new(e))
     }
 }

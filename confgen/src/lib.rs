@@ -44,6 +44,7 @@ pub mod registry_connection;
 pub mod report;
 pub mod scalr;
 pub mod secret_input;
+pub mod syntax;
 pub mod tofurc;
 pub mod token_files;
 pub mod write;

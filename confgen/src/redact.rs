@@ -20,7 +20,7 @@ use hcl_edit::Span;
 use hcl_edit::expr::{Expression, ObjectKey};
 use hcl_edit::structure::{Body, Structure};
 
-use crate::tofurc::Syntax;
+use crate::syntax::Syntax;
 
 const SECRET_KEYS: &[&str] = &[
     "password",

@@ -1,7 +1,7 @@
 //! Which files OpenTofu reads its CLI configuration from, and in which
 //! syntax: the set `tofu` merges, found exactly as OpenTofu finds it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::environment::Env;
 use crate::error::Result;
@@ -84,22 +84,4 @@ fn default_paths(env: &Env) -> Result<(PathBuf, PathBuf)> {
         new
     };
     Ok((primary, appdata.join("terraform.d")))
-}
-
-/// Which syntax a CLI config file is written in (by its name, as OpenTofu
-/// decides).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Syntax {
-    Hcl,
-    Json,
-}
-
-impl Syntax {
-    pub fn of(path: &Path) -> Syntax {
-        if path.to_string_lossy().ends_with(".json") {
-            Syntax::Json
-        } else {
-            Syntax::Hcl
-        }
-    }
 }

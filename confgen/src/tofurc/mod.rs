@@ -24,7 +24,8 @@ pub mod operators;
 pub mod plaintext;
 pub mod provider_mirror;
 
-pub use files::{Syntax, TofuFiles};
+pub use crate::syntax::Syntax;
+pub use files::TofuFiles;
 pub use plaintext::{PlaintextLogin, plaintext};
 
 /// The helper name OpenTofu turns into `docker-credential-scalr`.

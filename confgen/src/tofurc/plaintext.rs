@@ -8,10 +8,10 @@ use hcl_edit::structure::Structure;
 use secrecy::SecretString;
 use serde_json::Value;
 
-use super::files::Syntax;
 use super::{CREDENTIALS_BLOCK, Style, hcl, json, validate_helper_label};
 use crate::error::Result;
 use crate::report::{PlaintextScan, Unmovable};
+use crate::syntax::Syntax;
 
 /// A plain-text `username`/`password` pair found in a credentials block.
 pub struct PlaintextLogin {
