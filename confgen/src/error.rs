@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use scalr_oci_registry::error::IoFailure;
 
+use crate::syntax::Syntax;
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A file (or stdin, stdout) that cannot be read, written or inspected;
@@ -16,21 +18,15 @@ pub enum Error {
     #[error(transparent)]
     Io(#[from] IoFailure),
 
+    /// A file that is not valid in its syntax (HCL or JSON, by its name);
+    /// `message` names what was expected, never the file's text (it may
+    /// hold a secret).
     #[error(
-        "{path}:{line}:{column}: not valid HCL ({message}); the file was left untouched, fix it and run again"
+        "{path}:{line}:{column}: not valid {syntax} ({message}); the file was left untouched, fix it and run again"
     )]
-    HclSyntax {
+    NotValid {
         path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-
-    #[error(
-        "{path}:{line}:{column}: not valid JSON ({message}); the file was left untouched, fix it and run again"
-    )]
-    JsonSyntax {
-        path: PathBuf,
+        syntax: Syntax,
         line: usize,
         column: usize,
         message: String,

@@ -10,11 +10,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::syntax::Syntax;
 
 /// A serde_json parse error of the file at `path`, as the crate's error.
 pub fn syntax_error(path: &Path, e: &serde_json::Error) -> Error {
-    Error::JsonSyntax {
+    Error::NotValid {
         path: path.to_path_buf(),
+        syntax: Syntax::Json,
         line: e.line(),
         column: e.column(),
         message: error_message(e),

@@ -22,3 +22,12 @@ impl Syntax {
         }
     }
 }
+
+impl std::fmt::Display for Syntax {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Syntax::Hcl => "HCL",
+            Syntax::Json => "JSON",
+        })
+    }
+}

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use scalr_oci::Error;
+use scalr_oci::syntax::Syntax;
 use scalr_oci::tofurc::{self, Policy, Want};
 
 fn corpus() -> Vec<PathBuf> {
@@ -106,7 +107,13 @@ fn a_broken_file_reports_line_and_column_and_no_secret() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/broken.tfrc");
     let text = std::fs::read_to_string(&path).unwrap();
     let err = tofurc::apply(&path, Some(&text), &wants(), Policy::configure(false)).unwrap_err();
-    let Error::HclSyntax { line, column, .. } = &err else {
+    let Error::NotValid {
+        syntax: Syntax::Hcl,
+        line,
+        column,
+        ..
+    } = &err
+    else {
         panic!("not a syntax error: {err}");
     };
     assert!(*line >= 3 && *column >= 1, "{err}");

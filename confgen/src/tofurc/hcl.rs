@@ -20,6 +20,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::report::{Note, Outcome};
+use crate::syntax::Syntax;
 
 /// Where a block sits in an HCL file, for splicing.
 #[derive(Clone, Debug)]
@@ -35,8 +36,9 @@ pub(super) struct HclBlock {
 pub fn parse(path: &Path, text: &str) -> Result<Body> {
     if let Some((offset, op)) = operators::first_operator(text) {
         let (line, column) = docker_credential_scalr::error::line_column(text, offset);
-        return Err(Error::HclSyntax {
+        return Err(Error::NotValid {
             path: path.to_path_buf(),
+            syntax: Syntax::Hcl,
             line,
             column,
             message: format!(
@@ -45,8 +47,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Body> {
             ),
         });
     }
-    hcl_edit::parser::parse_body(text).map_err(|e| Error::HclSyntax {
+    hcl_edit::parser::parse_body(text).map_err(|e| Error::NotValid {
         path: path.to_path_buf(),
+        syntax: Syntax::Hcl,
         line: e.location().line(),
         column: e.location().column(),
         message: e.message().to_string(),
