@@ -695,6 +695,8 @@ pub(crate) mod tests {
             docker_config: Some(dir.join("docker")),
             registry_auth_file: Some(dir.join("auth.json")),
             path: Some(std::env::join_paths([bin]).unwrap()),
+            // Where the plugin goes on Windows.
+            appdata: Some(dir.join("appdata")),
             settings_vars: vec![(
                 "XDG_CONFIG_HOME".into(),
                 dir.join("config").display().to_string(),

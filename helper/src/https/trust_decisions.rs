@@ -513,6 +513,10 @@ fn link(target: &Path, link: &Path) {
     std::fs::copy(target, link).unwrap();
 }
 
+// c_rehash's layout is symbolic links, which this test counts reads
+// through; on Windows `link` copies, and a hashed directory does not occur.
+// The trust decisions there are pinned by the other tests.
+#[cfg(unix)]
 #[test]
 fn a_hashed_directory_is_read_by_the_issuers_hash_name_first() {
     let tmp = tempfile::tempdir().unwrap();
@@ -532,6 +536,10 @@ fn a_hashed_directory_is_read_by_the_issuers_hash_name_first() {
     assert_trusted(&v, "after the full read", &leaf(&first));
 }
 
+// c_rehash's layout is symbolic links, which this test counts reads
+// through; on Windows `link` copies, and a hashed directory does not occur.
+// The trust decisions there are pinned by the other tests.
+#[cfg(unix)]
 #[test]
 fn a_miss_in_the_hash_names_falls_back_to_every_file() {
     let tmp = tempfile::tempdir().unwrap();
