@@ -21,8 +21,10 @@ need_tools() {
 # new session keyring, as a login would have, when it has none of its own.
 # Call it first, with the script's arguments.
 in_a_login_session() {
-  [[ $(keyctl rdescribe @s 2>/dev/null) == *";_uid_ses."* ]] || return 0
+  # Without keyctl the check below would pass silently and "cached" rows
+  # would time the Secret Service.
   need_tools keyctl
+  [[ $(keyctl rdescribe @s 2>/dev/null) == *";_uid_ses."* ]] || return 0
   if keyctl session - true >/dev/null 2>&1; then
     exec keyctl session - bash "$0" "$@"
   fi
