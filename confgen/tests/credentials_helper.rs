@@ -12,7 +12,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 
 use common::{Home, assert_success, stderr, stdout};
@@ -24,11 +24,11 @@ const BLOCK: &str = "credentials_helper \"scalr\" {}\n";
 fn installed(home: &Home) -> PathBuf {
     let dir = home.file("bin");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(common::BIN, dir.join("scalr-oci")).unwrap();
-    let plugin = dir.join("terraform-credentials-scalr");
-    std::fs::write(&plugin, "#!/bin/sh\necho '{}'\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::place_program(Path::new(common::BIN), &dir.join("scalr-oci"));
+    common::write_script(
+        &dir.join("terraform-credentials-scalr"),
+        "#!/bin/sh\necho '{}'\n",
+    );
     dir
 }
 

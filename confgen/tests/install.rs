@@ -22,15 +22,9 @@ fn script(name: &str) -> PathBuf {
 fn staged(home: &Home) -> PathBuf {
     let dir = home.file("staged");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(BIN, dir.join("scalr-oci")).unwrap();
+    common::place_program(Path::new(BIN), &dir.join("scalr-oci"));
     for name in ["docker-credential-scalr", "terraform-credentials-scalr"] {
-        let helper = dir.join(name);
-        std::fs::write(&helper, "#!/bin/sh\necho stand-in\n").unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        common::write_script(&dir.join(name), "#!/bin/sh\necho stand-in\n");
     }
     dir
 }
@@ -227,13 +221,10 @@ fn sourcing_pre_init_never_puts_the_current_directory_on_path() {
     )
     .unwrap();
     for planted in ["docker-credential-scalr", "tofu"] {
-        let path = repo.join(planted);
-        std::fs::write(&path, "#!/bin/sh\necho planted \"$SCALR_TOKEN\"\n").unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
+        common::write_script(
+            &repo.join(planted),
+            "#!/bin/sh\necho planted \"$SCALR_TOKEN\"\n",
+        );
     }
     // Without SCALR_OCI_BIN_DIR and with it: neither may pick the planted one.
     for bin_dir in [None, Some(from.as_path())] {

@@ -147,10 +147,10 @@ fn migrate(home: &Home, failpoint: Option<&str>) -> std::process::Output {
     // moving a tofu login token needs (a stand-in: only its place matters).
     let bin = home.file("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let plugin = bin.join("terraform-credentials-scalr");
-    std::fs::write(&plugin, "#!/bin/sh\necho '{}'\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    common::write_script(
+        &bin.join("terraform-credentials-scalr"),
+        "#!/bin/sh\necho '{}'\n",
+    );
     let path = std::env::var("PATH").unwrap_or_default();
     cmd.env("PATH", format!("{}:{path}", bin.display()));
     if let Some(point) = failpoint {

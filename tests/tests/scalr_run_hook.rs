@@ -61,11 +61,16 @@ impl Runner {
     /// Runs `script` with `sh` in the runner, after the seccomp filter.
     fn run(&self, bwrap: &Path, tofu: &Path, env: &[(&str, String)], script: &str) -> Output {
         let confined = peers::our_bin("SCALR_OCI_CONFINED_BIN", "scalr-oci-e2e", "confined");
-        // Files the runner reads: copied under opt/ so that nothing of the
-        // host's /tmp (where the stage lives) is visible.
+        // Files the runner reads are under opt/, so that nothing of the
+        // host's /tmp (where the stage lives) is visible. The two programs
+        // are bound over empty files there, not copied: a copy written by
+        // this process while another test thread spawns a child can fail
+        // to run with ETXTBSY ("Text file busy").
         let opt = self.host("opt");
-        std::fs::copy(tofu, opt.join("tofu")).expect("copy tofu");
-        std::fs::copy(&confined, opt.join("confined")).expect("copy confined");
+        let programs = [(tofu, "tofu"), (confined.as_path(), "confined")];
+        for (_, name) in programs {
+            std::fs::write(opt.join(name), b"").expect("a mount point for a program");
+        }
         let mut cmd = Command::new(bwrap);
         cmd.args(["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]);
         for link in ["bin", "sbin", "lib", "lib64"] {
@@ -83,8 +88,13 @@ impl Runner {
         cmd.args(["--dev", "/dev", "--proc", "/proc"])
             .arg("--ro-bind")
             .arg(&opt)
-            .arg("/opt/tools")
-            .arg("--bind")
+            .arg("/opt/tools");
+        for (program, name) in programs {
+            cmd.arg("--ro-bind")
+                .arg(program)
+                .arg(format!("/opt/tools/{name}"));
+        }
+        cmd.arg("--bind")
             .arg(self.host("workdir"))
             .arg("/opt/workdir")
             .arg("--bind")

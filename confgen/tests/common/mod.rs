@@ -125,6 +125,40 @@ impl Home {
     }
 }
 
+/// Puts a copy of the program `from` at `to`, made so that this test
+/// process never holds `to` open for writing (see [`write_script`]).
+pub fn place_program(from: &Path, to: &Path) {
+    // Replaced, never written through: `to` may be a link to `from`.
+    match std::fs::remove_file(to) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            panic!("remove {}: {e}", to.display())
+        }
+        _ => {}
+    }
+    if std::fs::hard_link(from, to).is_ok() {
+        return;
+    }
+    let copied = Command::new("cp").arg(from).arg(to).status().unwrap();
+    assert!(copied.success(), "cp {} {}", from.display(), to.display());
+}
+
+/// Writes an executable shell script at `to` through a child `sh`, never
+/// through this process. Tests run on threads: a thread that spawns a
+/// process while another thread has a file open for writing hands the
+/// child a copy of that descriptor, held until the child's exec closes it,
+/// and exec of a file open for writing anywhere fails with ETXTBSY ("Text
+/// file busy"). A file written by another process is never open here.
+pub fn write_script(to: &Path, text: &str) {
+    let mut sh = Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 755 \"$1\"", "sh"])
+        .arg(to)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    sh.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    assert!(sh.wait().unwrap().success(), "write {}", to.display());
+}
+
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
