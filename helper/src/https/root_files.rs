@@ -138,16 +138,16 @@ impl DirectoryFiles {
         budget: &mut Budget,
     ) -> Result<(), String> {
         let entries = std::fs::read_dir(dir).map_err(|e| e.to_string())?;
-        // One path buffer for every entry: `DirEntry::path` allocates twice.
-        let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 256);
-        path.push(dir);
         for entry in entries.flatten().take(MAX_ROOT_FILES) {
+            // Sized once: `DirEntry::path` allocates and then grows, and
+            // emptying one buffer with `PathBuf::pop` costs more than the
+            // stat.
             let name = entry.file_name();
+            let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 1 + name.len());
+            path.push(dir);
             path.push(&name);
-            let listed = self.take(&path, seen, budget);
-            path.pop();
             let hash = hash_of_file_name(name.as_encoded_bytes());
-            if let (Some(hash), Some(file)) = (hash, listed?) {
+            if let (Some(hash), Some(file)) = (hash, self.take(path, seen, budget)?) {
                 self.hashed.push((hash, file));
             }
         }
@@ -158,14 +158,14 @@ impl DirectoryFiles {
     /// the list; `None` for what is not a regular file.
     fn take(
         &mut self,
-        path: &Path,
+        path: PathBuf,
         seen: &mut Seen,
         budget: &mut Budget,
     ) -> Result<Option<usize>, String> {
-        let Ok(meta) = std::fs::metadata(path) else {
+        let Ok(meta) = std::fs::metadata(&path) else {
             return Ok(None);
         };
-        let Some(id) = meta.is_file().then(|| file_id(path, &meta)).flatten() else {
+        let Some(id) = meta.is_file().then(|| file_id(&path, &meta)).flatten() else {
             return Ok(None);
         };
         if let Some(file) = seen.0.get(&id) {
@@ -173,7 +173,7 @@ impl DirectoryFiles {
         }
         budget.charge(meta.len())?;
         self.files.push(Listed {
-            path: path.to_path_buf(),
+            path,
             size: meta.len(),
             read: false,
         });

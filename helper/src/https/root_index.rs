@@ -1,7 +1,7 @@
 //! The trust roots as read, indexed by subject: the PEM text of every file
 //! is kept, each `CERTIFICATE` section is found by the line rules of
-//! rustls-pki-types' PEM reader, and only the start of each certificate is
-//! decoded, up to its subject. At verify time only the sections whose
+//! rustls-pki-types' PEM reader, and only each certificate's subject is
+//! decoded (pem_subject.rs). At verify time only the sections whose
 //! subject is an issuer of the server's chain are decoded and parsed into
 //! trust anchors, by rustls-pki-types and webpki as before (issue 21: a cold
 //! `get` trusting the system store parsed ~440 roots for one handshake).
@@ -23,9 +23,7 @@ use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, TrustAnchor};
 
-/// The most bytes of a certificate decoded to reach its subject; a section
-/// whose subject ends later is a candidate for every chain.
-const MAX_SUBJECT_END: usize = 4096;
+use super::pem_subject::subject_of;
 
 /// Every certificate section of the roots read, with its subject.
 #[derive(Debug, Default)]
@@ -106,13 +104,7 @@ impl RootIndex {
             } else {
                 self.by_text.insert(key, self.sections.len());
             }
-            let subject = body
-                .and_then(|body| subject_of(&text[body]))
-                .map(|subject| {
-                    let start = self.subjects.len();
-                    self.subjects.extend_from_slice(&subject);
-                    start..self.subjects.len()
-                });
+            let subject = body.and_then(|body| subject_of(&text[body], &mut self.subjects));
             self.sections.push(Section {
                 text: index,
                 lines,
@@ -258,163 +250,6 @@ fn is_end(line: &[u8], label: &[u8]) -> bool {
         .is_some_and(|rest| rest.starts_with(b"-----"))
 }
 
-/// The subject of the certificate whose base64 `body` starts here: the
-/// contents of the sixth element of the TBSCertificate (the fifth of a v1
-/// one without a version), as webpki reads it for a trust anchor. Decodes no
-/// further than the subject's end; `None` for anything unexpected.
-fn subject_of(body: &[u8]) -> Option<Vec<u8>> {
-    let mut der = Prefix::new(body);
-    let (tag, certificate, _) = der.header(0)?;
-    if tag != 0x30 {
-        return None;
-    }
-    let (tag, tbs, _) = der.header(certificate)?;
-    if tag != 0x30 {
-        return None;
-    }
-    let mut at = tbs;
-    let (tag, contents, len) = der.header(at)?;
-    if tag == 0xa0 {
-        at = contents + len;
-    }
-    // serialNumber, signature, issuer, validity.
-    for _ in 0..4 {
-        let (_, contents, len) = der.header(at)?;
-        at = contents + len;
-    }
-    let (tag, contents, len) = der.header(at)?;
-    if tag != 0x30 {
-        return None;
-    }
-    der.bytes(contents..contents + len).map(<[u8]>::to_vec)
-}
-
-/// A base64 digit's value; [`WHITESPACE`] for what rustls-pki-types skips
-/// (`\t` to `\r`, space); [`INVALID`] for the rest, padding included.
-const SEXTET: [u8; 256] = {
-    let mut table = [INVALID; 256];
-    let digits = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut i = 0;
-    while i < 64 {
-        table[digits[i] as usize] = i as u8;
-        i += 1;
-    }
-    let mut space = b'\t';
-    while space <= b'\r' {
-        table[space as usize] = WHITESPACE;
-        space += 1;
-    }
-    table[b' ' as usize] = WHITESPACE;
-    table
-};
-const WHITESPACE: u8 = 0x40;
-const INVALID: u8 = 0x80;
-
-/// Base64 decoded on demand from the start of a PEM body, skipping the
-/// whitespace rustls-pki-types skips (`\t` to `\r`, space) and stopping at
-/// padding or anything else. Public data: no need for constant time.
-struct Prefix<'a> {
-    rest: &'a [u8],
-    out: Vec<u8>,
-    /// Sextets not yet making a whole byte, and how many bits they hold.
-    acc: u32,
-    bits: u32,
-}
-
-impl<'a> Prefix<'a> {
-    fn new(body: &'a [u8]) -> Self {
-        Prefix {
-            rest: body,
-            out: Vec::with_capacity(512),
-            acc: 0,
-            bits: 0,
-        }
-    }
-
-    /// Decodes until `n` bytes are out; false if the text ends first.
-    /// Four characters at a time where they are four base64 digits (a PEM
-    /// line is sixteen such groups), else one at a time.
-    fn fill(&mut self, n: usize) -> bool {
-        if n > MAX_SUBJECT_END {
-            return false;
-        }
-        while self.out.len() < n {
-            if self.bits == 0 && self.whole_groups() {
-                continue;
-            }
-            let Some((&c, rest)) = self.rest.split_first() else {
-                return false;
-            };
-            self.rest = rest;
-            let value = match SEXTET[c as usize] {
-                WHITESPACE => continue,
-                INVALID => return false,
-                value => value,
-            };
-            self.acc = (self.acc << 6) | u32::from(value);
-            self.bits += 6;
-            if self.bits >= 8 {
-                self.bits -= 8;
-                self.out.push((self.acc >> self.bits) as u8);
-                self.acc &= (1 << self.bits) - 1;
-            }
-        }
-        true
-    }
-
-    /// Decodes the groups of four base64 digits at the start of the text
-    /// (up to a PEM line's sixteen) in one go; false when there is none.
-    fn whole_groups(&mut self) -> bool {
-        let mut line = [0u8; 48];
-        let text = &self.rest[..self.rest.len().min(64)];
-        let mut at = 0;
-        while let Some(&[a, b, c, d]) = text.get(at..at + 4) {
-            let (a, b, c, d) = (
-                SEXTET[usize::from(a)],
-                SEXTET[usize::from(b)],
-                SEXTET[usize::from(c)],
-                SEXTET[usize::from(d)],
-            );
-            // Whitespace, padding or anything else is 64 or more.
-            if (a | b | c | d) >= 64 {
-                break;
-            }
-            let v = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
-            let out = at / 4 * 3;
-            line[out] = (v >> 16) as u8;
-            line[out + 1] = (v >> 8) as u8;
-            line[out + 2] = v as u8;
-            at += 4;
-        }
-        self.out.extend_from_slice(&line[..at / 4 * 3]);
-        self.rest = &self.rest[at..];
-        at > 0
-    }
-
-    fn bytes(&mut self, range: Range<usize>) -> Option<&[u8]> {
-        self.fill(range.end).then(|| &self.out[range])
-    }
-
-    /// The DER header at `at`: (tag, where the contents start, their
-    /// length). Single-byte tags, definite lengths of up to four bytes.
-    fn header(&mut self, at: usize) -> Option<(u8, usize, usize)> {
-        let head = self.bytes(at..at + 2)?;
-        let (tag, first) = (head[0], head[1]);
-        if first < 0x80 {
-            return Some((tag, at + 2, usize::from(first)));
-        }
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 {
-            return None;
-        }
-        let len = self
-            .bytes(at + 2..at + 2 + count)?
-            .iter()
-            .fold(0usize, |len, &b| (len << 8) | usize::from(b));
-        Some((tag, at + 2 + count, len))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,31 +332,6 @@ mod tests {
             sections("-----BEGIN CERTIFICATE-----  \r\nAAAA\r\n-----END CERTIFICATE-----xyz"),
             ["-----BEGIN CERTIFICATE-----  \r\nAAAA\r\n-----END CERTIFICATE-----xyz"]
         );
-    }
-
-    proptest::proptest! {
-        /// The bytes decoded here from a certificate's body, whitespace
-        /// anywhere in it, are rustls-pki-types' bytes.
-        #[test]
-        fn the_prefix_decodes_as_rustls_pki_types(
-            spaces in proptest::collection::vec((0usize..2000, proptest::sample::select(vec![" ", "\t", "\r\n", "\n"])), 0..8),
-        ) {
-            let key = rcgen::KeyPair::generate().unwrap();
-            let params = rcgen::CertificateParams::new(vec!["a.test".to_string()]).unwrap();
-            let pem = params.self_signed(&key).unwrap().pem();
-            let (begin, rest) = pem.split_once('\n').unwrap();
-            let (body, end) = rest.split_once("-----END").unwrap();
-            let mut body = body.to_string();
-            for (at, space) in &spaces {
-                let at = (*at).min(body.len() - 1);
-                body.insert_str(at, space);
-            }
-            let text = format!("{begin}\n{body}-----END{end}");
-            let der = CertificateDer::from_pem_slice(text.as_bytes()).unwrap();
-            let mut prefix = Prefix::new(body.as_bytes());
-            let n = der.len().min(MAX_SUBJECT_END);
-            proptest::prop_assert_eq!(prefix.bytes(0..n), Some(&der[..n]));
-        }
     }
 
     /// The subject read from the start of each certificate is the one webpki
