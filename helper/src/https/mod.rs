@@ -66,7 +66,7 @@ use root_files::{Budget, DirectoryFiles, Seen, read_regular_file};
 use root_index::RootIndex;
 use verifier::Roots;
 
-mod pem_subject;
+mod pem_body;
 mod root_files;
 mod root_index;
 mod subject_hash;

@@ -1,7 +1,7 @@
 //! The trust roots as read, indexed by subject: the PEM text of every file
 //! is kept, each `CERTIFICATE` section is found by the line rules of
 //! rustls-pki-types' PEM reader, and only each certificate's subject is
-//! decoded (pem_subject.rs). At verify time only the sections whose
+//! decoded (pem_body.rs). At verify time only the sections whose
 //! subject is an issuer of the server's chain are decoded and parsed into
 //! trust anchors, by rustls-pki-types and webpki as before (issue 21: a cold
 //! `get` trusting the system store parsed ~440 roots for one handshake).
@@ -23,14 +23,15 @@ use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, TrustAnchor};
 
-use super::pem_subject::subject_of;
+use super::pem_body::{Subject, decode_whole, read_subject, subject_of};
 
 /// Every certificate section of the roots read, with its subject.
 #[derive(Debug, Default)]
 pub(super) struct RootIndex {
     texts: Vec<Vec<u8>>,
     sections: Vec<Section>,
-    /// The subjects (DER contents of the Name), one after another.
+    /// The subjects decoded at load (DER contents of the Name), one after
+    /// another: those of bodies the regular reader cannot take.
     subjects: Vec<u8>,
     /// The sections by [`fingerprint`] of their text: a section whose text
     /// was indexed already (the same root in the bundle, in its own file
@@ -73,9 +74,13 @@ struct Section {
     text: usize,
     /// From the start of the `BEGIN` line to the end of the `END` line.
     lines: Range<usize>,
-    /// Into `subjects`; `None` when the start of the body is not a
-    /// certificate this reader understands (webpki decides at verify time).
-    subject: Option<Range<usize>>,
+    /// Between the `BEGIN` and the `END` line; `None` after a second
+    /// `BEGIN` (then the text from the first is decoded as one).
+    body: Option<Range<usize>>,
+    /// Where the subject is (decoded into `subjects`, or left in the
+    /// body); `None` when the start of the body is not a certificate this
+    /// reader understands (webpki decides at verify time).
+    subject: Option<Subject>,
     /// The trust anchor, once parsed ([`RootIndex::has_anchor`]).
     anchor: Option<TrustAnchor<'static>>,
 }
@@ -104,10 +109,13 @@ impl RootIndex {
             } else {
                 self.by_text.insert(key, self.sections.len());
             }
-            let subject = body.and_then(|body| subject_of(&text[body], &mut self.subjects));
+            let subject = body
+                .clone()
+                .and_then(|body| subject_of(&text[body], &mut self.subjects));
             self.sections.push(Section {
                 text: index,
                 lines,
+                body,
                 subject,
                 anchor: None,
             });
@@ -139,17 +147,40 @@ impl RootIndex {
     /// subjects, and every root whose subject this index could not read;
     /// in the order they were read.
     pub(super) fn anchors_for(&self, issuers: Option<&[&[u8]]>) -> RootCertStore {
-        let candidates = self
-            .sections
-            .iter()
-            .filter(|section| match (&section.subject, issuers) {
-                (Some(range), Some(issuers)) => issuers.contains(&&self.subjects[range.clone()]),
-                _ => true,
-            });
+        let mut scratch = Vec::new();
+        let candidates = self.sections.iter().filter(|section| {
+            let Some(issuers) = issuers else {
+                return true;
+            };
+            match &section.subject {
+                // Decoded only when an issuer has its length.
+                Some(Subject::InBody(der)) if !issuers.iter().any(|i| i.len() == der.len()) => {
+                    false
+                }
+                Some(_) => self
+                    .subject(section, &mut scratch)
+                    .is_none_or(|subject| issuers.contains(&subject)),
+                None => true,
+            }
+        });
         RootCertStore {
             roots: candidates
                 .filter_map(|section| section.anchor.clone().or_else(|| self.anchor(section)))
                 .collect(),
+        }
+    }
+
+    /// The section's subject, decoded into `scratch` if it is still in the
+    /// body; `None` when it is not a subject after all (a group of it is
+    /// not base64 digits, so rustls-pki-types refuses the body too).
+    fn subject<'a>(&'a self, section: &Section, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+        match section.subject.as_ref()? {
+            Subject::Decoded(range) => Some(&self.subjects[range.clone()]),
+            Subject::InBody(der) => {
+                let body = &self.texts[section.text][section.body.clone()?];
+                scratch.clear();
+                read_subject(body, der.clone(), scratch).then_some(&scratch[..])
+            }
         }
     }
 
@@ -161,9 +192,17 @@ impl RootIndex {
             .map(|anchor| anchor.to_owned())
     }
 
-    /// The section decoded by rustls-pki-types, as the eager loader did.
+    /// The section decoded as rustls-pki-types decodes it, as the eager
+    /// loader did: here where the body's layout allows (pem_body.rs), else
+    /// by rustls-pki-types.
     fn certificate(&self, section: &Section) -> Option<CertificateDer<'static>> {
-        CertificateDer::from_pem_slice(&self.texts[section.text][section.lines.clone()]).ok()
+        let text = &self.texts[section.text];
+        if let Some(body) = &section.body
+            && let Some(der) = decode_whole(&text[body.clone()])
+        {
+            return Some(CertificateDer::from(der));
+        }
+        CertificateDer::from_pem_slice(&text[section.lines.clone()]).ok()
     }
 }
 
@@ -359,7 +398,8 @@ mod tests {
         for section in &index.sections[sections] {
             let der = index.certificate(section).unwrap();
             let anchor = webpki::anchor_from_trusted_cert(&der).unwrap();
-            let ours = &index.subjects[section.subject.clone().expect("a subject")];
+            let mut scratch = Vec::new();
+            let ours = index.subject(section, &mut scratch).expect("a subject");
             assert_eq!(ours, anchor.subject.as_ref());
         }
     }

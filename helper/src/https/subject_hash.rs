@@ -40,13 +40,15 @@ pub(super) fn hash_of_file_name(name: &[u8]) -> Option<u32> {
     if n.is_empty() || !n.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    if !hash
-        .iter()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-    {
-        return None;
-    }
-    u32::from_str_radix(std::str::from_utf8(hash).ok()?, 16).ok()
+    // Lower-case hex, as c_rehash and openssl rehash write it.
+    hash.iter().try_fold(0u32, |value, &b| {
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        Some(value << 4 | u32::from(digit))
+    })
 }
 
 const SEQUENCE: u8 = 0x30;
@@ -234,8 +236,12 @@ mod tests {
     fn hash_file_names() {
         assert_eq!(hash_of_file_name(b"1a2b3c4d.0"), Some(0x1a2b3c4d));
         assert_eq!(hash_of_file_name(b"1a2b3c4d.12"), Some(0x1a2b3c4d));
+        assert_eq!(hash_of_file_name(b"ffffffff.0"), Some(0xffff_ffff));
+        assert_eq!(hash_of_file_name(b"09000000.0"), Some(0x0900_0000));
         for name in [
-            &b"1a2b3c4d.r0"[..],
+            &b"0000000g.0"[..],
+            b"0000/000.0",
+            b"1a2b3c4d.r0",
             b"1a2b3c4d.",
             b"1a2b3c4d",
             b"1A2B3C4D.0",

@@ -1,14 +1,16 @@
-//! The subject of a certificate, read from the start of its PEM body
-//! without decoding the certificate (root_index.rs indexes the roots by it).
+//! A certificate's PEM body read fast where its layout allows, with the
+//! bytes rustls-pki-types would decode: the certificate's subject
+//! (root_index.rs indexes the roots by it), or the whole certificate.
 //!
-//! Two readers of the base64, one answer. A body laid out as PEM writers lay
-//! it out (every line the same number of digits, a multiple of four, and the
-//! same line end) is read at any byte offset: the certificate's headers are
-//! followed to the subject, skipping the serial number, the issuer and the
-//! validity undecoded, and only the subject is decoded. Whether the layout
-//! really is that regular up to the subject's end is checked afterwards, by
-//! looking for whitespace anywhere else. Any other body is decoded from its
-//! start, as rustls-pki-types decodes it, up to the subject's end.
+//! The subject: two readers of the base64, one answer. A body laid out as
+//! PEM writers lay it out (every line the same number of digits, a multiple
+//! of four, and the same line end) is read at any byte offset: the
+//! certificate's headers are followed to the subject, skipping the serial
+//! number, the issuer and the validity undecoded, and the subject itself is
+//! decoded only when a chain names an issuer of its length. Whether the
+//! layout really is that regular up to the subject's end is checked on the
+//! way, by looking for whitespace anywhere else. Any other body is decoded
+//! from its start, as rustls-pki-types decodes it, up to the subject's end.
 //!
 //! Why the regular reader finds the same bytes: rustls-pki-types skips
 //! whitespace and refuses any other character that is not a base64 digit
@@ -17,6 +19,12 @@
 //! place the layout gives it. A non-digit elsewhere before the subject's end
 //! makes rustls-pki-types refuse the whole certificate, so no trust anchor
 //! comes from it, whatever subject was read here.
+//!
+//! The whole certificate ([`decode_whole`]) is decoded here only from a
+//! regular body of digits with standard padding at its very end, where
+//! rustls-pki-types' decoder gives the standard decoding; any other body is
+//! left to rustls-pki-types (its decoder works in constant time, for secret
+//! keys, and costs ten times as much).
 
 use std::ops::Range;
 
@@ -24,26 +32,90 @@ use std::ops::Range;
 /// whose subject ends later is a candidate for every chain.
 pub(super) const MAX_SUBJECT_END: usize = 4096;
 
-/// Appends to `subjects` the subject of the certificate whose base64
-/// `body` starts here: the contents of the sixth element of the
-/// TBSCertificate (the fifth of a v1 one without a version), as webpki reads
-/// it for a trust anchor. Where it went in `subjects`; `None` (and nothing
-/// appended) for anything unexpected.
-pub(super) fn subject_of(body: &[u8], subjects: &mut Vec<u8>) -> Option<Range<usize>> {
-    let start = subjects.len();
+/// Where a certificate's subject is, as [`subject_of`] found it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Subject {
+    /// Decoded, at this place in the subjects buffer: from a body the
+    /// regular reader cannot take.
+    Decoded(Range<usize>),
+    /// At these bytes of the certificate, in a body laid out regularly
+    /// through them: decoded only when wanted ([`read_subject`]), which
+    /// is when a chain names an issuer of that length.
+    InBody(Range<usize>),
+}
+
+/// Where the subject of the certificate whose base64 `body` starts here
+/// is: the contents of the sixth element of the TBSCertificate (the fifth
+/// of a v1 one without a version), as webpki reads it for a trust anchor.
+/// A subject the regular reader cannot reach is decoded into `subjects`.
+/// `None` (and nothing appended) for anything unexpected.
+pub(super) fn subject_of(body: &[u8], subjects: &mut Vec<u8>) -> Option<Subject> {
     if let Some(mut lines) = Lines::new(body)
         && let Some(subject) = subject_in(&mut lines)
         && lines.regular_through(subject.end)
-        && lines.copy(subject, subjects)
     {
-        return Some(start..subjects.len());
+        return Some(Subject::InBody(subject));
     }
-    subjects.truncate(start);
     let mut prefix = Prefix::new(body);
     let subject = subject_in(&mut prefix)?;
     prefix.fill(subject.end).then_some(())?;
+    let start = subjects.len();
     subjects.extend_from_slice(&prefix.out[subject]);
-    Some(start..subjects.len())
+    Some(Subject::Decoded(start..subjects.len()))
+}
+
+/// Appends to `out` the subject [`subject_of`] found at `der` in the same
+/// `body` ([`Subject::InBody`]); false (and `out` as it was) if a group of
+/// it is not four base64 digits (then rustls-pki-types refuses the body
+/// too).
+pub(super) fn read_subject(body: &[u8], der: Range<usize>, out: &mut Vec<u8>) -> bool {
+    Lines::new(body).is_some_and(|lines| lines.copy(der, out))
+}
+
+/// The certificate whose PEM `body` (from the end of the BEGIN line to the
+/// start of the END line) is laid out regularly, every line ending with a
+/// line end, all of it base64 digits but for standard padding at the very
+/// end: the bytes rustls-pki-types decodes from it. `None` for any other
+/// body (decode it with rustls-pki-types).
+pub(super) fn decode_whole(body: &[u8]) -> Option<Vec<u8>> {
+    let lines = Lines::new(body)?;
+    let end_len = lines.stride - lines.digits;
+    let mut der = Vec::with_capacity(lines.text.len() / 4 * 3);
+    let mut rest = lines.text;
+    while !rest.is_empty() {
+        let line;
+        (line, rest) = rest.split_at(rest.len().min(lines.stride));
+        let (digits, end) = line.split_at(line.len().checked_sub(end_len)?);
+        if digits.is_empty()
+            || digits.len() % 4 != 0
+            || !end.iter().all(|c| matches!(c, b'\n' | b'\r'))
+        {
+            return None;
+        }
+        let (body, last) = digits.split_at(digits.len() - 4);
+        for digits in body.chunks_exact(4) {
+            der.extend_from_slice(&group(digits)?);
+        }
+        let (bytes, n) = if rest.is_empty() {
+            last_group(last)?
+        } else {
+            (group(last)?, 3)
+        };
+        der.extend_from_slice(&bytes[..n]);
+    }
+    Some(der)
+}
+
+/// The bytes of a body's last group, which may end with standard padding:
+/// `xx==` gives one byte, `xxx=` two, four digits three. rustls-pki-types
+/// reads padding as zero bits and ignores the bits past the last byte, as
+/// decoding `A` (zero) in its place does.
+fn last_group(digits: &[u8]) -> Option<([u8; 3], usize)> {
+    match *digits {
+        [a, b, b'=', b'='] => Some((group(&[a, b, b'A', b'A'])?, 1)),
+        [a, b, c, b'='] => Some((group(&[a, b, c, b'A'])?, 2)),
+        _ => Some((group(digits)?, 3)),
+    }
 }
 
 /// Decoded bytes of a certificate, by offset.
@@ -324,8 +396,14 @@ mod tests {
     /// A fresh certificate's PEM: its BEGIN line, its body, its END line
     /// (the body starts and ends with a line end).
     fn pem_parts() -> (String, String, String) {
+        pem_parts_named("a.test")
+    }
+
+    /// [`pem_parts`] for a certificate naming `host` (its length moves the
+    /// certificate's length, and so the padding, around).
+    fn pem_parts_named(host: &str) -> (String, String, String) {
         let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::new(vec!["a.test".to_string()]).unwrap();
+        let mut params = rcgen::CertificateParams::new(vec![host.to_string()]).unwrap();
         params.distinguished_name.push(
             rcgen::DnType::OrganizationName,
             "An Organization Long Enough",
@@ -341,15 +419,41 @@ mod tests {
         )
     }
 
-    /// [`subject_of`] on its own.
+    /// The digits of `body` laid out again: lines of `width` digits, each
+    /// ending with `\r\n` or `\n`, and a line end first (the BEGIN line's).
+    fn relaid(body: &str, width: usize, crlf: bool) -> String {
+        let digits: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let line_end = if crlf { "\r\n" } else { "\n" };
+        let mut body = line_end.to_string();
+        for line in digits.as_bytes().chunks(width) {
+            body.push_str(std::str::from_utf8(line).unwrap());
+            body.push_str(line_end);
+        }
+        body
+    }
+
+    /// [`subject_of`] on its own, the subject decoded wherever it is.
     fn subject_alone(body: &[u8]) -> Option<Vec<u8>> {
         let mut subjects = b"before".to_vec();
-        let Some(range) = subject_of(body, &mut subjects) else {
-            assert_eq!(subjects, b"before", "appended, yet no subject");
-            return None;
+        let subject = subject_of(body, &mut subjects);
+        let decoded = match subject.clone() {
+            None => None,
+            Some(Subject::Decoded(range)) => Some(subjects[range].to_vec()),
+            Some(Subject::InBody(der)) => {
+                let mut out = b"out".to_vec();
+                if read_subject(body, der, &mut out) {
+                    Some(out[3..].to_vec())
+                } else {
+                    assert_eq!(out, b"out", "appended, yet no subject");
+                    None
+                }
+            }
         };
+        if !matches!(subject, Some(Subject::Decoded(_))) {
+            assert_eq!(subjects, b"before", "appended, yet not decoded");
+        }
         assert!(subjects.starts_with(b"before"));
-        Some(subjects[range].to_vec())
+        decoded
     }
 
     /// The subject as webpki reads it from rustls-pki-types' decoding.
@@ -395,13 +499,7 @@ mod tests {
             ),
         ) {
             let (begin, body, end) = pem_parts();
-            let digits: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-            let line_end = if crlf { "\r\n" } else { "\n" };
-            let mut body = line_end.to_string();
-            for line in digits.as_bytes().chunks(width) {
-                body.push_str(std::str::from_utf8(line).unwrap());
-                body.push_str(line_end);
-            }
+            let mut body = relaid(&body, width, crlf);
             for (at, edit) in &edits {
                 let at = (*at).min(body.len() - 1);
                 body.insert_str(at, edit);
@@ -410,6 +508,39 @@ mod tests {
             let ours = subject_alone(body.as_bytes());
             if theirs.is_some() {
                 proptest::prop_assert_eq!(ours, theirs);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the body (lines of any width, either line end, padding
+        /// of any length, whitespace, a stray or missing character
+        /// anywhere), the certificate decoded whole here is the one
+        /// rustls-pki-types decodes, whenever it is decoded here; and a
+        /// body as PEM writers lay it out is always decoded here.
+        #[test]
+        fn the_whole_certificate_is_rustls_pki_types(
+            host in "[a-z]{1,3}\\.test",
+            width in proptest::sample::select(vec![4usize, 8, 60, 64, 76, 3000]),
+            crlf in proptest::bool::ANY,
+            edits in proptest::collection::vec(
+                (0usize..3000, proptest::sample::select(vec![" ", "\t", "\n", "\r\n", "=", "==", "-", "A", "AA", ""])),
+                0..3,
+            ),
+        ) {
+            let (begin, body, end) = pem_parts_named(&host);
+            let mut body = relaid(&body, width, crlf);
+            let regular = decode_whole(body.as_bytes());
+            proptest::prop_assert!(regular.is_some(), "{body:?}");
+            for (at, edit) in &edits {
+                let at = (*at).clamp(1, body.len() - 1);
+                // An empty edit removes the character there.
+                body.replace_range(at..at + usize::from(edit.is_empty()), edit);
+            }
+            let text = format!("{begin}{body}{end}");
+            let theirs = CertificateDer::from_pem_slice(text.as_bytes()).ok();
+            if let Some(ours) = decode_whole(body.as_bytes()) {
+                proptest::prop_assert_eq!(Some(&ours[..]), theirs.as_deref(), "{:?}", body);
             }
         }
     }
@@ -459,8 +590,9 @@ mod tests {
     }
 
     /// Every root of the system bundle, where there is one here, is laid
-    /// out regularly and read without decoding from the start (the
-    /// cheap path; root_index's `subjects_are_webpkis` checks the subjects).
+    /// out regularly: its subject is read without decoding from the start,
+    /// and it is decoded whole here, to rustls-pki-types' bytes (the cheap
+    /// paths; root_index's `subjects_are_webpkis` checks the subjects).
     #[test]
     fn the_system_roots_take_the_regular_reader() {
         let Ok(bundle) = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt") else {
@@ -472,6 +604,9 @@ mod tests {
             let mut lines = Lines::new(body.as_bytes()).expect("a regular first line");
             let subject = subject_in(&mut lines).expect("a subject");
             assert!(lines.regular_through(subject.end));
+            let pem = format!("-----BEGIN CERTIFICATE-----{section}");
+            let theirs = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
+            assert_eq!(decode_whole(body.as_bytes()).as_deref(), Some(&theirs[..]));
             roots += 1;
         }
         assert!(roots > 100, "{roots} roots");
