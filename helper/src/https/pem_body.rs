@@ -8,9 +8,11 @@
 //! certificate's headers are followed to the subject, skipping the serial
 //! number, the issuer and the validity undecoded, and the subject itself is
 //! decoded only when a chain names an issuer of its length. Whether the
-//! layout really is that regular up to the subject's end is checked on the
-//! way, by looking for whitespace anywhere else. Any other body is decoded
-//! from its start, as rustls-pki-types decodes it, up to the subject's end.
+//! layout really is that regular is checked by looking for whitespace
+//! anywhere else: up to the subject's contents on the way (its place and
+//! length depend on nothing after), and through the subject when it is
+//! decoded. Any other body is decoded from its start, as rustls-pki-types
+//! decodes it, up to the subject's end.
 //!
 //! Why the regular reader finds the same bytes: rustls-pki-types skips
 //! whitespace and refuses any other character that is not a base64 digit
@@ -39,8 +41,8 @@ pub(super) enum Subject {
     /// regular reader cannot take.
     Decoded(Range<usize>),
     /// At these bytes of the certificate, in a body laid out regularly
-    /// through them: decoded only when wanted ([`read_subject`]), which
-    /// is when a chain names an issuer of that length.
+    /// up to them: decoded only when wanted ([`read_subject`]), which is
+    /// when a chain names an issuer of that length.
     InBody(Range<usize>),
 }
 
@@ -50,9 +52,11 @@ pub(super) enum Subject {
 /// A subject the regular reader cannot reach is decoded into `subjects`.
 /// `None` (and nothing appended) for anything unexpected.
 pub(super) fn subject_of(body: &[u8], subjects: &mut Vec<u8>) -> Option<Subject> {
+    // Regular up to the subject's contents: then its place and length are
+    // exact; its own text is checked when it is read.
     if let Some(mut lines) = Lines::new(body)
         && let Some(subject) = subject_in(&mut lines)
-        && lines.regular_through(subject.end)
+        && lines.regular_through(subject.start)
     {
         return Some(Subject::InBody(subject));
     }
@@ -65,11 +69,22 @@ pub(super) fn subject_of(body: &[u8], subjects: &mut Vec<u8>) -> Option<Subject>
 }
 
 /// Appends to `out` the subject [`subject_of`] found at `der` in the same
-/// `body` ([`Subject::InBody`]); false (and `out` as it was) if a group of
-/// it is not four base64 digits (then rustls-pki-types refuses the body
-/// too).
+/// `body` ([`Subject::InBody`]): by the regular layout where it holds
+/// through the subject, else decoded from the start. False (and `out` as it
+/// was) if the text there is not base64 (then rustls-pki-types refuses the
+/// body too).
 pub(super) fn read_subject(body: &[u8], der: Range<usize>, out: &mut Vec<u8>) -> bool {
-    Lines::new(body).is_some_and(|lines| lines.copy(der, out))
+    if let Some(lines) = Lines::new(body)
+        && lines.regular_through(der.end)
+    {
+        return lines.copy(der, out);
+    }
+    let mut prefix = Prefix::new(body);
+    if !prefix.fill(der.end) {
+        return false;
+    }
+    out.extend_from_slice(&prefix.out[der]);
+    true
 }
 
 /// The certificate whose PEM `body` (from the end of the BEGIN line to the

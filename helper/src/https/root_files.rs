@@ -194,15 +194,56 @@ pub(super) struct DirectoryFiles {
     files: Vec<Listed>,
     /// Each `HASH.N` name's hash and the file it names.
     hashed: Vec<(u32, usize)>,
+    /// The directories listed.
+    dirs: Vec<PathBuf>,
+    names: Names,
 }
 
 #[derive(Debug)]
 struct Listed {
-    path: PathBuf,
+    /// Which of `dirs`, and the file's name there.
+    dir: usize,
+    name: NameAt,
     /// The size charged against the bound; reading it later may not
     /// return more.
     size: u64,
     read: bool,
+}
+
+/// The listed files' names, kept without an allocation each where a name
+/// is bytes (Unix: one buffer of them all), on their own elsewhere. A path
+/// is made only for a file that is read.
+#[derive(Debug, Default)]
+struct Names(#[cfg(unix)] Vec<u8>);
+
+#[cfg(unix)]
+type NameAt = std::ops::Range<usize>;
+#[cfg(not(unix))]
+type NameAt = std::ffi::OsString;
+
+impl Names {
+    #[cfg(unix)]
+    fn keep(&mut self, name: &std::ffi::OsStr) -> NameAt {
+        let start = self.0.len();
+        self.0.extend_from_slice(name.as_encoded_bytes());
+        start..self.0.len()
+    }
+
+    #[cfg(not(unix))]
+    fn keep(&mut self, name: &std::ffi::OsStr) -> NameAt {
+        name.to_owned()
+    }
+
+    #[cfg(unix)]
+    fn get(&self, at: &NameAt) -> &std::ffi::OsStr {
+        use std::os::unix::ffi::OsStrExt;
+        std::ffi::OsStr::from_bytes(&self.0[at.clone()])
+    }
+
+    #[cfg(not(unix))]
+    fn get<'a>(&self, at: &'a NameAt) -> &'a std::ffi::OsStr {
+        at
+    }
 }
 
 impl DirectoryFiles {
@@ -217,6 +258,13 @@ impl DirectoryFiles {
         seen: &mut Seen,
         budget: &mut Budget,
     ) -> Result<(), String> {
+        // A system directory holds a few hundred entries: room for them
+        // at once rather than growing.
+        self.files.reserve(256);
+        self.hashed.reserve(256);
+        seen.0.reserve(512);
+        let at = self.dirs.len();
+        self.dirs.push(dir.to_path_buf());
         each_entry(dir, |name, found| {
             let Some(found) = found else {
                 return Ok(());
@@ -225,12 +273,9 @@ impl DirectoryFiles {
                 Some(file) => *file,
                 None => {
                     budget.charge(found.size)?;
-                    // Sized once (`join` allocates, then grows).
-                    let mut path = PathBuf::with_capacity(dir.as_os_str().len() + 1 + name.len());
-                    path.push(dir);
-                    path.push(name);
                     self.files.push(Listed {
-                        path,
+                        dir: at,
+                        name: self.names.keep(name),
                         size: found.size,
                         read: false,
                     });
@@ -276,7 +321,8 @@ impl DirectoryFiles {
     fn read(&mut self, file: usize) -> Vec<u8> {
         let listed = &mut self.files[file];
         listed.read = true;
-        read_regular_file(&listed.path, &mut Budget(listed.size)).unwrap_or_default()
+        let path = self.dirs[listed.dir].join(self.names.get(&listed.name));
+        read_regular_file(&path, &mut Budget(listed.size)).unwrap_or_default()
     }
 
     /// How many files have been read, for tests.
