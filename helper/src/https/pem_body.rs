@@ -32,10 +32,10 @@ use std::ops::Range;
 
 /// The most bytes of a certificate decoded to reach its subject; a section
 /// whose subject ends later is a candidate for every chain.
-pub(super) const MAX_SUBJECT_END: usize = 4096;
+const MAX_SUBJECT_END: usize = 4096;
 
 /// Where a certificate's subject is, as [`subject_of`] found it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(super) enum Subject {
     /// Decoded, at this place in the subjects buffer: from a body the
     /// regular reader cannot take.
@@ -62,9 +62,10 @@ pub(super) fn subject_of(body: &[u8], subjects: &mut Vec<u8>) -> Option<Subject>
     }
     let mut prefix = Prefix::new(body);
     let subject = subject_in(&mut prefix)?;
-    prefix.fill(subject.end).then_some(())?;
     let start = subjects.len();
-    subjects.extend_from_slice(&prefix.out[subject]);
+    if !prefix.copy(subject, subjects) {
+        return None;
+    }
     Some(Subject::Decoded(start..subjects.len()))
 }
 
@@ -79,12 +80,7 @@ pub(super) fn read_subject(body: &[u8], der: Range<usize>, out: &mut Vec<u8>) ->
     {
         return lines.copy(der, out);
     }
-    let mut prefix = Prefix::new(body);
-    if !prefix.fill(der.end) {
-        return false;
-    }
-    out.extend_from_slice(&prefix.out[der]);
-    true
+    Prefix::new(body).copy(der, out)
 }
 
 /// The certificate whose PEM `body` (from the end of the BEGIN line to the
@@ -393,6 +389,17 @@ impl<'a> Prefix<'a> {
         }
         self.rest = &self.rest[at..];
         at > 0
+    }
+
+    /// Appends the bytes of `range` to `out`, decoding as far as its end;
+    /// false (and `out` as it was) if the text ends or stops being base64
+    /// first.
+    fn copy(&mut self, range: Range<usize>, out: &mut Vec<u8>) -> bool {
+        if !self.fill(range.end) {
+            return false;
+        }
+        out.extend_from_slice(&self.out[range]);
+        true
     }
 }
 
