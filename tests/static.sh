@@ -121,7 +121,9 @@ cargo_test() {
             awk -F'[ ;]+' '{p += $2; f += $4; i += $6} END {printf "%d passed, %d failed, %d ignored", p, f, i}')
         ok "$name ($summary)"
     else
-        bad "$name" "$(grep -E '^(test .* FAILED|error(\[|:)|failures:)|panicked|SKIPPED' "$work/test.log" | head -40)"
+        # A panic's message is on the lines after "panicked at".
+        bad "$name" "$(grep -E -A3 '^(test .* FAILED|error(\[|:))|panicked|SKIPPED|known abort' "$work/test.log" |
+            grep -v '^stack backtrace:' | head -60)"
     fi
 }
 

@@ -15,13 +15,26 @@
 //! Its socket lives outside `XDG_RUNTIME_DIR` on purpose: clients that fall
 //! back to `$XDG_RUNTIME_DIR/bus` when `DBUS_SESSION_BUS_ADDRESS` is unset
 //! must not find it, so a test that forgets the address fails loudly.
+//!
+//! gnome-keyring 42 (Debian 12's, and upstream to this day) aborts now and
+//! then when a client's first call outruns its record of that client
+//! (`gkd_secret_service_get_pkcs11_session: assertion 'client' failed`, then
+//! a `g_variant_new` error; GNOME/gnome-keyring issues 190, 196 and 199). It
+//! happens under load whatever the client does: measured here, 3 of 40 runs
+//! of `helper_keychain` with three busy CPU loops beside it. A
+//! desktop restarts the daemon (systemd's `Restart=on-failure`, or D-Bus
+//! activation) and the login keyring it reopens from disk still holds every
+//! item. A session here does the same, for that crash only, and says so:
+//! [`KeyringSession::helper_with`] restarts the daemon with the same HOME
+//! and password and runs the call that met the dead daemon once more. Any
+//! other death of the daemon is left to fail the test.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, mpsc};
 use std::time::Duration;
 
 use tempfile::TempDir;
@@ -40,6 +53,20 @@ const KEYRING_PASSWORD: &str = "scalr-e2e-keyring";
 
 /// `XDG_RUNTIME_DIR`, in a [`Home`]'s root.
 const RUNTIME_DIR: &str = "run";
+
+/// gnome-keyring's standard error, in a [`Home`]'s root (outside HOME).
+const KEYRING_LOG: &str = "gnome-keyring.log";
+
+/// What gnome-keyring prints before its known abort (see the module doc).
+const KNOWN_KEYRING_ABORT: &str =
+    "gkd_secret_service_get_pkcs11_session: assertion 'client' failed";
+
+/// What a helper prints when the daemon died under it (mid-call) or before
+/// it (no owner of `org.freedesktop.secrets` on our activation-free bus).
+const DEAD_DAEMON_ERRORS: &[&str] = &[
+    "org.freedesktop.DBus.Error.NoReply",
+    "org.freedesktop.DBus.Error.ServiceUnknown",
+];
 
 /// A temporary HOME with XDG directories, shared by every environment below.
 struct Home {
@@ -100,23 +127,33 @@ fn command(program: impl AsRef<std::ffi::OsStr>, env: &[(OsString, OsString)]) -
     cmd
 }
 
-/// Starts a daemon with `stdin` and `stdout` (its stderr goes nowhere).
+/// Starts a daemon with `stdin`, `stdout` and `stderr`.
 ///
 /// # Panics
 /// If it cannot start, naming it.
-fn spawn_daemon(cmd: &mut Command, stdin: Stdio, stdout: Stdio) -> Child {
+fn spawn_daemon(cmd: &mut Command, stdin: Stdio, stdout: Stdio, stderr: Stdio) -> Child {
     cmd.stdin(stdin)
         .stdout(stdout)
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
+}
+
+/// The gnome-keyring daemon of a session, if it has one.
+#[derive(Default)]
+struct Keyring {
+    /// gnome-keyring-daemon and dbus-send.
+    programs: Option<(PathBuf, PathBuf)>,
+    daemon: Option<Child>,
+    /// How many times the daemon was restarted after its known abort.
+    restarts: u32,
 }
 
 /// A private session bus, and a gnome-keyring Secret Service on it unless
 /// made with [`KeyringSession::without_secret_service`].
 pub struct KeyringSession {
     // Field order is drop order: daemons first (see Drop), then the files.
-    keyring: Option<Child>,
+    keyring: Mutex<Keyring>,
     bus: Child,
     address: String,
     home: Home,
@@ -161,6 +198,7 @@ impl KeyringSession {
                 .args(["--nofork", "--nopidfile", "--print-address=1"]),
             Stdio::null(),
             Stdio::piped(),
+            Stdio::null(),
         );
         // dbus-daemon prints its address once it is listening: that line is
         // the readiness signal. Read it on a thread so the wait is bounded.
@@ -179,7 +217,7 @@ impl KeyringSession {
             }
         };
         KeyringSession {
-            keyring: None,
+            keyring: Mutex::default(),
             bus,
             address,
             home,
@@ -187,14 +225,35 @@ impl KeyringSession {
     }
 
     fn start_keyring(&mut self, found: &Found) {
+        let programs = (
+            found.path(Peer::GnomeKeyringDaemon).to_path_buf(),
+            found.path(Peer::DbusSend).to_path_buf(),
+        );
+        let daemon = self.spawn_keyring(&programs);
+        let keyring = self.keyring.get_mut().expect("keyring lock");
+        keyring.programs = Some(programs);
+        keyring.daemon = Some(daemon);
+    }
+
+    /// Starts gnome-keyring (its standard error appended to [`KEYRING_LOG`])
+    /// and waits until the default collection answers and says it is
+    /// unlocked. A restart finds the login keyring on disk and opens it with
+    /// the same password.
+    fn spawn_keyring(&self, (daemon, dbus_send): &(PathBuf, PathBuf)) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.keyring_log())
+            .expect("open the gnome-keyring log");
         let mut keyring = spawn_daemon(
-            command(found.path(Peer::GnomeKeyringDaemon), &self.env())
+            command(daemon, &self.env())
                 // --foreground keeps it our child, so Drop can kill it;
                 // --unlock reads the password on stdin and creates and opens
                 // the login collection with it.
                 .args(["--foreground", "--unlock", "--components=secrets"]),
             Stdio::piped(),
             Stdio::null(),
+            log.into(),
         );
         {
             let mut stdin = keyring.stdin.take().expect("piped stdin");
@@ -202,17 +261,17 @@ impl KeyringSession {
                 .write_all(KEYRING_PASSWORD.as_bytes())
                 .expect("give gnome-keyring its password");
         } // closing stdin ends the password
-        self.keyring = Some(keyring);
 
-        // Ready means: the default collection answers and says it is unlocked.
-        let dbus_send = found.path(Peer::DbusSend).to_path_buf();
         let env = self.env();
         let ready = peers::poll(STARTUP, || {
-            if let Some(Ok(Some(status))) = self.keyring.as_mut().map(Child::try_wait) {
-                panic!("gnome-keyring-daemon exited during start-up: {status}");
+            if let Ok(Some(status)) = keyring.try_wait() {
+                panic!(
+                    "gnome-keyring-daemon exited during start-up: {status}; it said: {}",
+                    self.keyring_said()
+                );
             }
             let out = peers::run(
-                command(&dbus_send, &env).args([
+                command(dbus_send, &env).args([
                     "--session",
                     "--print-reply",
                     "--reply-timeout=2000",
@@ -227,10 +286,72 @@ impl KeyringSession {
             );
             (out.status.success() && out.stdout_lossy().contains("boolean false")).then_some(())
         });
-        assert!(
-            ready.is_some(),
-            "gnome-keyring did not offer an unlocked login collection within {STARTUP:?}"
-        );
+        if ready.is_none() {
+            peers::kill(&mut keyring);
+            panic!("gnome-keyring did not offer an unlocked login collection within {STARTUP:?}");
+        }
+        keyring
+    }
+
+    fn keyring_log(&self) -> PathBuf {
+        self.home.root.path().join(KEYRING_LOG)
+    }
+
+    /// What gnome-keyring wrote to its standard error so far.
+    fn keyring_said(&self) -> String {
+        std::fs::read_to_string(self.keyring_log()).unwrap_or_default()
+    }
+
+    fn lock_keyring(&self) -> MutexGuard<'_, Keyring> {
+        // A test thread that panicked holding the lock left the daemon as
+        // it was; the state is still true.
+        self.keyring.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many times the daemon was restarted after its known abort.
+    pub fn keyring_restarts(&self) -> u32 {
+        self.lock_keyring().restarts
+    }
+
+    /// After a call that met a dead daemon (`out` names it): true when the
+    /// daemon had died of its known abort and is running again, restarted
+    /// here or by a parallel call since `restarts_before`. Says so on
+    /// standard error, past libtest's capture.
+    fn recovered_from_known_abort(&self, restarts_before: u32, out: &Output) -> bool {
+        let said = out.stdout_lossy();
+        if out.code() == Some(0) || !DEAD_DAEMON_ERRORS.iter().any(|e| said.contains(e)) {
+            return false;
+        }
+        let mut keyring = self.lock_keyring();
+        if keyring.restarts != restarts_before {
+            return true;
+        }
+        let Some(programs) = keyring.programs.clone() else {
+            return false;
+        };
+        let Some(Ok(Some(status))) = keyring.daemon.as_mut().map(Child::try_wait) else {
+            return false;
+        };
+        let log = self.keyring_said();
+        if !log.contains(KNOWN_KEYRING_ABORT) {
+            eprintln!(
+                "gnome-keyring-daemon died ({status}), not of its known abort; it said:\n{log}"
+            );
+            return false;
+        }
+        // Past libtest's capture: shown even when the test passes.
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("a test")
+            .to_string();
+        peers::loud(&format!(
+            "\n*** {test}: gnome-keyring-daemon died of its known abort ({status}; \
+             \"{KNOWN_KEYRING_ABORT}\", gnome-keyring issue 196 on GNOME's GitLab).\n\
+             ***   Restarted on the same login keyring; the call that met it runs once more.\n"
+        ));
+        keyring.daemon = Some(self.spawn_keyring(&programs));
+        keyring.restarts += 1;
+        true
     }
 
     /// The variables a child needs to use this session (a cleared
@@ -279,17 +400,29 @@ impl KeyringSession {
 
     /// [`KeyringSession::helper`] with extra environment variables (e.g.
     /// `SCALR_OCI_CACHE_TTL=0`, so that every `get` reaches the keychain).
+    ///
+    /// A call that met gnome-keyring dead of its known abort runs once more
+    /// after the restart (see the module doc); any other answer is final.
     pub fn helper_with(&self, verb: &str, stdin: &str, extra: &[(&str, &str)]) -> Output {
-        let mut cmd = self.command(peers::helper_bin());
-        cmd.envs(extra.iter().copied());
-        run_helper(cmd, verb, stdin)
+        let call = || {
+            let mut cmd = self.command(peers::helper_bin());
+            cmd.envs(extra.iter().copied());
+            run_helper(cmd, verb, stdin)
+        };
+        let restarts = self.keyring_restarts();
+        let out = call();
+        if self.recovered_from_known_abort(restarts, &out) {
+            return call();
+        }
+        out
     }
 }
 
 impl Drop for KeyringSession {
     fn drop(&mut self) {
-        if let Some(keyring) = self.keyring.as_mut() {
-            peers::kill(keyring);
+        let keyring = self.keyring.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(daemon) = keyring.daemon.as_mut() {
+            peers::kill(daemon);
         }
         peers::kill(&mut self.bus);
     }
