@@ -25,9 +25,10 @@
 //! desktop restarts the daemon (systemd's `Restart=on-failure`, or D-Bus
 //! activation) and the login keyring it reopens from disk still holds every
 //! item. A session here does the same, for that crash only, and says so:
-//! [`KeyringSession::helper_with`] restarts the daemon with the same HOME
-//! and password and runs the call that met the dead daemon once more. Any
-//! other death of the daemon is left to fail the test.
+//! [`KeyringSession::recovering`] (through which [`KeyringSession::helper_with`]
+//! and the Docker CLI and skopeo tests run) restarts the daemon with the
+//! same HOME and password and runs the call that met the dead daemon once
+//! more. Any other death of the daemon is left to fail the test.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
@@ -61,8 +62,9 @@ const KEYRING_LOG: &str = "gnome-keyring.log";
 const KNOWN_KEYRING_ABORT: &str =
     "gkd_secret_service_get_pkcs11_session: assertion 'client' failed";
 
-/// What a helper prints when the daemon died under it (mid-call) or before
-/// it (no owner of `org.freedesktop.secrets` on our activation-free bus).
+/// What a helper prints (and a client running it passes on) when the daemon
+/// died under it (mid-call) or before it (no owner of
+/// `org.freedesktop.secrets` on our activation-free bus).
 const DEAD_DAEMON_ERRORS: &[&str] = &[
     "org.freedesktop.DBus.Error.NoReply",
     "org.freedesktop.DBus.Error.ServiceUnknown",
@@ -318,7 +320,8 @@ impl KeyringSession {
     /// here or by a parallel call since `restarts_before`. Says so on
     /// standard error, past libtest's capture.
     fn recovered_from_known_abort(&self, restarts_before: u32, out: &Output) -> bool {
-        let said = out.stdout_lossy();
+        // The helper says it on stdout; a client passes it on, on either.
+        let said = [out.stdout_lossy(), out.stderr_lossy()].concat();
         if out.code() == Some(0) || !DEAD_DAEMON_ERRORS.iter().any(|e| said.contains(e)) {
             return false;
         }
@@ -404,11 +407,18 @@ impl KeyringSession {
     /// A call that met gnome-keyring dead of its known abort runs once more
     /// after the restart (see the module doc); any other answer is final.
     pub fn helper_with(&self, verb: &str, stdin: &str, extra: &[(&str, &str)]) -> Output {
-        let call = || {
+        self.recovering(|| {
             let mut cmd = self.command(peers::helper_bin());
             cmd.envs(extra.iter().copied());
             run_helper(cmd, verb, stdin)
-        };
+        })
+    }
+
+    /// Runs `call` (a program of this session that uses the keychain, such
+    /// as the helper, or a client that runs it); if it met gnome-keyring
+    /// dead of its known abort, restarts the daemon and runs `call` once
+    /// more (see the module doc). Any other answer is final.
+    pub fn recovering(&self, call: impl Fn() -> Output) -> Output {
         let restarts = self.keyring_restarts();
         let out = call();
         if self.recovered_from_known_abort(restarts, &out) {

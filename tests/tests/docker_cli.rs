@@ -55,12 +55,14 @@ impl Bed {
         // Never a developer's real daemon: login must run client-side.
         let no_daemon = self.stage.session.scratch().join("no-daemon.sock");
         // `docker-credential-scalr` is found on PATH, like in real use.
-        let mut cmd = self.stage.command();
-        cmd.args(args)
-            .env("DOCKER_CONFIG", &self.docker_config)
-            .env("SSL_CERT_FILE", self.stage.registry.ca_cert())
-            .env("DOCKER_HOST", format!("unix://{}", no_daemon.display()));
-        peers::run(&mut cmd, stdin.as_bytes(), Duration::from_secs(120))
+        self.stage.session.recovering(|| {
+            let mut cmd = self.stage.command();
+            cmd.args(args)
+                .env("DOCKER_CONFIG", &self.docker_config)
+                .env("SSL_CERT_FILE", self.stage.registry.ca_cert())
+                .env("DOCKER_HOST", format!("unix://{}", no_daemon.display()));
+            peers::run(&mut cmd, stdin.as_bytes(), Duration::from_secs(120))
+        })
     }
 
     fn login(&self, password: &str) -> Output {

@@ -56,10 +56,12 @@ impl Bed {
 
     fn skopeo(&self, args: &[&str], stdin: &str) -> Output {
         // containers/image runs `docker-credential-scalr` from PATH.
-        let mut cmd = self.stage.command();
-        // Global flags first, then the subcommand's.
-        cmd.arg("--policy").arg(&self.policy).args(args);
-        peers::run(&mut cmd, stdin.as_bytes(), Duration::from_secs(120))
+        self.stage.session.recovering(|| {
+            let mut cmd = self.stage.command();
+            // Global flags first, then the subcommand's.
+            cmd.arg("--policy").arg(&self.policy).args(args);
+            peers::run(&mut cmd, stdin.as_bytes(), Duration::from_secs(120))
+        })
     }
 
     fn list_tags(&self) -> Output {
