@@ -343,10 +343,7 @@ impl KeyringSession {
             return false;
         }
         // Past libtest's capture: shown even when the test passes.
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("a test")
-            .to_string();
+        let test = peers::current_test_name();
         peers::loud(&format!(
             "\n*** {test}: gnome-keyring-daemon died of its known abort ({status}; \
              \"{KNOWN_KEYRING_ABORT}\", gnome-keyring issue 196 on GNOME's GitLab).\n\

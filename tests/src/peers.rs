@@ -239,7 +239,7 @@ pub fn loud(message: &str) {
 
 /// libtest names each test's thread after the test; fall back to the
 /// executable's name when something else runs us.
-fn current_test_name() -> String {
+pub fn current_test_name() -> String {
     match std::thread::current().name() {
         Some(name) if name != "main" => name.to_string(),
         _ => std::env::current_exe()
